@@ -1,0 +1,108 @@
+//! Process-level checks of `run` with the `ansible-module-selftest` binary:
+//! argv and args-file handling, the panic hook, and stdout holding exactly
+//! one JSON object.
+
+use ansible_module::{json, Value};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ansible-module-selftest");
+
+fn args_file(content: &[u8]) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!(
+        "ansible-module-selftest-{}-{n}.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// Runs the module; checks stdout is one JSON object on one line and returns it with the exit code.
+fn run(arg: Option<&std::ffi::OsStr>) -> (Value, i32) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(arg);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let values: Vec<Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(values.len(), 1, "stdout: {stdout}");
+    assert!(
+        values[0].is_object() && stdout.ends_with("}\n") && stdout.lines().count() == 1,
+        "stdout: {stdout}"
+    );
+    (values[0].clone(), out.status.code().unwrap())
+}
+
+fn run_file(content: &[u8]) -> (Value, i32) {
+    let path = args_file(content);
+    let result = run(Some(path.as_os_str()));
+    std::fs::remove_file(path).unwrap();
+    result
+}
+
+#[test]
+fn success() {
+    let (v, code) = run_file(
+        br#"{"name": "world", "_ansible_check_mode": true, "_ansible_version": "2.19.0"}"#,
+    );
+    assert_eq!(
+        (v, code),
+        (json!({"msg": "hello world", "changed": false}), 0)
+    );
+}
+
+#[test]
+fn json_text_as_argument() {
+    let (v, code) = run(Some(r#"{"name": "arg"}"#.as_ref()));
+    assert_eq!((&v["msg"], code), (&json!("hello arg"), 0));
+}
+
+#[test]
+fn failures() {
+    let (v, code) = run_file(br#"{"mode": "fail", "password": "hunter22"}"#);
+    assert_eq!(
+        (v, code),
+        (
+            json!({"failed": true, "msg": "failed with ********", "changed": false}),
+            1
+        )
+    );
+    let (v, code) = run_file(br#"{"nme": "x"}"#);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v["msg"],
+        "Unsupported parameters for (selftest) module: nme. Supported parameters include: mode, name, password."
+    );
+}
+
+#[test]
+fn bad_args_files() {
+    let msg = |(v, code): (Value, i32)| {
+        assert_eq!((code, &v["failed"]), (1, &json!(true)));
+        v["msg"].as_str().unwrap().to_string()
+    };
+    assert!(msg(run(None)).starts_with("selftest: no arguments file"));
+    assert!(msg(run(Some("/nonexistent/args".as_ref())))
+        .starts_with("selftest: cannot read the arguments file /nonexistent/args: "));
+    assert!(msg(run(Some(std::env::temp_dir().as_os_str())))
+        .starts_with("selftest: cannot read the arguments file"));
+    assert!(msg(run_file(b"")).contains("arguments are empty"));
+    assert!(msg(run_file(b"{\"name\": ")).contains("not valid JSON"));
+    assert!(msg(run_file(b"[]")).contains("must be a JSON object"));
+    assert!(msg(run_file(b"{\"name\": \"\xff\"}")).contains("is not UTF-8"));
+}
+
+#[test]
+fn panic_prints_one_scrubbed_failure() {
+    let (v, code) = run_file(br#"{"mode": "panic", "password": "hunter22"}"#);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v,
+        json!({"failed": true, "changed": false, "msg": "selftest: internal error: boom with ******** — please report this"})
+    );
+}
