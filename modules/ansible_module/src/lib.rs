@@ -302,6 +302,30 @@ impl Module {
             remember(&self.secrets);
         }
     }
+    /// The result every module returns: `changed`, `msg`, the resource after
+    /// the run under `key`, and in diff mode `diff: {before, after}` (Ansible
+    /// prints it with `--diff`). `before`/`after` are the resource views the
+    /// plan computed, so check mode shows the same diff as the real run.
+    pub fn outcome(
+        &self,
+        changed: bool,
+        msg: impl Into<String>,
+        key: &str,
+        before: Value,
+        after: Value,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("changed".into(), Value::Bool(changed));
+        out.insert("msg".into(), Value::String(msg.into()));
+        if self.diff {
+            out.insert(
+                "diff".into(),
+                json!({ "before": before, "after": after.clone() }),
+            );
+        }
+        out.insert(key.into(), after);
+        out
+    }
 }
 
 /// A module failure: `msg` plus extra result keys.

@@ -990,3 +990,24 @@ fn fuzz_random_json() {
     }
     assert!(ok > 100 && failed > 100, "{ok} {failed}");
 }
+
+fn outcome_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
+    Ok(m.outcome(true, "updated", "thing", json!({"a": 1}), json!({"a": 2})))
+}
+
+#[test]
+fn outcome_adds_diff_only_in_diff_mode() {
+    let spec = Spec::new([]);
+    let (plain, code) = exec_with(&spec, "{}", &[], outcome_body);
+    assert_eq!(code, 0);
+    assert_eq!(plain["changed"], json!(true));
+    assert_eq!(plain["msg"], json!("updated"));
+    assert_eq!(plain["thing"], json!({"a": 2}));
+    assert!(plain.get("diff").is_none());
+
+    let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], outcome_body);
+    assert_eq!(
+        diffed["diff"],
+        json!({"before": {"a": 1}, "after": {"a": 2}})
+    );
+}
