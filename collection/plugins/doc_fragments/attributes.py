@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Documentation only: the attributes shared by the pve.access modules."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Modules that change state: full check and diff mode support.
+    DOCUMENTATION = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - The module reads the current state and computes the requests it would make; in check
+        mode it makes none of them (only reads, and the login of a password session).
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details:
+      - The result has C(diff.before) and C(diff.after), the resource as the module returns it.
+  action_group:
+    description: Use C(group/pve.access.pve) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - pve.access.pve
+"""
+
+    # Information modules: they change nothing.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - This action does not modify state; it runs the same in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: N/A
+    details:
+      - This action does not modify state.
+  action_group:
+    description: Use C(group/pve.access.pve) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - pve.access.pve
+"""

@@ -1,0 +1,194 @@
+# shellcheck shell=bash
+# Helpers for tests/integration/run.sh and the targets' runme.sh files
+# (sourced, not run). They start pve-sim, run playbooks, read the PLAY RECAP
+# and pve-sim's request log, and count passed and failed checks.
+#
+# Needs: WORK (scratch dir), PY (python with PyYAML), PVE_SIM_BIN.
+
+PASSED=${PASSED:-0}
+FAILED=${FAILED:-0}
+FAILURES=()
+SIM_PIDS=()
+CURRENT=${CURRENT:-setup}
+
+random_secret() { "$PY" -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+
+# ok / not_ok DESCRIPTION: record one check of the current target.
+ok() {
+  PASSED=$((PASSED + 1))
+  printf 'ok   %s: %s\n' "$CURRENT" "$1"
+}
+not_ok() {
+  FAILED=$((FAILED + 1))
+  FAILURES+=("$CURRENT: $1")
+  printf 'FAIL %s: %s\n' "$CURRENT" "$1"
+  if [[ -n ${PLAY_OUT:-} && -f $PLAY_OUT ]]; then
+    printf '     (last lines of %s)\n' "$PLAY_OUT"
+    tail -n 30 "$PLAY_OUT" | sed 's/^/     | /'
+  fi
+}
+# expect DESCRIPTION COMMAND...: ok when the command succeeds.
+expect() {
+  local desc=$1
+  shift
+  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# sim_start NAME VERSION [PVE-SIM ARGS...]: start a fresh pve-sim and wait
+# for its ready line. Sets SIM_DIR SIM_URL SIM_FP SIM_CA SIM_PW SIM_LOG
+# SIM_PID SIM_VERSION SIM_VARS (an extra-vars file for the playbooks).
+sim_start() {
+  local name=$1 version=$2
+  shift 2
+  SIM_DIR=$WORK/sim/$name
+  rm -rf "$SIM_DIR"
+  mkdir -p "$SIM_DIR"
+  SIM_PW=$(random_secret)
+  SIM_LOG=$SIM_DIR/requests.jsonl
+  SIM_VERSION=$version
+  "$PVE_SIM_BIN" --listen 127.0.0.1:0 --pve-version "$version" --root-password "$SIM_PW" \
+    --request-log "$SIM_LOG" "$@" >"$SIM_DIR/ready.json" 2>"$SIM_DIR/stderr.log" &
+  SIM_PID=$!
+  SIM_PIDS+=("$SIM_PID")
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if [[ $(wc -l <"$SIM_DIR/ready.json") -ge 1 ]]; then break; fi
+    if ! kill -0 "$SIM_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  if [[ $(wc -l <"$SIM_DIR/ready.json") -lt 1 ]]; then
+    echo "pve-sim did not become ready:" >&2
+    cat "$SIM_DIR/stderr.log" >&2
+    return 1
+  fi
+  # One JSON line: {"url": ..., "fingerprint": ..., "ca_cert": ...}; the
+  # extra-vars file gives playbooks the connection and the request log.
+  "$PY" - "$SIM_DIR" "$SIM_PW" "$SIM_LOG" "$version" <<'EOF' >"$SIM_DIR/env.sh"
+import json, shlex, sys
+d, pw, log, version = sys.argv[1:]
+ready = json.loads(open(f"{d}/ready.json").readline())
+vars_ = {"pve_url": ready["url"], "pve_fingerprint": ready["fingerprint"], "pve_ca_cert": ready["ca_cert"],
+         "pve_password": pw, "pve_request_log": log, "pve_version": version, "pve_work_dir": d}
+json.dump(vars_, open(f"{d}/vars.json", "w"))
+for k, v in (("SIM_URL", ready["url"]), ("SIM_FP", ready["fingerprint"]), ("SIM_CA", ready["ca_cert"])):
+    print(f"{k}={shlex.quote(v)}")
+EOF
+  # shellcheck disable=SC1091
+  source "$SIM_DIR/env.sh"
+  SIM_VARS=$SIM_DIR/vars.json
+}
+
+sim_stop() {
+  if [[ -n ${SIM_PID:-} ]]; then
+    kill "$SIM_PID" 2>/dev/null || true
+    wait "$SIM_PID" 2>/dev/null || true
+    SIM_PID=
+  fi
+}
+
+sim_stop_all() {
+  local p
+  for p in "${SIM_PIDS[@]}"; do
+    kill "$p" 2>/dev/null || true
+  done
+  for p in "${SIM_PIDS[@]}"; do
+    wait "$p" 2>/dev/null || true
+  done
+}
+
+# log_mark: the number of request-log lines so far.
+log_mark() { if [[ -f $SIM_LOG ]]; then wc -l <"$SIM_LOG"; else echo 0; fi; }
+
+# writes_since MARK: write requests (POST/PUT/DELETE) after MARK, not
+# counting logins (POST /access/ticket), one "METHOD PATH STATUS" a line.
+writes_since() {
+  "$PY" - "$SIM_LOG" "$1" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
+for line in lines:
+    r = json.loads(line)
+    if r["method"] in ("POST", "PUT", "DELETE") and r["path"] != "/access/ticket":
+        print(r["method"], r["path"], r["status"])
+EOF
+}
+
+# requests_since MARK: the number of requests after MARK.
+requests_since() { echo $(($(log_mark) - $1)); }
+
+# play LABEL PLAYBOOK [ANSIBLE-PLAYBOOK ARGS...]: run a playbook with the
+# current simulator's vars. Sets PLAY_RC PLAY_OUT and, from the PLAY RECAP
+# of localhost, RECAP_OK RECAP_CHANGED RECAP_FAILED RECAP_UNREACHABLE
+# (-1 when there is no recap).
+play() {
+  local label=$1 playbook=$2
+  shift 2
+  PLAY_OUT=$WORK/logs/$label.log
+  mkdir -p "$WORK/logs"
+  local extra=()
+  [[ -n ${SIM_VARS:-} ]] && extra=(-e "@$SIM_VARS")
+  ansible-playbook "${extra[@]}" "$playbook" "$@" >"$PLAY_OUT" 2>&1
+  PLAY_RC=$?
+  recap "$PLAY_OUT"
+}
+
+# recap FILE: parse the last PLAY RECAP line of a run's output.
+recap() {
+  local line
+  line=$(grep -E '^[A-Za-z0-9_.-]+ +: ok=' "$1" | tail -n 1)
+  if [[ -z $line ]]; then
+    RECAP_OK=-1 RECAP_CHANGED=-1 RECAP_FAILED=-1 RECAP_UNREACHABLE=-1
+    return
+  fi
+  RECAP_OK=$(sed -E 's/.* ok=([0-9]+).*/\1/' <<<"$line")
+  RECAP_CHANGED=$(sed -E 's/.* changed=([0-9]+).*/\1/' <<<"$line")
+  RECAP_FAILED=$(sed -E 's/.* failed=([0-9]+).*/\1/' <<<"$line")
+  RECAP_UNREACHABLE=$(sed -E 's/.* unreachable=([0-9]+).*/\1/' <<<"$line")
+}
+
+play_succeeded() { [[ $PLAY_RC -eq 0 && $RECAP_FAILED -eq 0 && $RECAP_UNREACHABLE -eq 0 ]]; }
+
+# converge_protocol LABEL PLAYBOOK: the checks every converging playbook
+# gets, on a simulator where its prerequisites exist:
+#   1. --check --diff: succeeds, predicts changes, writes nothing, shows diffs
+#   2. the real run: succeeds, changes exactly what the check predicted
+#   3. a second run: changed=0
+#   4. --check on the converged state: changed=0, writes nothing
+converge_protocol() {
+  local label=$1 playbook=$2 mark writes predicted
+  mark=$(log_mark)
+  play "$label-check" "$playbook" --check --diff
+  expect "check mode run succeeds" play_succeeded
+  predicted=$RECAP_CHANGED
+  expect "check mode predicts changes (changed=$predicted)" test "$predicted" -gt 0
+  writes=$(writes_since "$mark")
+  expect "check mode makes no write request${writes:+ (made: $writes)}" test -z "$writes"
+  expect "diff mode shows before and after" grep -q -- '^--- before' "$PLAY_OUT"
+  expect "diff mode output has +++ after" grep -q -- '^+++ after' "$PLAY_OUT"
+
+  play "$label-apply" "$playbook"
+  expect "first run succeeds" play_succeeded
+  expect "first run changes what check mode predicted (changed=$RECAP_CHANGED, predicted $predicted)" \
+    test "$RECAP_CHANGED" -eq "$predicted"
+
+  mark=$(log_mark)
+  play "$label-again" "$playbook"
+  expect "second run succeeds" play_succeeded
+  expect "second run reports changed=0 (changed=$RECAP_CHANGED)" test "$RECAP_CHANGED" -eq 0
+  writes=$(writes_since "$mark")
+  expect "second run makes no write request${writes:+ (made: $writes)}" test -z "$writes"
+
+  mark=$(log_mark)
+  play "$label-recheck" "$playbook" --check --diff
+  expect "check mode on the converged state succeeds" play_succeeded
+  expect "check mode on the converged state reports changed=0 (changed=$RECAP_CHANGED)" test "$RECAP_CHANGED" -eq 0
+  writes=$(writes_since "$mark")
+  expect "check mode on the converged state writes nothing${writes:+ (made: $writes)}" test -z "$writes"
+}
+
+# run_playbook_ok LABEL PLAYBOOK [ARGS...]: a playbook of asserts must pass.
+run_playbook_ok() {
+  local label=$1 playbook=$2
+  shift 2
+  play "$label" "$playbook" "$@"
+  expect "$(basename "$playbook") passes (ok=$RECAP_OK changed=$RECAP_CHANGED failed=$RECAP_FAILED)" play_succeeded
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The Ansible-level test suite: installs the built collection into a scratch
+# collections path and runs, against fresh pve-sim instances,
+#   - the docs checks of all six modules (ansible-doc, check_docs.py),
+#   - every target in tests/integration/targets/ (see targets/README.md),
+#   - the molecule scenario (molecule/default) from the repo root,
+#   - an AWX-style run with ansible-runner (tests/integration/awx/).
+# Prints `N passed, M failed` last and exits non-zero on any failure.
+#
+# Usage: tests/integration/run.sh TARBALL [TARGET...]
+#   (called by `make ansible-test`; needs PVE_SIM_BIN and the venv)
+# Environment: PVE_SIM_BIN (default target/debug/pve-sim), VENV (default .venv),
+#   KEEP_WORK=1 keeps the scratch directory for a look at the logs.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here=$root/tests/integration
+tarball=${1:?usage: run.sh TARBALL [TARGET...]}
+shift
+tarball=$(cd "$(dirname "$tarball")" && pwd)/$(basename "$tarball")
+only=("$@")
+
+VENV=${VENV:-$root/.venv}
+export PATH=$VENV/bin:$PATH
+PY=$VENV/bin/python
+export PVE_SIM_BIN=${PVE_SIM_BIN:-$root/target/debug/pve-sim}
+[[ -x $PVE_SIM_BIN ]] || { echo "no pve-sim at $PVE_SIM_BIN (make sim)" >&2; exit 2; }
+[[ -f $tarball ]] || { echo "no collection tarball at $tarball (make collection)" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pve-access-it.XXXXXX")
+# shellcheck source=tests/integration/lib.sh
+source "$here/lib.sh"
+
+cleanup() {
+  sim_stop_all
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "scratch directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Nothing from the caller's environment may reach the modules: the
+# credentials tests set these themselves.
+unset "${!PROXMOX_@}" ANSIBLE_VAULT_PASSWORD_FILE ANSIBLE_CONFIG 2>/dev/null || true
+
+# An Ansible set up only for this run: the collection from the tarball and
+# nowhere else, temp files in the scratch directory, no colour, and the venv's
+# Python for the builtin modules the tests use (assert, copy, include_vars).
+export ANSIBLE_COLLECTIONS_PATH=$WORK/collections
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False
+export ANSIBLE_HOME=$WORK/ansible-home
+export ANSIBLE_LOCAL_TEMP=$WORK/ansible-home/tmp
+export ANSIBLE_REMOTE_TEMP=$WORK/remote-tmp
+export ANSIBLE_INVENTORY=$WORK/inventory
+export ANSIBLE_PYTHON_INTERPRETER=${ANSIBLE_PYTHON:-$PY}
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+export ANSIBLE_RETRY_FILES_ENABLED=False
+export ANSIBLE_LOCALHOST_WARNING=False
+export ANSIBLE_INVENTORY_UNPARSED_WARNING=False
+export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default
+export ANSIBLE_CALLBACK_RESULT_FORMAT=json
+export XDG_CACHE_HOME=$WORK/cache
+printf 'localhost ansible_connection=local\n' >"$ANSIBLE_INVENTORY"
+
+CURRENT=install
+if ansible-galaxy collection install "$tarball" -p "$ANSIBLE_COLLECTIONS_PATH" >"$WORK/install.log" 2>&1; then
+  ok "ansible-galaxy collection install $(basename "$tarball")"
+else
+  cat "$WORK/install.log"
+  not_ok "ansible-galaxy collection install $(basename "$tarball")"
+  echo "$PASSED passed, $FAILED failed"
+  exit 1
+fi
+COLLECTION_DIR=$ANSIBLE_COLLECTIONS_PATH/ansible_collections/pve/access
+
+selected() {
+  local name=$1 t
+  [[ ${#only[@]} -eq 0 ]] && return 0
+  for t in "${only[@]}"; do [[ $t == "$name" ]] && return 0; done
+  return 1
+}
+
+# --- docs -------------------------------------------------------------------
+if selected docs; then
+  CURRENT=docs
+  PLAY_OUT=$WORK/logs/docs.log
+  mkdir -p "$WORK/logs"
+  "$PY" "$here/check_docs.py" "$ANSIBLE_COLLECTIONS_PATH" >"$PLAY_OUT" 2>&1
+  rc=$?
+  expect "module docs match the contract ($(tail -n 1 "$PLAY_OUT"))" test "$rc" -eq 0
+  grep '^FAIL' "$PLAY_OUT" | sed 's/^/     /'
+  # The collection README is the one we wrote; the binaries are executable.
+  expect "README.md shipped in the collection" test -s "$COLLECTION_DIR/README.md"
+  expect "meta/runtime.yml defines the action group pve" \
+    "$PY" -c 'import sys, yaml; g = yaml.safe_load(open(sys.argv[1]))["action_groups"]["pve"]; sys.exit(0 if len(g) == 6 else 1)' \
+    "$COLLECTION_DIR/meta/runtime.yml"
+  PLAY_OUT=
+fi
+
+# --- targets ----------------------------------------------------------------
+# A target is a directory with any of:
+#   target.conf   bash: PVE_VERSIONS="9.1 8.4" (default 9.1)
+#   prepare.yml   run once first; must succeed (creates prerequisites)
+#   converge.yml  converge_protocol: check/diff, apply, idempotence, recheck
+#   tests.yml     task-level asserts; must succeed
+#   runme.sh      sourced instead of the above, with lib.sh's helpers
+run_target() {
+  local dir=$1 name version
+  name=$(basename "$dir")
+  PVE_VERSIONS=9.1
+  # shellcheck disable=SC1091
+  [[ -f $dir/target.conf ]] && source "$dir/target.conf"
+  for version in $PVE_VERSIONS; do
+    CURRENT="$name@$version"
+    PLAY_OUT=
+    if ! sim_start "$name-$version" "$version"; then
+      not_ok "pve-sim $version starts"
+      continue
+    fi
+    if [[ -f $dir/runme.sh ]]; then
+      # shellcheck disable=SC1090,SC1091
+      (cd "$dir" && source ./runme.sh) >"$WORK/logs/$name-$version.runme.log" 2>&1
+      # runme.sh runs in a subshell; it reports through its output.
+      collect_runme "$WORK/logs/$name-$version.runme.log"
+    else
+      if [[ -f $dir/prepare.yml ]]; then
+        play "$name-$version-prepare" "$dir/prepare.yml"
+        expect "prepare.yml succeeds" play_succeeded
+      fi
+      [[ -f $dir/converge.yml ]] && converge_protocol "$name-$version-converge" "$dir/converge.yml"
+      [[ -f $dir/tests.yml ]] && run_playbook_ok "$name-$version-tests" "$dir/tests.yml"
+    fi
+    sim_stop
+  done
+}
+
+# A runme.sh prints the same ok/FAIL lines as lib.sh; count them here.
+collect_runme() {
+  local log=$1 n_ok n_fail
+  cat "$log"
+  n_ok=$(grep -c '^ok   ' "$log")
+  n_fail=$(grep -c '^FAIL ' "$log")
+  PASSED=$((PASSED + n_ok))
+  FAILED=$((FAILED + n_fail))
+  while IFS= read -r line; do FAILURES+=("${line#FAIL }"); done < <(grep '^FAIL ' "$log")
+  if [[ $n_ok -eq 0 && $n_fail -eq 0 ]]; then
+    not_ok "runme.sh reported no checks (see $log)"
+  fi
+}
+
+mkdir -p "$WORK/logs"
+export WORK PY
+for dir in "$here"/targets/*/; do
+  dir=${dir%/}
+  selected "$(basename "$dir")" || continue
+  run_target "$dir"
+done
+
+# --- molecule ---------------------------------------------------------------
+if selected molecule; then
+  CURRENT=molecule
+  if sim_start molecule 9.1; then
+    vault_pw=$WORK/molecule-vault-pass
+    random_secret >"$vault_pw"
+    PLAY_OUT=$WORK/logs/molecule.log
+    (
+      cd "$root" &&
+        PROXMOX_HOST=$SIM_URL PROXMOX_FINGERPRINT=$SIM_FP PROXMOX_USER=root@pam PROXMOX_PASSWORD=$SIM_PW \
+          ANSIBLE_VAULT_PASSWORD_FILE=$vault_pw MOLECULE_EPHEMERAL_DIRECTORY=$WORK/molecule \
+          molecule test -s default
+    ) >"$PLAY_OUT" 2>&1
+    rc=$?
+    expect "molecule test (syntax, converge, idempotence, verify) passes" test "$rc" -eq 0
+    for step in converge idempotence verify; do
+      expect "molecule step $step executed successfully" grep -Eq "$step.*Executed: .*Successful" "$PLAY_OUT"
+    done
+    sim_stop
+  else
+    not_ok "pve-sim starts for molecule"
+  fi
+  PLAY_OUT=
+fi
+
+# --- ansible-runner (AWX-style) ------------------------------------------------
+if selected awx; then
+  CURRENT=awx
+  # shellcheck source=tests/integration/awx/run-awx.sh
+  source "$here/awx/run-awx.sh"
+fi
+
+echo
+if [[ $FAILED -gt 0 ]]; then
+  echo "Failed checks:"
+  printf '  %s\n' "${FAILURES[@]}"
+  [[ ${KEEP_WORK:-0} == 1 ]] || echo "(KEEP_WORK=1 keeps the logs in the scratch directory)"
+fi
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
