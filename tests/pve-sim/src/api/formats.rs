@@ -1,0 +1,125 @@
+//! The schema formats of the access API (`format => 'pve-userid'` etc.) and
+//! PVE's rule for `-list` and `-opt` variants (pve-common `check_format`):
+//! a list is split with `split_list` and every element verified (empty lists
+//! pass); an `-opt` value is only verified when it is Perl-true.
+//!
+//! Errors are the verifier's `die` texts, with their trailing newline.
+
+use super::schema::FormatContext;
+use crate::ids;
+
+/// Verifies `value` against `format`; `Err` holds PVE's message.
+pub fn check_format(format: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
+    let (name, kind) = if let Some(n) = format.strip_suffix("-list") {
+        (n, Kind::List)
+    } else if let Some(n) = format.strip_suffix("-opt") {
+        (n, Kind::Opt)
+    } else {
+        (format, Kind::One)
+    };
+    match kind {
+        Kind::List => {
+            for item in ids::split_list(value) {
+                verify(name, &item, ctx)?;
+            }
+            Ok(())
+        }
+        Kind::Opt if !ids::truthy(value) => Ok(()),
+        _ => verify(name, value, ctx),
+    }
+}
+
+enum Kind {
+    One,
+    List,
+    Opt,
+}
+
+fn verify(name: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
+    match name {
+        "pve-userid" => ids::verify_userid(value).map(|_| ()),
+        "pve-realm" => ids::verify_realm(value),
+        "pve-groupid" => ids::verify_groupid(value),
+        "pve-roleid" => ids::verify_roleid(value),
+        "pve-tokenid" => ids::verify_tokenid_full(value).map(|_| ()),
+        "pve-poolid" => ids::verify_poolid(value),
+        "pve-priv" => {
+            if ctx.privileges.contains(value) {
+                Ok(())
+            } else {
+                Err(format!("invalid privilege '{value}'\n"))
+            }
+        }
+        "email" => verify_email(value),
+        "pve-configid" => verify_configid(value),
+        other => Err(format!("undefined format '{other}'\n")),
+    }
+}
+
+/// `pve_verify_email` with pve-common's `EMAIL_RE`:
+/// `[\w+\-~]+(\.[\w+\-~]+)*@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)*`.
+fn verify_email(value: &str) -> Result<(), String> {
+    let local_ok = |s: &str| {
+        s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '+' | '-' | '~'))
+        })
+    };
+    let domain_ok = |s: &str| {
+        s.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    // Perl's `$` also accepts a final newline.
+    let v = value.strip_suffix('\n').unwrap_or(value);
+    match v.rsplit_once('@') {
+        Some((local, domain)) if local_ok(local) && domain_ok(domain) => Ok(()),
+        _ => Err("value does not look like a valid email address\n".to_string()),
+    }
+}
+
+/// `pve_verify_configid`: `^[a-z][a-z0-9_-]+$`i.
+fn verify_configid(value: &str) -> Result<(), String> {
+    let v = value.strip_suffix('\n').unwrap_or(value);
+    let mut chars = v.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && v.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid configuration ID '{value}'\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn check(f: &str, v: &str) -> Result<(), String> {
+        let privs: BTreeSet<String> = ["VM.Audit".to_string()].into();
+        check_format(f, v, &FormatContext { privileges: &privs })
+    }
+
+    #[test]
+    fn lists_and_opt() {
+        assert!(check("pve-priv-list", "VM.Audit, VM.Audit;VM.Audit").is_ok());
+        assert!(check("pve-priv-list", "").is_ok());
+        assert_eq!(
+            check("pve-priv-list", "VM.Audit,Foo").unwrap_err(),
+            "invalid privilege 'Foo'\n"
+        );
+        assert!(check("email-opt", "").is_ok());
+        assert!(check("email-opt", "a.b+c@example.com").is_ok());
+        assert!(check("email-opt", "a@b@c").is_err());
+        assert!(check("email-opt", "@b").is_err());
+        assert_eq!(
+            check("pve-configid-list", "comment,1x").unwrap_err(),
+            "invalid configuration ID '1x'\n"
+        );
+        assert!(check("pve-configid-list", "comment").is_ok());
+    }
+}

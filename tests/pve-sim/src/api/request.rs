@@ -1,0 +1,314 @@
+//! Turning an [`http::Request`](crate::http::Request) into what PVE's handlers
+//! see: the request parameters (body merged with the query string) and the
+//! credentials (ticket cookie/header, API token header, CSRF token).
+//!
+//! Mirrors pve-http-server's `extract_params`/`decode_urlencoded` and
+//! `extract_auth_value` (SPEC §2.1 step 4, §4.2).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::http::Request;
+
+/// Request parameters before validation: JSON values (form data gives
+/// strings, arrays of strings for repeated keys and `null` for a key
+/// without `=`).
+pub type RawParams = BTreeMap<String, Value>;
+
+/// Why the body could not be turned into parameters; answered as HTTP 500
+/// with this text (PVE dies inside its request handler).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError(pub String);
+
+/// The media type of a `Content-Type` header (PVE's `parse_content_type`).
+pub fn content_type(req: &Request) -> Option<String> {
+    let raw = req.headers.get("content-type")?;
+    let ct = raw
+        .split([';', ','])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    Some(ct)
+}
+
+/// The parameters of a request: the body (PUT/POST only; JSON when the
+/// content type says so, form data otherwise) with the query string merged
+/// over it, minus `_dc`.
+pub fn extract_params(req: &Request) -> Result<RawParams, BodyError> {
+    let mut params = RawParams::new();
+    if req.method == "PUT" || req.method == "POST" {
+        if content_type(req).as_deref() == Some("application/json") {
+            params = decode_json_body(&req.body)?;
+        } else {
+            params = decode_urlencoded(&req.body);
+        }
+    }
+    // Query parameters replace body parameters of the same name, repeated
+    // keys becoming arrays exactly as in form data.
+    let mut query = RawParams::new();
+    for (k, v) in &req.query {
+        add_form_value(&mut query, k.clone(), Some(v.clone()));
+    }
+    for (k, v) in query {
+        params.insert(k, v);
+    }
+    params.remove("_dc");
+    Ok(params)
+}
+
+fn decode_json_body(body: &[u8]) -> Result<RawParams, BodyError> {
+    const AT: &str = "at /usr/share/perl5/PVE/APIServer/AnyEvent.pm";
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        BodyError(format!(
+            "malformed JSON string, at character offset {} {AT} line 934.\n",
+            json_error_offset(body, &e)
+        ))
+    })?;
+    match value {
+        Value::Object(map) => Ok(map.into_iter().collect()),
+        // `delete $params->{_dc}` on a non-hash dies in pve-http-server.
+        _ => Err(BodyError(format!("Not a HASH reference {AT} line 978.\n"))),
+    }
+}
+
+/// The character offset of a serde_json error (JSON::XS reports offsets).
+fn json_error_offset(body: &[u8], e: &serde_json::Error) -> usize {
+    let text = String::from_utf8_lossy(body);
+    let mut offset = 0;
+    for (i, line) in text.split('\n').enumerate() {
+        if i + 1 == e.line() {
+            return offset + e.column().saturating_sub(1);
+        }
+        offset += line.chars().count() + 1;
+    }
+    offset
+}
+
+/// PVE's `decode_urlencoded`: pairs split on `&` or `;`, `+` is a space,
+/// `%XX` escapes, values UTF-8 decoded (invalid bytes replaced), repeated
+/// keys collected into arrays, a key without `=` has an undefined value.
+pub fn decode_urlencoded(data: &[u8]) -> RawParams {
+    let mut res = RawParams::new();
+    if data.is_empty() {
+        return res;
+    }
+    let mut pairs: Vec<&[u8]> = data.split(|b| *b == b'&' || *b == b';').collect();
+    // Perl's split drops trailing empty fields.
+    while pairs.last().is_some_and(|p| p.is_empty()) {
+        pairs.pop();
+    }
+    for pair in pairs {
+        let mut parts = pair.splitn(3, |b| *b == b'=');
+        let key = parts.next().map(unescape).unwrap_or_default();
+        let key = String::from_utf8_lossy(&key).into_owned();
+        let value = parts
+            .next()
+            .map(|v| String::from_utf8_lossy(&unescape(v)).into_owned());
+        add_form_value(&mut res, key, value);
+    }
+    res
+}
+
+fn add_form_value(res: &mut RawParams, key: String, value: Option<String>) {
+    let Some(v) = value else {
+        res.insert(key, Value::Null);
+        return;
+    };
+    let v = Value::String(v);
+    match res.get_mut(&key) {
+        Some(Value::Array(items)) => items.push(v),
+        Some(old) if !old.is_null() => {
+            let first = old.take();
+            *old = Value::Array(vec![first, v]);
+        }
+        _ => {
+            res.insert(key, v);
+        }
+    }
+}
+
+/// `+` to space and `%XX` decoding on raw bytes.
+fn unescape(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// PVE's `extract_auth_value`: the value after `NAME=` or `NAME ` (at the
+/// start or after whitespace) up to the next `;`, URI-unescaped. `None`
+/// when absent or empty.
+pub fn extract_auth_value(header: Option<&String>, name: &str) -> Option<String> {
+    let header = header?;
+    let mut search = 0;
+    while let Some(rel) = header[search..].find(name) {
+        let start = search + rel;
+        let before_ok = start == 0
+            || header[..start]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_whitespace);
+        let after = &header[start + name.len()..];
+        if before_ok && (after.starts_with('=') || after.starts_with(' ')) {
+            let value = after[1..].split(';').next().unwrap_or_default();
+            if value.is_empty() {
+                return None;
+            }
+            let bytes = unescape_percent(value.as_bytes());
+            return Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        search = start + name.len();
+    }
+    None
+}
+
+/// `uri_unescape`: `%XX` only (no `+`).
+fn unescape_percent(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Credentials found in the request headers, in PVE's order of preference.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// `Cookie: PVEAuthCookie=...`, else `Authorization: PVEAuthCookie=...`.
+    pub ticket: Option<String>,
+    /// `Authorization: PVEAPIToken=...` (only looked at without a ticket).
+    pub api_token: Option<String>,
+    /// The `CSRFPreventionToken` header.
+    pub csrf: Option<String>,
+}
+
+/// Reads the credentials of a request.
+pub fn credentials(req: &Request) -> Credentials {
+    let cookie = req.headers.get("cookie");
+    let auth = req.headers.get("authorization");
+    let ticket = extract_auth_value(cookie, "PVEAuthCookie")
+        .or_else(|| extract_auth_value(auth, "PVEAuthCookie"));
+    let api_token = if ticket.is_none() {
+        extract_auth_value(auth, "PVEAPIToken")
+    } else {
+        None
+    };
+    Credentials {
+        ticket,
+        api_token,
+        csrf: req.headers.get("csrfpreventiontoken").cloned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn form_decoding_like_pve() {
+        let p = decode_urlencoded(b"a=1&b=x+y%21&a=2;c&d=&e=f=g&");
+        assert_eq!(p["a"], json!(["1", "2"]));
+        assert_eq!(p["b"], json!("x y!"));
+        assert_eq!(p["c"], Value::Null);
+        assert_eq!(p["d"], json!(""));
+        assert_eq!(p["e"], json!("f"));
+        assert_eq!(p.len(), 5);
+        let p = decode_urlencoded(b"a=%zz%4");
+        assert_eq!(p["a"], json!("%zz%4"));
+        let p = decode_urlencoded(b"n=J%C3%BCrgen");
+        assert_eq!(p["n"], json!("Jürgen"));
+    }
+
+    #[test]
+    fn auth_values() {
+        let h = "PVEAPIToken=joe@pve!ci=abc".to_string();
+        assert_eq!(
+            extract_auth_value(Some(&h), "PVEAPIToken").as_deref(),
+            Some("joe@pve!ci=abc")
+        );
+        let h = "PVEAPIToken joe@pve!ci=abc".to_string();
+        assert_eq!(
+            extract_auth_value(Some(&h), "PVEAPIToken").as_deref(),
+            Some("joe@pve!ci=abc")
+        );
+        let h = "foo=1; PVEAuthCookie=PVE%3Aroot%40pam%3A1::sig; x=y".to_string();
+        assert_eq!(
+            extract_auth_value(Some(&h), "PVEAuthCookie").as_deref(),
+            Some("PVE:root@pam:1::sig")
+        );
+        let h = "XPVEAuthCookie=1".to_string();
+        assert_eq!(extract_auth_value(Some(&h), "PVEAuthCookie"), None);
+    }
+
+    #[test]
+    fn query_wins_and_dc_dropped() {
+        let req = Request {
+            method: "PUT".into(),
+            path: "/api2/json/access/acl".into(),
+            query: vec![("a".into(), "q".into()), ("_dc".into(), "1".into())],
+            headers: BTreeMap::new(),
+            body: b"a=b&c=d".to_vec(),
+        };
+        let p = extract_params(&req).unwrap();
+        assert_eq!(p["a"], json!("q"));
+        assert_eq!(p["c"], json!("d"));
+        assert!(!p.contains_key("_dc"));
+    }
+
+    #[test]
+    fn json_bodies() {
+        let mut headers = BTreeMap::new();
+        headers.insert(
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        );
+        let mut req = Request {
+            method: "POST".into(),
+            path: "/api2/json/access/users".into(),
+            query: vec![],
+            headers,
+            body: br#"{"userid":"a@pve","enable":true}"#.to_vec(),
+        };
+        let p = extract_params(&req).unwrap();
+        assert_eq!(p["enable"], json!(true));
+        req.body = b"[1]".to_vec();
+        assert!(extract_params(&req)
+            .unwrap_err()
+            .0
+            .starts_with("Not a HASH reference"));
+        req.body = b"{".to_vec();
+        assert!(extract_params(&req)
+            .unwrap_err()
+            .0
+            .starts_with("malformed JSON string"));
+    }
+}

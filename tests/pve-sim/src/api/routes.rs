@@ -1,0 +1,48 @@
+//! Which function answers which method of the API schema. A schema method
+//! without an entry here answers `501 Method '<M> <uri>' not implemented`
+//! (TFA, realms and OpenID are not simulated).
+
+use serde_json::Value;
+
+use super::errors::ApiResult;
+use super::{acl, groups, misc, permissions, roles, ticket, tokens, users, Call};
+
+/// An endpoint: validated call in, `data` out.
+pub type Endpoint = fn(&Call) -> ApiResult<Value>;
+
+/// The endpoint of `method` on the schema path template `path`.
+pub fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
+    let f: Endpoint = match (method, path) {
+        ("GET", "/version") => misc::version,
+        ("GET", "/access") => misc::index,
+        ("GET", "/access/domains") => misc::domains,
+        ("GET", "/access/ticket") => ticket::get_ticket,
+        ("POST", "/access/ticket") => ticket::create_ticket,
+        ("PUT", "/access/password") => ticket::change_password,
+        ("GET", "/access/users") => users::index,
+        ("POST", "/access/users") => users::create,
+        ("GET", "/access/users/{userid}") => users::read,
+        ("PUT", "/access/users/{userid}") => users::update,
+        ("DELETE", "/access/users/{userid}") => users::delete,
+        ("GET", "/access/users/{userid}/token") => tokens::index,
+        ("GET", "/access/users/{userid}/token/{tokenid}") => tokens::read,
+        ("POST", "/access/users/{userid}/token/{tokenid}") => tokens::generate,
+        ("PUT", "/access/users/{userid}/token/{tokenid}") => tokens::update,
+        ("DELETE", "/access/users/{userid}/token/{tokenid}") => tokens::remove,
+        ("GET", "/access/groups") => groups::index,
+        ("POST", "/access/groups") => groups::create,
+        ("GET", "/access/groups/{groupid}") => groups::read,
+        ("PUT", "/access/groups/{groupid}") => groups::update,
+        ("DELETE", "/access/groups/{groupid}") => groups::delete,
+        ("GET", "/access/roles") => roles::index,
+        ("POST", "/access/roles") => roles::create,
+        ("GET", "/access/roles/{roleid}") => roles::read,
+        ("PUT", "/access/roles/{roleid}") => roles::update,
+        ("DELETE", "/access/roles/{roleid}") => roles::delete,
+        ("GET", "/access/acl") => acl::read,
+        ("PUT", "/access/acl") => acl::update,
+        ("GET", "/access/permissions") => permissions::read,
+        _ => return None,
+    };
+    Some(f)
+}

@@ -1,0 +1,194 @@
+//! Effective permissions, computed the way PVE does (SPEC §5):
+//! `roles` walks the ACL tree from `/` to the path (deeper applicable entries
+//! replace inherited ones; a user's own entries beat its groups' at a node;
+//! NoAccess wins), `permissions` adds pool roles and turns roles into
+//! privileges, intersecting privilege-separated tokens with their owner.
+//!
+//! Flags are the propagate bits PVE reports from `/access/permissions`.
+
+use crate::model::UserCfg;
+use std::collections::BTreeMap;
+
+type Flags = BTreeMap<String, bool>;
+
+/// Perl's `split("/", $path)`: leading empty field kept, trailing ones dropped;
+/// `/` alone is the root node.
+fn components(path: &str) -> Vec<&str> {
+    if path == "/" {
+        return vec![""];
+    }
+    let mut c: Vec<&str> = path.split('/').collect();
+    while c.last().is_some_and(|s| s.is_empty()) {
+        c.pop();
+    }
+    c
+}
+
+/// Roles of `authid` (user or full token id) on `path`, with propagate flags.
+/// Pools are not considered here (as in PVE).
+pub fn roles(cfg: &UserCfg, authid: &str, path: &str) -> Flags {
+    if authid == "root@pam" {
+        return Flags::from([("Administrator".to_string(), true)]);
+    }
+    let token = authid.split_once('!');
+    if let Some((owner, name)) = token {
+        match cfg.users.get(owner).and_then(|u| u.tokens.get(name)) {
+            None => return Flags::new(),
+            Some(t) if !t.privsep => return roles(cfg, owner, path),
+            Some(_) => {}
+        }
+    }
+    let mut result = Flags::new();
+    let comps = components(path);
+    // PVE walks a tree from the root: an empty component stays on the current
+    // node, so a path without a leading `/` never visits the root node.
+    let mut current = String::new();
+    for (i, comp) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        if !comp.is_empty() {
+            current = format!("{current}/{comp}");
+        }
+        let key = if current.is_empty() {
+            "/"
+        } else {
+            current.as_str()
+        };
+        let Some(node) = cfg.acl.get(key) else {
+            continue;
+        };
+        let applicable = |m: Option<&Flags>| -> Flags {
+            m.map(|r| {
+                r.iter()
+                    .filter(|(_, prop)| last || **prop)
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        if token.is_some() {
+            let own = applicable(node.tokens.get(authid));
+            if !own.is_empty() {
+                result = own;
+            }
+            continue;
+        }
+        let own = applicable(node.users.get(authid));
+        if !own.is_empty() {
+            result = own;
+            continue;
+        }
+        let mut from_groups = Flags::new();
+        if let Some(user) = cfg.users.get(authid) {
+            for g in &user.groups {
+                from_groups.extend(applicable(node.groups.get(g)));
+            }
+        }
+        if !from_groups.is_empty() {
+            result = from_groups;
+        }
+    }
+    match result.get("NoAccess") {
+        Some(flag) => Flags::from([("NoAccess".to_string(), *flag)]),
+        None => result,
+    }
+}
+
+/// Roles a pool grants on its members' exact paths (`/vms/<id>`, `/storage/<id>`).
+fn pool_roles(cfg: &UserCfg, authid: &str, path: &str) -> Flags {
+    let mut out = Flags::new();
+    for (poolid, pool) in &cfg.pools {
+        let member = pool.vms.iter().any(|vm| path == format!("/vms/{vm}"))
+            || pool.storage.iter().any(|s| path == format!("/storage/{s}"));
+        if member {
+            for role in roles(cfg, authid, &format!("/pool/{poolid}")).into_keys() {
+                out.insert(role, true);
+            }
+        }
+    }
+    out
+}
+
+/// Privileges of `authid` on `path`: privilege → propagate.
+pub fn permissions(cfg: &UserCfg, authid: &str, path: &str) -> Flags {
+    let version_all = || -> Flags {
+        cfg.roles
+            .get("Administrator")
+            .map(|r| r.privs.iter().map(|p| (p.clone(), true)).collect())
+            .unwrap_or_default()
+    };
+    if authid == "root@pam" {
+        return version_all();
+    }
+    let owner = match authid.split_once('!') {
+        Some((owner, name)) => {
+            let Some(token) = cfg.users.get(owner).and_then(|u| u.tokens.get(name)) else {
+                return Flags::new();
+            };
+            if !token.privsep {
+                return permissions(cfg, owner, path);
+            }
+            Some(owner)
+        }
+        None => None,
+    };
+    let mut role_set = roles(cfg, authid, path);
+    let pool = pool_roles(cfg, authid, path);
+    if !pool.is_empty() && !role_set.contains_key("NoAccess") {
+        if pool.contains_key("NoAccess") {
+            role_set = Flags::from([("NoAccess".to_string(), false)]);
+        } else {
+            for role in pool.into_keys() {
+                role_set.entry(role).or_insert(false);
+            }
+        }
+    }
+    let mut privs = Flags::new();
+    for (role, flag) in &role_set {
+        if let Some(r) = cfg.roles.get(role) {
+            for p in &r.privs {
+                let e = privs.entry(p.clone()).or_insert(false);
+                *e = *e || *flag;
+            }
+        }
+    }
+    match owner {
+        Some(owner) if owner != "root@pam" => {
+            let owner_privs = permissions(cfg, owner, path);
+            privs
+                .into_iter()
+                .filter_map(|(p, f)| owner_privs.get(&p).map(|of| (p, f && *of)))
+                .collect()
+        }
+        _ => privs,
+    }
+}
+
+/// `GET /access/permissions` without `path`: the fixed top-level paths, every
+/// ACL path and every pool member path; paths without privileges omitted.
+pub fn effective_permissions(cfg: &UserCfg, authid: &str) -> BTreeMap<String, Flags> {
+    let mut paths: Vec<String> = [
+        "/",
+        "/access",
+        "/access/groups",
+        "/nodes",
+        "/pool",
+        "/sdn",
+        "/storage",
+        "/vms",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    paths.extend(cfg.acl.keys().cloned());
+    for pool in cfg.pools.values() {
+        paths.extend(pool.vms.iter().map(|vm| format!("/vms/{vm}")));
+        paths.extend(pool.storage.iter().map(|s| format!("/storage/{s}")));
+    }
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let privs = permissions(cfg, authid, &p);
+            (!privs.is_empty()).then_some((p, privs))
+        })
+        .collect()
+}

@@ -1,0 +1,1122 @@
+//! The transport: HTTPS (rustls, ring provider) and a small HTTP/1.1 server,
+//! one thread per connection, in front of an `http::Handler` (the API).
+//!
+//! `serve(listener, tls, handler, faults, request_log)` runs forever. Each
+//! connection is read with size limits and deadlines, parsed into a
+//! `Request` (path and query URL-decoded, raw body kept), checked against the
+//! injected faults (`crate::faults`), handed to the handler inside
+//! `catch_unwind`, logged, and answered. Whatever a client sends, the server
+//! answers it with a 4xx status or closes that connection; it never stops
+//! serving the others.
+//!
+//! Choices, PVE-like where PVE has one:
+//! * keep-alive: HTTP/1.1 keeps the connection unless `Connection: close`;
+//!   HTTP/1.0 closes unless `Connection: keep-alive`. Every error the
+//!   transport itself answers closes the connection.
+//! * bodies need `Content-Length`; `Transfer-Encoding` (chunked) is answered
+//!   `411 Length Required`. `Expect: 100-continue` is honoured.
+//! * limits (`Limits::default()`): body 512 KiB → `413 Request Entity Too
+//!   Large`; request line 8 KiB → `414 URI Too Long`; one header line 8 KiB,
+//!   all headers 64 KiB or more than 100 of them → `431 Request Header Fields
+//!   Too Large`; a request not complete within 10 s → `408 Request Timeout`;
+//!   an idle keep-alive connection is closed after 15 s; at most 64
+//!   connections are served at once, further ones wait in the listen backlog.
+//! * methods other than GET/POST/PUT/DELETE → `501 method 'M' not available`
+//!   (as PVE's HTTP server); malformed requests (bad request line, header
+//!   syntax, percent-encoding, missing Host on HTTP/1.1, truncated body) →
+//!   `400 Bad Request`.
+//! * a handler panic → `500 internal error` (needs panic=unwind, i.e. the
+//!   debug build the tests use; the workspace's release profile aborts).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use serde_json::{json, Value};
+
+use crate::faults::{Action, Faults};
+use crate::http::{Handler, Request, Response};
+
+/// Sizes, counts and deadlines of the transport.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    pub max_body: usize,
+    pub max_request_line: usize,
+    pub max_header_line: usize,
+    /// All header lines together (request line excluded).
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// For the TLS handshake, then for each request from its first byte to its
+    /// last body byte.
+    pub request_timeout: Duration,
+    /// Between two requests of a keep-alive connection.
+    pub idle_timeout: Duration,
+    pub write_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 64,
+            max_body: 512 * 1024,
+            max_request_line: 8 * 1024,
+            max_header_line: 8 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            request_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(15),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The server's certificate: PEM texts as they are read from or written to
+/// files. `cert_pem` is the chain served (leaf first), `ca_pem` what a client
+/// should trust.
+#[derive(Clone)]
+pub struct Identity {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub ca_pem: String,
+}
+
+impl std::fmt::Debug for Identity {
+    // The private key stays out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("cert_pem", &self.cert_pem)
+            .field("ca_pem", &self.ca_pem)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// A fresh CA and a leaf for `localhost`, `127.0.0.1` and `::1` signed by
+    /// it. A CA apart from the leaf because webpki (rustls) refuses a CA
+    /// certificate as the server's own, and a leaf as a trust anchor only
+    /// works when it is self-signed; clients given `ca_pem` verify either name.
+    pub fn generate() -> Result<Identity, String> {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let err = |e: rcgen::Error| format!("cannot generate the TLS certificate: {e}");
+
+        let ca_key = KeyPair::generate().map_err(err)?;
+        let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "pve-sim Root CA");
+        ca.distinguished_name
+            .push(DnType::OrganizationName, "pve-sim");
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+        let issuer = Issuer::new(ca, ca_key);
+
+        let leaf_key = KeyPair::generate().map_err(err)?;
+        let mut leaf = CertificateParams::new(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ])
+        .map_err(err)?;
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        leaf.distinguished_name
+            .push(DnType::OrganizationName, "pve-sim");
+        leaf.is_ca = IsCa::ExplicitNoCa;
+        leaf.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        leaf.use_authority_key_identifier_extension = true;
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(err)?;
+
+        Ok(Identity {
+            cert_pem: leaf_cert.pem(),
+            key_pem: leaf_key.serialize_pem(),
+            ca_pem: ca_cert.pem(),
+        })
+    }
+
+    /// The certificates of `cert_pem`, leaf first.
+    pub fn chain(&self) -> Result<Vec<CertificateDer<'static>>, String> {
+        let chain = rustls_pemfile::certs(&mut BufReader::new(self.cert_pem.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("cannot read the certificate: {e}"))?;
+        if chain.is_empty() {
+            return Err("the certificate file holds no PEM certificate".to_string());
+        }
+        Ok(chain)
+    }
+
+    /// SHA-256 of the leaf certificate, as PVE shows it (`AB:CD:...`).
+    pub fn fingerprint(&self) -> Result<String, String> {
+        let chain = self.chain()?;
+        Ok(fingerprint(&chain[0]))
+    }
+
+    /// A rustls server configuration serving this certificate (ring provider,
+    /// TLS 1.2 and 1.3, ALPN `http/1.1`).
+    pub fn server_config(&self) -> Result<Arc<ServerConfig>, String> {
+        let chain = self.chain()?;
+        let key: PrivateKeyDer<'static> =
+            rustls_pemfile::private_key(&mut BufReader::new(self.key_pem.as_bytes()))
+                .map_err(|e| format!("cannot read the private key: {e}"))?
+                .ok_or("the key file holds no PEM private key")?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| format!("the certificate and key do not fit: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+}
+
+/// SHA-256 of a DER certificate: upper-case hex pairs joined by colons.
+pub fn fingerprint(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// `--request-log`: one JSON line per request, appended and flushed before
+/// the answer goes out, so a client that got its answer finds the line.
+#[derive(Debug)]
+pub struct RequestLog {
+    file: Mutex<File>,
+}
+
+impl RequestLog {
+    pub fn open(path: &Path) -> io::Result<RequestLog> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(RequestLog {
+            file: Mutex::new(file),
+        })
+    }
+
+    fn record(&self, method: &str, path: &str, status: u16, auth: &str, fault: Option<&Action>) {
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut entry = json!({
+            "ts": ts, "method": method, "path": path, "status": status, "auth": auth,
+        });
+        if let (Some(a), Value::Object(m)) = (fault, &mut entry) {
+            m.insert("fault".into(), Value::String(a.label()));
+        }
+        let line = format!("{entry}\n");
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        // A full disk must not take the server down; the line is lost.
+        let _ = file.write_all(line.as_bytes()).and_then(|()| file.flush());
+    }
+}
+
+/// Serve HTTPS on `listener` forever with the default `Limits`.
+pub fn serve(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    handler: Arc<dyn Handler>,
+    faults: Faults,
+    request_log: Option<RequestLog>,
+) -> ! {
+    serve_with(
+        listener,
+        tls,
+        handler,
+        faults,
+        request_log,
+        Limits::default(),
+    )
+}
+
+/// `serve` with other limits (tests use short deadlines).
+pub fn serve_with(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    handler: Arc<dyn Handler>,
+    faults: Faults,
+    request_log: Option<RequestLog>,
+    limits: Limits,
+) -> ! {
+    let shared = Arc::new(Shared {
+        handler,
+        faults,
+        log: request_log,
+        limits,
+        slots: Slots::default(),
+    });
+    loop {
+        let slot = Slots::acquire(&shared);
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors and the like: wait instead of spinning.
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let tls = tls.clone();
+        let conn_shared = shared.clone();
+        // If the thread cannot be started the closure (stream and slot) is
+        // dropped, which closes the connection and frees the slot.
+        let _ = std::thread::Builder::new()
+            .name("pve-sim-conn".into())
+            .spawn(move || {
+                let _slot = slot;
+                serve_connection(stream, tls, &conn_shared);
+            });
+    }
+}
+
+struct Shared {
+    handler: Arc<dyn Handler>,
+    faults: Faults,
+    log: Option<RequestLog>,
+    limits: Limits,
+    slots: Slots,
+}
+
+/// Counting semaphore bounding the connection threads.
+#[derive(Default)]
+struct Slots {
+    used: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Slot(Arc<Shared>);
+
+impl Slots {
+    fn acquire(shared: &Arc<Shared>) -> Slot {
+        let slots = &shared.slots;
+        let mut used = slots.used.lock().unwrap_or_else(|p| p.into_inner());
+        while *used >= shared.limits.max_connections.max(1) {
+            used = slots.freed.wait(used).unwrap_or_else(|p| p.into_inner());
+        }
+        *used += 1;
+        Slot(shared.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let slots = &self.0.slots;
+        let mut used = slots.used.lock().unwrap_or_else(|p| p.into_inner());
+        *used = used.saturating_sub(1);
+        slots.freed.notify_one();
+    }
+}
+
+/// An error the transport answers itself, closing the connection afterwards.
+#[derive(Debug)]
+struct HttpError {
+    status: u16,
+    reason: String,
+}
+
+fn http_error(status: u16, reason: impl Into<String>) -> HttpError {
+    HttpError {
+        status,
+        reason: reason.into(),
+    }
+}
+
+fn bad_request() -> HttpError {
+    http_error(400, "Bad Request")
+}
+
+enum ReadError {
+    Timeout,
+    Closed,
+}
+
+type Tls = StreamOwned<ServerConnection, TcpStream>;
+
+/// One client connection and the bytes read from it but not used yet
+/// (the next pipelined request).
+struct Conn {
+    tls: Tls,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    /// Read once more into `buf`, waiting until `deadline` at most.
+    fn fill(&mut self, deadline: Instant) -> Result<(), ReadError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ReadError::Timeout);
+        }
+        self.tls
+            .sock
+            .set_read_timeout(Some(left))
+            .map_err(|_| ReadError::Closed)?;
+        let mut chunk = [0u8; 16 * 1024];
+        match self.tls.read(&mut chunk) {
+            Ok(0) => Err(ReadError::Closed),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(ReadError::Timeout)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(_) => Err(ReadError::Closed),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.tls.write_all(bytes)?;
+        self.tls.flush()
+    }
+
+    /// Close after a last answer: TLS close_notify, then read and discard
+    /// what the client may still be sending for a moment, so that the kernel
+    /// does not reset the connection before the client has read the answer.
+    fn close_gracefully(mut self, linger: bool) {
+        self.tls.conn.send_close_notify();
+        let _ = self.tls.flush();
+        let _ = self.tls.sock.shutdown(Shutdown::Write);
+        if linger {
+            let until = Instant::now() + Duration::from_secs(2);
+            let mut drained = 0usize;
+            let mut chunk = [0u8; 16 * 1024];
+            while drained < 4 * 1024 * 1024 {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() || self.tls.sock.set_read_timeout(Some(left)).is_err() {
+                    break;
+                }
+                match self.tls.sock.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => drained += n,
+                }
+            }
+        }
+    }
+
+    /// Close as a lost connection looks to a client: no answer, no close_notify.
+    fn abort(self) {
+        let _ = self.tls.sock.shutdown(Shutdown::Both);
+    }
+}
+
+fn serve_connection(sock: TcpStream, tls: Arc<ServerConfig>, shared: &Shared) {
+    let limits = &shared.limits;
+    let _ = sock.set_nodelay(true);
+    if sock.set_write_timeout(Some(limits.write_timeout)).is_err() {
+        return;
+    }
+    let Ok(server) = ServerConnection::new(tls) else {
+        return;
+    };
+    let mut conn = Conn {
+        tls: StreamOwned::new(server, sock),
+        buf: Vec::new(),
+    };
+    let mut first = true;
+    loop {
+        let wait = if first {
+            limits.request_timeout
+        } else {
+            limits.idle_timeout
+        };
+        first = false;
+        let head = match read_head(&mut conn, limits, wait) {
+            Ok(Some(head)) => head,
+            Ok(None) => return conn.close_gracefully(false),
+            Err(e) => return answer_error(conn, shared, "", "", e),
+        };
+        let arrived = Instant::now();
+        let (method, target) = (head.method.clone(), head.target.clone());
+        let (request, keep_alive) = match read_request(&mut conn, limits, head) {
+            Ok(r) => r,
+            Err(e) => {
+                let path = target.split('?').next().unwrap_or_default().to_string();
+                return answer_error(conn, shared, &method, &path, e);
+            }
+        };
+        match respond(&mut conn, shared, &request, arrived, keep_alive) {
+            Outcome::KeepAlive => continue,
+            Outcome::Close => return conn.close_gracefully(false),
+            Outcome::Abort => return conn.abort(),
+        }
+    }
+}
+
+enum Outcome {
+    KeepAlive,
+    Close,
+    Abort,
+}
+
+/// The path relative to `/api2/json`, when it is an API path.
+fn api_relative(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/api2/json")?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// The credentials a request carries, for the log of requests the API never
+/// saw (a fault answered them).
+fn auth_from_headers(req: &Request) -> &'static str {
+    let cookie = req.headers.get("cookie").map(String::as_str).unwrap_or("");
+    let authorization = req
+        .headers
+        .get("authorization")
+        .map(String::as_str)
+        .unwrap_or("");
+    if cookie.contains("PVEAuthCookie=") || authorization.starts_with("PVEAuthCookie") {
+        "ticket"
+    } else if authorization.starts_with("PVEAPIToken") {
+        "token"
+    } else {
+        "none"
+    }
+}
+
+fn respond(
+    conn: &mut Conn,
+    shared: &Shared,
+    req: &Request,
+    arrived: Instant,
+    keep_alive: bool,
+) -> Outcome {
+    let rel = api_relative(&req.path);
+    let log_path = rel.unwrap_or(&req.path);
+    let fault = rel.and_then(|r| shared.faults.check(&req.method, r));
+    let log = |status: u16, auth: &str| {
+        if let Some(l) = &shared.log {
+            l.record(&req.method, log_path, status, auth, fault.as_ref());
+        }
+    };
+    let (response, auth) = match &fault {
+        Some(Action::Status {
+            status,
+            reason,
+            message,
+        }) => (error_json(*status, reason, message), auth_from_headers(req)),
+        Some(Action::DropBefore) => {
+            log(0, auth_from_headers(req));
+            return Outcome::Abort;
+        }
+        Some(Action::DropAfter) => {
+            let (_, auth) = call_handler(shared, req);
+            log(0, auth);
+            return Outcome::Abort;
+        }
+        Some(Action::Delay(ms)) => {
+            std::thread::sleep(Duration::from_millis(*ms));
+            call_handler(shared, req)
+        }
+        None => call_handler(shared, req),
+    };
+    let response = sanitize(response);
+    log(response.status, auth);
+    let wait = Duration::from_millis(response.min_delay_ms).saturating_sub(arrived.elapsed());
+    if !wait.is_zero() {
+        std::thread::sleep(wait);
+    }
+    if conn
+        .send(&serialize(&response, keep_alive, SystemTime::now()))
+        .is_err()
+    {
+        return Outcome::Abort;
+    }
+    if keep_alive {
+        Outcome::KeepAlive
+    } else {
+        Outcome::Close
+    }
+}
+
+fn call_handler(shared: &Shared, req: &Request) -> (Response, &'static str) {
+    match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req))) {
+        Ok(r) => r,
+        Err(_) => (
+            error_json(500, "internal error", "internal error\n"),
+            auth_from_headers(req),
+        ),
+    }
+}
+
+/// PVE's error shape: reason phrase plus `{"data":null,"message":...}`.
+fn error_json(status: u16, reason: &str, message: &str) -> Response {
+    Response {
+        status,
+        reason: reason.to_string(),
+        headers: Vec::new(),
+        content_type: "application/json;charset=UTF-8",
+        body: json!({"data": null, "message": message})
+            .to_string()
+            .into_bytes(),
+        min_delay_ms: 0,
+    }
+}
+
+/// PVE answers a reason phrase that still holds a line break with a bare
+/// `400 Bad Request`; the same protects the status line here.
+fn sanitize(mut r: Response) -> Response {
+    if r.reason.contains(['\r', '\n']) || !(100..=999).contains(&r.status) {
+        r.status = 400;
+        r.reason = "Bad Request".to_string();
+        r.headers.clear();
+        r.content_type = "";
+        r.body.clear();
+    }
+    r
+}
+
+fn answer_error(mut conn: Conn, shared: &Shared, method: &str, path: &str, e: HttpError) {
+    if let Some(l) = &shared.log {
+        l.record(
+            method,
+            api_relative(path).unwrap_or(path),
+            e.status,
+            "none",
+            None,
+        );
+    }
+    let response = Response {
+        status: e.status,
+        reason: e.reason,
+        headers: Vec::new(),
+        content_type: "",
+        body: Vec::new(),
+        min_delay_ms: 0,
+    };
+    if conn
+        .send(&serialize(&response, false, SystemTime::now()))
+        .is_ok()
+    {
+        conn.close_gracefully(true);
+    } else {
+        conn.abort();
+    }
+}
+
+const MANAGED_HEADERS: &[&str] = &["content-type", "content-length", "connection", "date"];
+
+fn serialize(r: &Response, keep_alive: bool, now: SystemTime) -> Vec<u8> {
+    let mut head = format!("HTTP/1.1 {} {}\r\n", r.status, r.reason);
+    head.push_str("Cache-Control: max-age=0\r\n");
+    head.push_str(if keep_alive {
+        "Connection: Keep-Alive\r\n"
+    } else {
+        "Connection: close\r\n"
+    });
+    head.push_str(&format!("Date: {}\r\n", http_date(now)));
+    head.push_str("Pragma: no-cache\r\n");
+    head.push_str("Server: pve-api-daemon/3.0\r\n");
+    if !r.content_type.is_empty() {
+        head.push_str(&format!("Content-Type: {}\r\n", r.content_type));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n", r.body.len()));
+    for (name, value) in &r.headers {
+        let lower = name.to_ascii_lowercase();
+        if MANAGED_HEADERS.contains(&lower.as_str())
+            || !is_token(name)
+            || value.contains(['\r', '\n'])
+        {
+            continue;
+        }
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(&r.body);
+    out
+}
+
+/// RFC 7231 IMF-fixdate.
+fn http_date(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    // Civil-from-days (Howard Hinnant), days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let month_name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    format!(
+        "{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The request line and headers, not yet interpreted.
+#[derive(Debug)]
+struct Head {
+    method: String,
+    target: String,
+    http10: bool,
+    headers: BTreeMap<String, String>,
+}
+
+/// Wait up to `wait` for the next request to start, then up to
+/// `request_timeout` for its head. `Ok(None)`: the client closed or stayed
+/// idle between requests, which needs no answer.
+fn read_head(conn: &mut Conn, limits: &Limits, wait: Duration) -> Result<Option<Head>, HttpError> {
+    let mut deadline = Instant::now() + wait;
+    let mut started = false;
+    loop {
+        // Empty lines before a request line are allowed (RFC 9112 2.2).
+        let blank = conn
+            .buf
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
+        conn.buf.drain(..blank);
+        if !conn.buf.is_empty() && !started {
+            started = true;
+            deadline = Instant::now() + limits.request_timeout;
+        }
+        if let Some(end) = head_end(&conn.buf) {
+            let head: Vec<u8> = conn.buf.drain(..end).collect();
+            return parse_head(&head, limits).map(Some);
+        }
+        let line_len = conn
+            .buf
+            .iter()
+            .position(|b| *b == b'\n')
+            .unwrap_or(conn.buf.len());
+        if line_len > limits.max_request_line {
+            return Err(http_error(414, "URI Too Long"));
+        }
+        if conn.buf.len() > limits.max_request_line + limits.max_header_bytes {
+            return Err(http_error(431, "Request Header Fields Too Large"));
+        }
+        match conn.fill(deadline) {
+            Ok(()) => {}
+            Err(_) if conn.buf.is_empty() => return Ok(None),
+            Err(ReadError::Timeout) => return Err(http_error(408, "Request Timeout")),
+            Err(ReadError::Closed) => return Err(bad_request()),
+        }
+    }
+}
+
+/// Index just past the blank line ending the head (`\n\n` or `\n\r\n`).
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.iter().enumerate().find_map(|(i, b)| {
+        if *b != b'\n' {
+            return None;
+        }
+        match buf.get(i + 1) {
+            Some(b'\n') => Some(i + 2),
+            Some(b'\r') if buf.get(i + 2) == Some(&b'\n') => Some(i + 3),
+            _ => None,
+        }
+    })
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
+    let text = std::str::from_utf8(head).map_err(|_| bad_request())?;
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let request_line = lines.next().unwrap_or_default();
+    if request_line.len() > limits.max_request_line {
+        return Err(http_error(414, "URI Too Long"));
+    }
+    let parts: Vec<&str> = request_line.split(' ').collect();
+    let [method, target, version] = parts.as_slice() else {
+        return Err(bad_request());
+    };
+    if !is_token(method) || target.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(bad_request());
+    }
+    let http10 = match *version {
+        "HTTP/1.1" => false,
+        "HTTP/1.0" => true,
+        v if v.len() == 8
+            && v.starts_with("HTTP/")
+            && v.as_bytes()[5].is_ascii_digit()
+            && v.as_bytes()[6] == b'.'
+            && v.as_bytes()[7].is_ascii_digit() =>
+        {
+            return Err(http_error(505, "HTTP Version Not Supported"))
+        }
+        _ => return Err(bad_request()),
+    };
+
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    let mut count = 0usize;
+    let mut bytes = 0usize;
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        count += 1;
+        bytes += line.len() + 2;
+        if line.len() > limits.max_header_line
+            || count > limits.max_headers
+            || bytes > limits.max_header_bytes
+        {
+            return Err(http_error(431, "Request Header Fields Too Large"));
+        }
+        // Folded continuation lines are obsolete and refused (RFC 9112 5.2).
+        let (name, value) = line.split_once(':').ok_or_else(bad_request)?;
+        if !is_token(name) {
+            return Err(bad_request());
+        }
+        let value = value.trim_matches([' ', '\t']);
+        if value.bytes().any(|b| (b < b' ' && b != b'\t') || b == 0x7f) {
+            return Err(bad_request());
+        }
+        let name = name.to_ascii_lowercase();
+        match headers.get_mut(&name) {
+            None => {
+                headers.insert(name, value.to_string());
+            }
+            Some(old) if name == "content-length" => {
+                if old != value {
+                    return Err(bad_request());
+                }
+            }
+            Some(old) => {
+                old.push_str(if name == "cookie" { "; " } else { ", " });
+                old.push_str(value);
+            }
+        }
+    }
+    Ok(Head {
+        method: method.to_string(),
+        target: target.to_string(),
+        http10,
+        headers,
+    })
+}
+
+/// Check and decode the head, read the body. Returns the request and
+/// whether the connection stays open after the answer.
+fn read_request(
+    conn: &mut Conn,
+    limits: &Limits,
+    head: Head,
+) -> Result<(Request, bool), HttpError> {
+    if !matches!(head.method.as_str(), "GET" | "POST" | "PUT" | "DELETE") {
+        return Err(http_error(
+            501,
+            format!("method '{}' not available", head.method),
+        ));
+    }
+    if !head.http10 && !head.headers.contains_key("host") {
+        return Err(bad_request());
+    }
+    let (path, query) = split_target(&head.target)?;
+
+    if head.headers.contains_key("transfer-encoding") {
+        return Err(http_error(411, "Length Required"));
+    }
+    let length = match head.headers.get("content-length") {
+        None => 0,
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            // Too many digits to parse is too large as well.
+            v.parse::<usize>().unwrap_or(usize::MAX)
+        }
+        Some(_) => return Err(bad_request()),
+    };
+    if length > limits.max_body {
+        return Err(http_error(413, "Request Entity Too Large"));
+    }
+    if let Some(expect) = head.headers.get("expect") {
+        if !expect.eq_ignore_ascii_case("100-continue") {
+            return Err(http_error(417, "Expectation Failed"));
+        }
+        if length > conn.buf.len() && conn.send(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+            return Err(bad_request());
+        }
+    }
+    let deadline = Instant::now() + limits.request_timeout;
+    while conn.buf.len() < length {
+        match conn.fill(deadline) {
+            Ok(()) => {}
+            Err(ReadError::Timeout) => return Err(http_error(408, "Request Timeout")),
+            Err(ReadError::Closed) => return Err(bad_request()),
+        }
+    }
+    let body: Vec<u8> = conn.buf.drain(..length).collect();
+
+    let connection = head
+        .headers
+        .get("connection")
+        .map(|c| c.to_ascii_lowercase())
+        .unwrap_or_default();
+    let has = |token: &str| connection.split(',').any(|t| t.trim() == token);
+    let keep_alive = if head.http10 {
+        has("keep-alive")
+    } else {
+        !has("close")
+    };
+    Ok((
+        Request {
+            method: head.method,
+            path,
+            query,
+            headers: head.headers,
+            body,
+        },
+        keep_alive,
+    ))
+}
+
+/// Split a request target into the decoded path and query parameters.
+fn split_target(target: &str) -> Result<(String, Vec<(String, String)>), HttpError> {
+    // absolute-form (`https://host:8006/api2/json/...`), as proxies send it.
+    let origin = match target
+        .strip_prefix("https://")
+        .or_else(|| target.strip_prefix("http://"))
+    {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    if !origin.starts_with('/') {
+        return Err(bad_request());
+    }
+    let origin = origin.split('#').next().unwrap_or_default();
+    let (raw_path, raw_query) = origin.split_once('?').unwrap_or((origin, ""));
+    let path = percent_decode(raw_path, false).ok_or_else(bad_request)?;
+    let query = raw_query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            Some((percent_decode(k, true)?, percent_decode(v, true)?))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(bad_request)?;
+    Ok((path, query))
+}
+
+/// Percent-decode into UTF-8; `None` on a malformed escape or invalid UTF-8.
+/// `plus` turns `+` into a space (query strings and forms).
+pub fn percent_decode(s: &str, plus: bool) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(
+            percent_decode("/access/users/joe%40pve", false).as_deref(),
+            Some("/access/users/joe@pve")
+        );
+        assert_eq!(percent_decode("a+b%20c", true).as_deref(), Some("a b c"));
+        assert_eq!(percent_decode("a+b", false).as_deref(), Some("a+b"));
+        assert_eq!(percent_decode("%C3%A9", false).as_deref(), Some("é"));
+        for bad in ["%", "%4", "%zz", "%+1", "%C3"] {
+            assert_eq!(percent_decode(bad, true), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn targets() {
+        let (p, q) = split_target("/api2/json/access/users?full=1&x=a+b&x=%26&flag").unwrap();
+        assert_eq!(p, "/api2/json/access/users");
+        assert_eq!(
+            q,
+            vec![
+                ("full".to_string(), "1".to_string()),
+                ("x".to_string(), "a b".to_string()),
+                ("x".to_string(), "&".to_string()),
+                ("flag".to_string(), String::new()),
+            ]
+        );
+        let (p, q) = split_target("https://pve:8006/api2/json/version").unwrap();
+        assert_eq!((p.as_str(), q.len()), ("/api2/json/version", 0));
+        assert!(split_target("api2/json").is_err());
+        assert!(split_target("/a%zz").is_err());
+        assert!(split_target("/a?b=%").is_err());
+    }
+
+    #[test]
+    fn head_parsing() {
+        let l = Limits::default();
+        let h = parse_head(
+            b"GET /x HTTP/1.1\r\nHost: a\r\nCookie: a=1\r\ncookie: b=2\r\nX-A:  v \r\n\r\n",
+            &l,
+        )
+        .unwrap();
+        assert_eq!(h.method, "GET");
+        assert!(!h.http10);
+        assert_eq!(h.headers["cookie"], "a=1; b=2");
+        assert_eq!(h.headers["x-a"], "v");
+        let err = |b: &[u8]| parse_head(b, &l).unwrap_err().status;
+        assert_eq!(err(b"GET /x\r\n\r\n"), 400);
+        assert_eq!(err(b"GET  /x HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(err(b"GET /x HTTP/2.0\r\n\r\n"), 505);
+        assert_eq!(err(b"GET /x HTTQ/1.1\r\n\r\n"), 400);
+        assert_eq!(err(b"GET /x HTTP/1.1\r\nNoColon\r\n\r\n"), 400);
+        assert_eq!(err(b"GET /x HTTP/1.1\r\n folded: x\r\n\r\n"), 400);
+        assert_eq!(err(b"GET /x HTTP/1.1\r\nBad Name: x\r\n\r\n"), 400);
+        assert_eq!(
+            err(b"GET /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
+            400
+        );
+        assert_eq!(err(b"\xff\xfe /x HTTP/1.1\r\n\r\n"), 400);
+        let many: String = (0..101).map(|i| format!("h{i}: v\r\n")).collect();
+        assert_eq!(err(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()), 431);
+    }
+
+    #[test]
+    fn head_end_accepts_crlf_and_lf() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nBODY"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nA: b\n\nBODY"), Some(21));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n"), None);
+    }
+
+    #[test]
+    fn dates() {
+        let t = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+        let t = UNIX_EPOCH + Duration::from_secs(1_709_164_800); // 2024-02-29
+        assert_eq!(http_date(t), "Thu, 29 Feb 2024 00:00:00 GMT");
+    }
+
+    #[test]
+    fn responses_are_serialized_and_sanitized() {
+        let r = Response {
+            status: 500,
+            reason: "no such user ('x@pve')".into(),
+            headers: vec![
+                ("X-Ok".into(), "1".into()),
+                ("Content-Length".into(), "99".into()),
+                ("X-Bad".into(), "a\r\nInjected: 1".into()),
+            ],
+            content_type: "application/json;charset=UTF-8",
+            body: b"{}".to_vec(),
+            min_delay_ms: 0,
+        };
+        let text = String::from_utf8(serialize(&sanitize(r), true, UNIX_EPOCH)).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 500 no such user ('x@pve')\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nContent-Length: 2\r\n"));
+        assert!(text.contains("\r\nConnection: Keep-Alive\r\n"));
+        assert!(text.contains("\r\nX-Ok: 1\r\n"));
+        assert!(!text.contains("Injected"));
+        assert!(!text.contains("99"));
+        assert!(text.ends_with("\r\n\r\n{}"));
+
+        let two_lines = Response {
+            status: 500,
+            reason: "line one\nline two".into(),
+            headers: vec![],
+            content_type: "application/json;charset=UTF-8",
+            body: b"{\"data\":null}".to_vec(),
+            min_delay_ms: 0,
+        };
+        let text = String::from_utf8(serialize(&sanitize(two_lines), false, UNIX_EPOCH)).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        assert!(text.contains("\r\nContent-Length: 0\r\n"));
+        assert!(text.contains("\r\nConnection: close\r\n"));
+    }
+
+    #[test]
+    fn api_paths_and_auth_kinds() {
+        assert_eq!(api_relative("/api2/json/access/acl"), Some("/access/acl"));
+        assert_eq!(api_relative("/api2/json"), Some(""));
+        assert_eq!(api_relative("/api2/jsonx"), None);
+        assert_eq!(api_relative("/api2/extjs/access"), None);
+        let with = |k: &str, v: &str| Request {
+            headers: [(k.to_string(), v.to_string())].into_iter().collect(),
+            ..Request::default()
+        };
+        assert_eq!(
+            auth_from_headers(&with("cookie", "a=b; PVEAuthCookie=PVE:x")),
+            "ticket"
+        );
+        assert_eq!(
+            auth_from_headers(&with("authorization", "PVEAPIToken=a@pve!t=s")),
+            "token"
+        );
+        assert_eq!(auth_from_headers(&with("authorization", "Basic x")), "none");
+        assert_eq!(auth_from_headers(&Request::default()), "none");
+    }
+
+    #[test]
+    fn fingerprint_format() {
+        let f = fingerprint(b"abc");
+        assert_eq!(f.len(), 32 * 3 - 1);
+        assert!(f.starts_with("BA:78:16:BF:8F:01:CF:EA"), "{f}");
+    }
+
+    #[test]
+    fn generated_identity_serves() {
+        let id = Identity::generate().unwrap();
+        assert!(id.server_config().is_ok());
+        assert_ne!(id.cert_pem, id.ca_pem);
+        assert_eq!(
+            id.fingerprint().unwrap(),
+            fingerprint(&id.chain().unwrap()[0])
+        );
+        assert!(!format!("{id:?}").contains("PRIVATE KEY"));
+    }
+}

@@ -1,0 +1,264 @@
+//! The simulator's state under one lock, like PVE's cluster lock on
+//! `user.cfg`: writes are serialised, readers never see half a change, and
+//! every acknowledged change is on disk (with `--state-dir`) before the answer
+//! goes out.
+//!
+//! ```no_run
+//! # use pve_sim::store::{Store, StoreOptions};
+//! # use pve_sim::model::PveVersion;
+//! let store = Store::open(StoreOptions { version: PveVersion::V9_1, user_cfg: None, token_cfg: None, state_dir: None }).unwrap();
+//! let users = store.read(|s| s.cfg.users.len());
+//! ```
+
+use crate::model::{PveVersion, Shadow, TokenSecrets, UserCfg};
+use crate::usercfg;
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Everything PVE keeps about access control.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub cfg: UserCfg,
+    pub secrets: TokenSecrets,
+    pub shadow: Shadow,
+}
+
+/// Where the state comes from and goes to.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub version: PveVersion,
+    /// A real cluster's `user.cfg` to start from.
+    pub user_cfg: Option<PathBuf>,
+    /// A real cluster's `priv/token.cfg` to start from.
+    pub token_cfg: Option<PathBuf>,
+    /// Saved to on every change; loaded at start when it already holds a
+    /// `user.cfg` (then `user_cfg`/`token_cfg` are not read: the saved state
+    /// is newer than any seed).
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Saving the state failed; the change was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub struct Store {
+    version: PveVersion,
+    state_dir: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+fn read_file(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn read_if_exists(path: &Path) -> Result<String, String> {
+    if path.exists() {
+        read_file(path)
+    } else {
+        Ok(String::new())
+    }
+}
+
+/// Write-and-rename, so a crash leaves either the old or the new file.
+fn save_atomically(path: &Path, text: &str) -> Result<(), StoreError> {
+    let fail = |e: std::io::Error| StoreError(format!("cannot save {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::File::create(&tmp).map_err(fail)?;
+    f.write_all(text.as_bytes()).map_err(fail)?;
+    f.sync_all().map_err(fail)?;
+    fs::rename(&tmp, path).map_err(fail)
+}
+
+impl Store {
+    pub fn open(opts: StoreOptions) -> Result<Store, String> {
+        let v = opts.version;
+        let saved = opts
+            .state_dir
+            .as_ref()
+            .filter(|d| d.join("user.cfg").exists());
+        let (user_text, token_text, shadow_text) = match saved {
+            Some(dir) => (
+                read_file(&dir.join("user.cfg"))?,
+                read_if_exists(&dir.join("priv/token.cfg"))?,
+                read_if_exists(&dir.join("priv/shadow.cfg"))?,
+            ),
+            None => (
+                opts.user_cfg
+                    .as_deref()
+                    .map(read_file)
+                    .transpose()?
+                    .unwrap_or_default(),
+                opts.token_cfg
+                    .as_deref()
+                    .map(read_file)
+                    .transpose()?
+                    .unwrap_or_default(),
+                String::new(),
+            ),
+        };
+        let (cfg, warnings) = usercfg::parse_user_cfg(&user_text, v);
+        for w in warnings {
+            eprintln!("pve-sim: {w}");
+        }
+        let state = State {
+            cfg,
+            secrets: usercfg::parse_token_cfg(&token_text),
+            shadow: usercfg::parse_shadow(&shadow_text),
+        };
+        let store = Store {
+            version: v,
+            state_dir: opts.state_dir,
+            state: Mutex::new(state),
+        };
+        store.read(|s| store.save(s)).map_err(|e| e.0)?;
+        Ok(store)
+    }
+
+    pub fn version(&self) -> PveVersion {
+        self.version
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic inside a writer never leaves a half change behind (writers
+        // work on a copy), so a poisoned lock still guards a whole state.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.lock())
+    }
+
+    /// Runs `f` on a copy of the state under the lock. On `Ok` the copy is
+    /// normalised as PVE does (write the file, parse it again: ACLs of deleted
+    /// roles and tokens vanish, memberships are rebuilt), saved, and becomes
+    /// the state. On `Err` nothing changes.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut guard = self.lock();
+        let mut next = guard.clone();
+        let out = f(&mut next)?;
+        let text = usercfg::write_user_cfg(&next.cfg);
+        next.cfg = usercfg::parse_user_cfg(&text, self.version).0;
+        self.save(&next)?;
+        *guard = next;
+        Ok(out)
+    }
+
+    fn save(&self, s: &State) -> Result<(), StoreError> {
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
+        save_atomically(&dir.join("user.cfg"), &usercfg::write_user_cfg(&s.cfg))?;
+        save_atomically(
+            &dir.join("priv/token.cfg"),
+            &usercfg::write_token_cfg(&s.secrets),
+        )?;
+        save_atomically(
+            &dir.join("priv/shadow.cfg"),
+            &usercfg::write_shadow(&s.shadow),
+        )
+    }
+}
+
+/// A failed save answers like PVE's failed cfs write: a plain 500.
+impl From<StoreError> for crate::api::errors::ApiError {
+    fn from(e: StoreError) -> Self {
+        crate::api::errors::ApiError::die(e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pve-sim-store-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    fn opts(dir: &Path) -> StoreOptions {
+        StoreOptions {
+            version: PveVersion::V9_1,
+            user_cfg: None,
+            token_cfg: None,
+            state_dir: Some(dir.to_path_buf()),
+        }
+    }
+
+    #[test]
+    fn changes_persist_and_errors_change_nothing() {
+        let dir = temp_dir("persist");
+        let store = Store::open(opts(&dir)).unwrap();
+        store
+            .write(|s| {
+                s.cfg.roles.insert(
+                    "R".into(),
+                    Role {
+                        privs: ["VM.Audit".to_string()].into(),
+                        special: false,
+                    },
+                );
+                s.secrets.insert("root@pam!tk".into(), "x".into());
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let failed: Result<(), StoreError> = store.write(|s| {
+            s.cfg.roles.clear();
+            Err(StoreError("no".into()))
+        });
+        assert!(failed.is_err());
+        assert!(store.read(|s| s.cfg.roles.contains_key("R")));
+        let reopened = Store::open(opts(&dir)).unwrap();
+        assert!(reopened.read(|s| s.cfg.roles.contains_key("R")));
+        assert_eq!(
+            fs::read_to_string(dir.join("priv/token.cfg")).unwrap(),
+            "root@pam!tk x\n"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn normalisation_drops_acls_of_deleted_roles() {
+        let dir = temp_dir("norm");
+        let seed = dir.join("seed.cfg");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            &seed,
+            "user:joe@pve:1:0:\nrole:R:VM.Audit:\nacl:1:/:joe@pve:R:\n",
+        )
+        .unwrap();
+        let store = Store::open(StoreOptions {
+            user_cfg: Some(seed),
+            state_dir: None,
+            ..opts(&dir)
+        })
+        .unwrap();
+        assert!(store.read(|s| s.cfg.acl.contains_key("/")));
+        store
+            .write(|s| {
+                s.cfg.roles.remove("R");
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert!(store.read(|s| s.cfg.acl.is_empty()));
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

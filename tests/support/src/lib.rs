@@ -1,0 +1,488 @@
+//! Test support shared by the workspace's integration tests: start `pve-sim`
+//! and run module binaries the way Ansible does.
+//!
+//! ```no_run
+//! use pve_test_support::{module_binary, run_module, Sim};
+//! use serde_json::json;
+//!
+//! let sim = Sim::builder("9.1")
+//!     .fault(json!({"method": "PUT", "path": "/access/acl", "status": 500, "times": 1}))
+//!     .start();
+//! let bin = module_binary("pve_user", "target/debug/pve_user");
+//! let run = run_module(&bin, &sim.args(json!({"userid": "joe@pve"})));
+//! assert_eq!(run.code, 0, "{}", run.stderr);
+//! assert_eq!(run.json["changed"], true);
+//! assert_eq!(sim.requests().len(), 3);
+//! ```
+//!
+//! `Sim` runs the binary from `sim_binary()` (`$PVE_SIM_BIN`, else
+//! `<workspace>/target/debug/pve-sim`; `make test` builds it) on a free
+//! loopback port with its own temporary directory (request log, state, the CA
+//! certificate, the sim's stderr), and kills it and removes the directory on
+//! drop. Failed logins answer at once (`PVE_SIM_AUTH_DELAY_MS=0`) unless the
+//! environment sets that variable. This crate is test-only: failures panic
+//! with what went wrong.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+/// How long the sim may take to print its ready line.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one module run may take before it is killed.
+const MODULE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The connection options' environment variables (DESIGN.md). `run_module`
+/// removes them so a developer's shell cannot change a test's outcome.
+const CONNECTION_ENV: &[&str] = &[
+    "PROXMOX_HOST",
+    "PROXMOX_PORT",
+    "PROXMOX_USER",
+    "PROXMOX_PASSWORD",
+    "PROXMOX_TOKEN_ID",
+    "PROXMOX_TOKEN_SECRET",
+    "PROXMOX_VE_API_TOKEN",
+    "PROXMOX_VALIDATE_CERTS",
+    "PROXMOX_CA_PATH",
+    "PROXMOX_FINGERPRINT",
+    "PROXMOX_API_TIMEOUT",
+];
+
+/// A running pve-sim, killed on drop.
+#[derive(Debug)]
+pub struct Sim {
+    /// `https://127.0.0.1:PORT`
+    pub url: String,
+    /// SHA-256 of the server certificate, `AB:CD:...`.
+    pub fingerprint: String,
+    /// PEM file of the CA that signed the server certificate.
+    pub ca_cert: PathBuf,
+    pub root_password: String,
+    /// The sim's temporary directory (removed on drop).
+    pub dir: PathBuf,
+    request_log: PathBuf,
+    child: Child,
+}
+
+/// Options for `Sim`; `start()` launches it.
+#[derive(Debug, Clone)]
+pub struct SimBuilder {
+    version: String,
+    user_cfg: Option<String>,
+    token_cfg: Option<String>,
+    faults: Vec<String>,
+    state_dir: Option<PathBuf>,
+    root_password: String,
+}
+
+impl SimBuilder {
+    /// Start from this user.cfg text (`--user-cfg`).
+    pub fn user_cfg(mut self, text: &str) -> SimBuilder {
+        self.user_cfg = Some(text.to_string());
+        self
+    }
+
+    /// Start with these token secrets (priv/token.cfg text, `--token-cfg`).
+    pub fn token_cfg(mut self, text: &str) -> SimBuilder {
+        self.token_cfg = Some(text.to_string());
+        self
+    }
+
+    /// Add a `--fault` rule: a JSON object (`json!({...})`) or its text.
+    pub fn fault(mut self, rule: impl Into<Value>) -> SimBuilder {
+        self.faults.push(match rule.into() {
+            Value::String(text) => text,
+            other => other.to_string(),
+        });
+        self
+    }
+
+    /// Keep the state in `path` (`--state-dir`) instead of the temporary
+    /// directory, e.g. to restart a sim on the same state.
+    pub fn state_dir(mut self, path: impl Into<PathBuf>) -> SimBuilder {
+        self.state_dir = Some(path.into());
+        self
+    }
+
+    pub fn root_password(mut self, password: &str) -> SimBuilder {
+        self.root_password = password.to_string();
+        self
+    }
+
+    pub fn start(self) -> Sim {
+        let binary = sim_binary();
+        let dir = unique_temp_dir("pve-sim-test");
+        let request_log = dir.join("requests.jsonl");
+        let state_dir = self.state_dir.clone().unwrap_or_else(|| dir.join("state"));
+        let stderr_path = dir.join("sim.stderr");
+
+        let mut cmd = Command::new(&binary);
+        cmd.arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--pve-version")
+            .arg(&self.version)
+            .arg("--root-password")
+            .arg(&self.root_password)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .arg("--request-log")
+            .arg(&request_log);
+        if let Some(text) = &self.user_cfg {
+            let path = dir.join("user.cfg.in");
+            fs::write(&path, text).expect("write user.cfg for the sim");
+            cmd.arg("--user-cfg").arg(path);
+        }
+        if let Some(text) = &self.token_cfg {
+            let path = dir.join("token.cfg.in");
+            fs::write(&path, text).expect("write token.cfg for the sim");
+            cmd.arg("--token-cfg").arg(path);
+        }
+        for fault in &self.faults {
+            cmd.arg("--fault").arg(fault);
+        }
+        // Failed logins are delayed 3 s as on PVE; tests do not wait for
+        // that unless the environment asks for it.
+        if std::env::var_os("PVE_SIM_AUTH_DELAY_MS").is_none() {
+            cmd.env("PVE_SIM_AUTH_DELAY_MS", "0");
+        }
+        // The sim's stderr goes to a file: a pipe nobody reads would fill
+        // up and block the sim.
+        let stderr = fs::File::create(&stderr_path).expect("create the sim's stderr file");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+
+        let stdout = child.stdout.take().expect("the sim's stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let ready = rx.recv_timeout(READY_TIMEOUT).unwrap_or_default();
+        let parsed: Option<Value> = serde_json::from_str(ready.trim()).ok();
+        let field = |k: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let (Some(url), Some(fingerprint), Some(ca_cert)) =
+            (field("url"), field("fingerprint"), field("ca_cert"))
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+            let _ = fs::remove_dir_all(&dir);
+            panic!(
+                "pve-sim ({}) printed no ready line within {}s\nstdout: {ready:?}\nstderr:\n{stderr}",
+                binary.display(),
+                READY_TIMEOUT.as_secs()
+            );
+        };
+        Sim {
+            url,
+            fingerprint,
+            ca_cert: PathBuf::from(ca_cert),
+            root_password: self.root_password,
+            dir,
+            request_log,
+            child,
+        }
+    }
+}
+
+impl Sim {
+    /// A sim of this PVE version (`8.4`, `9.0`, `9.1`) with the default state.
+    pub fn start(version: &str) -> Sim {
+        Sim::builder(version).start()
+    }
+
+    pub fn builder(version: &str) -> SimBuilder {
+        SimBuilder {
+            version: version.to_string(),
+            user_cfg: None,
+            token_cfg: None,
+            faults: Vec::new(),
+            state_dir: None,
+            root_password: "pve-sim-test-root".to_string(),
+        }
+    }
+
+    /// The request-log lines so far: `{ts, method, path, status, auth, fault?}`.
+    pub fn requests(&self) -> Vec<Value> {
+        fs::read_to_string(&self.request_log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("request-log line is JSON"))
+            .collect()
+    }
+
+    /// Forget the requests so far (the sim appends, so it continues at the start).
+    pub fn clear_requests(&self) {
+        fs::write(&self.request_log, "").expect("truncate the request log");
+    }
+
+    /// Module arguments for a task against this sim: `api_host`, `api_user`
+    /// (`root@pam`), `api_password` and `fingerprint` first, then
+    /// `module_args` over them (a `null` there removes a connection option).
+    pub fn args(&self, module_args: Value) -> Value {
+        let mut args = Map::new();
+        args.insert("api_host".into(), Value::from(self.url.clone()));
+        args.insert("api_user".into(), Value::from("root@pam"));
+        args.insert(
+            "api_password".into(),
+            Value::from(self.root_password.clone()),
+        );
+        args.insert("fingerprint".into(), Value::from(self.fingerprint.clone()));
+        match module_args {
+            Value::Object(m) => args.extend(m),
+            Value::Null => {}
+            other => panic!("module args must be a JSON object, got {other}"),
+        }
+        Value::Object(args)
+    }
+
+    /// The sim's stderr so far (for failure messages).
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.join("sim.stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The pve-sim binary: `$PVE_SIM_BIN`, else `<workspace>/target/debug/pve-sim`
+/// (`$CARGO_TARGET_DIR/debug/pve-sim` when that is set).
+pub fn sim_binary() -> PathBuf {
+    let path = match std::env::var_os("PVE_SIM_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => {
+            let target = match std::env::var_os("CARGO_TARGET_DIR") {
+                Some(t) if !t.is_empty() => PathBuf::from(t),
+                _ => workspace_root().join("target"),
+            };
+            target.join("debug").join("pve-sim")
+        }
+    };
+    if !path.is_file() {
+        panic!(
+            "no pve-sim binary at {}: build it first: cargo build -p pve-sim (make test does this)",
+            path.display()
+        );
+    }
+    path
+}
+
+/// tests/support is two levels below the workspace root.
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest.to_path_buf())
+}
+
+/// A module binary: `$PVE_ACCESS_MODULES_DIR/<name>` when that variable is
+/// set (the release binaries `make test` ships), else `fallback` (usually
+/// `env!("CARGO_BIN_EXE_<name>")`).
+pub fn module_binary(name: &str, fallback: &str) -> PathBuf {
+    match std::env::var_os("PVE_ACCESS_MODULES_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
+        _ => PathBuf::from(fallback),
+    }
+}
+
+/// One module run.
+#[derive(Debug, Clone)]
+pub struct ModuleRun {
+    /// The one JSON object printed on stdout, or `Null` when stdout is
+    /// anything else (nothing, two objects, text around it, not an object).
+    pub json: Value,
+    /// Exit code; -1 when killed by a signal or the timeout.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run a binary module as Ansible does (`MODULE ARGS_FILE`), without the
+/// `PROXMOX_*` connection variables of the caller's environment; killed after 60 s.
+pub fn run_module(binary: &Path, args: &Value) -> ModuleRun {
+    run_module_env(binary, args, &[])
+}
+
+/// `run_module` with extra environment variables (e.g. to test the
+/// `PROXMOX_*` fallbacks).
+pub fn run_module_env(binary: &Path, args: &Value, env: &[(&str, &str)]) -> ModuleRun {
+    let dir = unique_temp_dir("pve-module-run");
+    let args_file = dir.join("args.json");
+    fs::write(&args_file, args.to_string()).expect("write the args file");
+    let mut cmd = Command::new(binary);
+    cmd.arg(&args_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in CONNECTION_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+
+    let out = read_all_in_background(child.stdout.take().expect("stdout"));
+    let err = read_all_in_background(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + MODULE_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the module") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = out.join().unwrap_or_default();
+    let mut stderr = err.join().unwrap_or_default();
+    if status.is_none() {
+        stderr.push_str(&format!(
+            "\n[run_module: killed after {}s]",
+            MODULE_TIMEOUT.as_secs()
+        ));
+    }
+    let _ = fs::remove_dir_all(&dir);
+    ModuleRun {
+        json: single_json_object(&stdout),
+        code: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
+fn read_all_in_background(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// The value when `text` is exactly one JSON object (surrounding whitespace
+/// allowed), else `Null`.
+fn single_json_object(text: &str) -> Value {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    match (values.next(), values.next()) {
+        (Some(Ok(v @ Value::Object(_))), None) => v,
+        _ => Value::Null,
+    }
+}
+
+/// A new, empty directory under the system temp dir.
+fn unique_temp_dir(prefix: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}-{n}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[cfg(unix)]
+    fn script(body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = unique_temp_dir("pve-support-script");
+        let path = dir.join("module.sh");
+        fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn one_json_object_or_null() {
+        assert_eq!(single_json_object(" {\"a\": 1}\n"), json!({"a": 1}));
+        assert_eq!(single_json_object(""), Value::Null);
+        assert_eq!(single_json_object("{\"a\":1}{\"b\":2}"), Value::Null);
+        assert_eq!(single_json_object("[1]"), Value::Null);
+        assert_eq!(single_json_object("warning\n{\"a\":1}"), Value::Null);
+        assert_eq!(single_json_object("{\"a\":1} trailing"), Value::Null);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn run_module_passes_the_args_file_and_collects_output() {
+        // The script echoes its args file and reports the env it saw.
+        let bin = script(
+            "cat \"$1\"; echo \"host=${PROXMOX_HOST:-unset} extra=${EXTRA:-unset}\" >&2; exit 3",
+        );
+        let args = json!({"userid": "joe@pve", "_ansible_check_mode": true});
+        let run = run_module_env(&bin, &args, &[("EXTRA", "x")]);
+        assert_eq!(run.code, 3);
+        assert_eq!(run.json, args);
+        assert_eq!(run.stderr.trim(), "host=unset extra=x");
+
+        let noisy = script("echo '{}'; echo '{}'");
+        let run = run_module(&noisy, &json!({}));
+        assert_eq!((run.code, run.json.clone()), (0, Value::Null));
+        assert_eq!(run.stdout, "{}\n{}\n");
+        let _ = fs::remove_dir_all(bin.parent().unwrap());
+        let _ = fs::remove_dir_all(noisy.parent().unwrap());
+    }
+
+    #[test]
+    fn module_binary_prefers_the_modules_dir() {
+        // Only this test touches the variable in this process.
+        std::env::set_var("PVE_ACCESS_MODULES_DIR", "/opt/mods");
+        assert_eq!(
+            module_binary("pve_user", "/fallback/pve_user"),
+            PathBuf::from("/opt/mods/pve_user")
+        );
+        std::env::remove_var("PVE_ACCESS_MODULES_DIR");
+        assert_eq!(
+            module_binary("pve_user", "/fallback/pve_user"),
+            PathBuf::from("/fallback/pve_user")
+        );
+    }
+
+    #[test]
+    fn builder_faults_accept_json_and_text() {
+        let b = Sim::builder("9.1")
+            .fault(json!({"status": 500, "times": 1}))
+            .fault(r#"{"drop":"after"}"#);
+        assert_eq!(
+            b.faults,
+            vec![r#"{"status":500,"times":1}"#, r#"{"drop":"after"}"#]
+        );
+    }
+
+    #[test]
+    fn workspace_root_holds_the_workspace_manifest() {
+        let manifest = fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"));
+    }
+}
