@@ -148,7 +148,7 @@ pub fn ok_response(data: Value) -> Response {
 /// A JSON response whose reason phrase is derived from `message` the way
 /// pve-http-server does it (first line; CR left in it degrades the answer to
 /// `400 Bad Request` with an empty body).
-pub fn json_response(status: u16, message: &str, body: &Value) -> Response {
+fn json_response(status: u16, message: &str, body: &Value) -> Response {
     let (status, reason, body) = match reason_phrase(status, message) {
         Some(reason) => (status, reason, serde_json::to_vec(body).unwrap_or_default()),
         None => (400, "Bad Request".to_string(), Vec::new()),
@@ -220,7 +220,7 @@ fn reason_phrase(status: u16, message: &str) -> Option<String> {
 }
 
 /// HTTP's standard reason phrases for the statuses the simulator uses.
-pub fn standard_reason(status: u16) -> &'static str {
+fn standard_reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",

@@ -15,6 +15,11 @@
 //! [`roles`], [`acl`] (`/access/acl`) and [`permissions`]
 //! (`GET /access/permissions`). [`routes`] maps schema paths to them.
 //!
+//! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
+//! conversion), [`formats`] and [`regex`] (schema formats and patterns),
+//! [`realm`] (the `pam`/`pve` auth plugins), [`secrets`] (SHA-crypt
+//! passwords, token UUIDs).
+//!
 //! Environment: `PVE_SIM_AUTH_DELAY_MS` (default 3000) is how long 401
 //! answers are held back, as PVE does against password guessing.
 

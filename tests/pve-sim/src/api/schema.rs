@@ -110,13 +110,6 @@ impl ApiSchema {
                 Some((m, uri))
             })
     }
-
-    /// The method with this exact template, if the schema has it.
-    pub fn method(&self, method: &str, path: &str) -> Option<&MethodDef> {
-        self.methods
-            .iter()
-            .find(|m| m.method == method && m.path == path)
-    }
 }
 
 fn parse_method(path: &str, method: &str, info: &Value) -> Result<MethodDef, String> {
