@@ -32,8 +32,11 @@ all: modules sim
 
 # Static, size-tuned module binaries. RUSTFLAGS with an explicit --target
 # applies crt-static to the binaries only, not to build scripts or proc macros.
+# Identical code folding (the linker is LLD) saves about 1% more.
+MODULE_RUSTFLAGS := -C target-feature=+crt-static -C link-arg=-Wl,--icf=all
+
 modules:
-	RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked \
+	RUSTFLAGS='$(MODULE_RUSTFLAGS)' cargo build --release --locked \
 	  --target $(TARGET) $(addprefix -p ,$(MODULES))
 
 sim:

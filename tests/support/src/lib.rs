@@ -310,6 +310,62 @@ pub fn module_binary(name: &str, fallback: &str) -> PathBuf {
     }
 }
 
+/// A module under test, with the assertions every module's tests make.
+///
+/// ```no_run
+/// use pve_test_support::{Sim, TestModule};
+/// use serde_json::json;
+///
+/// let module = TestModule::new("pve_role", "target/debug/pve_role");
+/// let sim = Sim::start("9.1");
+/// let result = module.ok(&sim, json!({"roleid": "Ops", "privs": ["VM.Audit"]}));
+/// assert_eq!(result["changed"], true);
+/// let failure = module.fail(&sim, json!({"roleid": "PVEOps"}));
+/// assert!(failure["msg"].as_str().unwrap().contains("PVE"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TestModule {
+    binary: PathBuf,
+}
+
+impl TestModule {
+    /// The binary `module_binary(name, fallback)` finds.
+    pub fn new(name: &str, fallback: &str) -> TestModule {
+        TestModule {
+            binary: module_binary(name, fallback),
+        }
+    }
+
+    /// Runs the module against `sim` with `args` plus the sim's connection
+    /// options.
+    pub fn run(&self, sim: &Sim, args: Value) -> ModuleRun {
+        run_module(&self.binary, &sim.args(args))
+    }
+
+    /// Runs the module and asserts it succeeded; its result.
+    pub fn ok(&self, sim: &Sim, args: Value) -> Value {
+        let r = self.run(sim, args.clone());
+        assert_eq!(
+            r.code,
+            0,
+            "{args}: {}\nstderr: {}\nsim: {}",
+            r.stdout,
+            r.stderr,
+            sim.stderr()
+        );
+        r.json
+    }
+
+    /// Runs the module and asserts it failed without a change; its result.
+    pub fn fail(&self, sim: &Sim, args: Value) -> Value {
+        let r = self.run(sim, args.clone());
+        assert_eq!(r.code, 1, "{args}: expected a failure, got {}", r.stdout);
+        assert_eq!(r.json["failed"], true, "{}", r.stdout);
+        assert_eq!(r.json["changed"], false, "{}", r.stdout);
+        r.json
+    }
+}
+
 /// One module run.
 #[derive(Debug, Clone)]
 pub struct ModuleRun {

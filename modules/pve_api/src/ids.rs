@@ -1,0 +1,656 @@
+//! Identifiers of PVE access control, checked with PVE's own rules before any
+//! request is made: user ids (`name@realm`), API token ids (`user@realm!name`
+//! or a bare name with its owner), group and role ids, ACL paths (normalised
+//! and checked as PVE's `normalize_path`/`check_path` do) and the list strings
+//! `pveum` accepts (`a,b;c d`).
+//!
+//! Error texts start with PVE's own message, so a user sees what the server
+//! would say, followed by a hint at the expected form.
+//!
+//! Written by hand instead of with `regex`: every rule is a simple character
+//! class, and the module binaries must stay small.
+
+use std::fmt;
+
+/// The 17 built-in ("special") roles PVE creates itself; identical in PVE 8
+/// and 9. They cannot be changed or deleted through the API.
+pub const BUILTIN_ROLES: [&str; 17] = [
+    "Administrator",
+    "NoAccess",
+    "PVEAdmin",
+    "PVEAuditor",
+    "PVEDatastoreAdmin",
+    "PVEDatastoreUser",
+    "PVEMappingAdmin",
+    "PVEMappingUser",
+    "PVEPoolAdmin",
+    "PVEPoolUser",
+    "PVESDNAdmin",
+    "PVESDNUser",
+    "PVESysAdmin",
+    "PVETemplateUser",
+    "PVEUserAdmin",
+    "PVEVMAdmin",
+    "PVEVMUser",
+];
+
+const USERID_HINT: &str = "expected the form name@realm, such as joe@pve";
+const TOKEN_NAME_RULE: &str =
+    "a token name is a letter followed by at least one letter, digit, '.', '-' or '_'";
+
+/// `[A-Za-z0-9.\-_]`: the characters of realms (after the first), token
+/// names, group and role ids.
+fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+}
+
+/// PVE's `realm_regex` `[A-Za-z][A-Za-z0-9.\-_]+`: at least two characters,
+/// starting with a letter. Token names follow the same rule.
+pub fn valid_realm(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() => {}
+        _ => return false,
+    }
+    let rest = chars.as_str();
+    !rest.is_empty() && rest.chars().all(is_id_char)
+}
+
+/// PVE's `user_regex` `[^\s:/]+` (Perl's `\s` on decoded text is Unicode
+/// White_Space, as is `char::is_whitespace`).
+fn valid_user_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| !c.is_whitespace() && c != ':' && c != '/')
+}
+
+/// Splits and checks a user id `name@realm` as PVE's `verify_username` does:
+/// 3 to 64 characters, the realm after the last `@` (`a@b@pve` is the user
+/// `a@b` of realm `pve`). Returns `(name, realm)`.
+pub fn parse_userid(userid: &str) -> Result<(String, String), String> {
+    let len = userid.chars().count();
+    if len < 3 {
+        return Err(format!("user name '{userid}' is too short - {USERID_HINT}"));
+    }
+    if len > 64 {
+        return Err(format!(
+            "user name '{userid}' is too long ({len} > 64) - {USERID_HINT}"
+        ));
+    }
+    let invalid = || {
+        let hint = if !userid.contains('@') && valid_user_name(userid) {
+            format!("the realm is missing: {USERID_HINT} (e.g. '{userid}@pve')")
+        } else {
+            USERID_HINT.to_string()
+        };
+        format!("value '{userid}' does not look like a valid user name - {hint}")
+    };
+    let (name, realm) = userid.rsplit_once('@').ok_or_else(invalid)?;
+    if valid_user_name(name) && valid_realm(realm) {
+        Ok((name.to_string(), realm.to_string()))
+    } else {
+        Err(invalid())
+    }
+}
+
+/// Whether `name` is a valid token name (PVE's `token-subid`, the same rule
+/// as a realm).
+pub fn valid_token_name(name: &str) -> bool {
+    valid_realm(name)
+}
+
+/// An API token id: the owner's user id and the token's own name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenId {
+    pub userid: String,
+    pub name: String,
+}
+
+impl TokenId {
+    /// The full id `user@realm!name`, as PVE names the token in ACLs and
+    /// authentication.
+    pub fn full(&self) -> String {
+        format!("{}!{}", self.userid, self.name)
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}!{}", self.userid, self.name)
+    }
+}
+
+/// Parses a token id: either the full `user@realm!name` (then `owner` is not
+/// used; callers that also have an owner compare it with `userid`), or a bare
+/// token name whose owner is `owner`.
+pub fn parse_tokenid(token: &str, owner: Option<&str>) -> Result<TokenId, String> {
+    if let Some((userid, name)) = token.rsplit_once('!') {
+        let bad = || {
+            format!(
+                "value '{token}' does not look like a valid token ID - expected user@realm!name, such as joe@pve!ci"
+            )
+        };
+        if !valid_token_name(name) {
+            return Err(format!("{} ({TOKEN_NAME_RULE})", bad()));
+        }
+        parse_userid(userid).map_err(|e| format!("{}: {e}", bad()))?;
+        return Ok(TokenId {
+            userid: userid.to_string(),
+            name: name.to_string(),
+        });
+    }
+    if !valid_token_name(token) {
+        return Err(format!(
+            "invalid token name '{token}': value does not match the regex pattern ({TOKEN_NAME_RULE}; or give the full id user@realm!name)"
+        ));
+    }
+    let owner = owner.ok_or_else(|| {
+        format!(
+            "token '{token}' has no owner: give the user too, or the full id user@realm!{token}"
+        )
+    })?;
+    parse_userid(owner).map_err(|e| format!("invalid owner of token '{token}': {e}"))?;
+    Ok(TokenId {
+        userid: owner.to_string(),
+        name: token.to_string(),
+    })
+}
+
+/// PVE's `pve-groupid` rule `^[A-Za-z0-9.\-_]+$`.
+pub fn valid_groupid(groupid: &str) -> bool {
+    !groupid.is_empty() && groupid.chars().all(is_id_char)
+}
+
+/// [`valid_groupid`] with PVE's error text.
+pub fn verify_groupid(groupid: &str) -> Result<(), String> {
+    if valid_groupid(groupid) {
+        Ok(())
+    } else {
+        Err(format!(
+            "group name '{groupid}' contains invalid characters (allowed: letters, digits, '.', '-', '_')"
+        ))
+    }
+}
+
+/// PVE's `pve-roleid` rule `^[A-Za-z0-9.\-_]+$`.
+pub fn valid_roleid(roleid: &str) -> bool {
+    !roleid.is_empty() && roleid.chars().all(is_id_char)
+}
+
+/// [`valid_roleid`] with PVE's error text.
+pub fn verify_roleid(roleid: &str) -> Result<(), String> {
+    if valid_roleid(roleid) {
+        Ok(())
+    } else {
+        Err(format!(
+            "role name '{roleid}' contains invalid characters (allowed: letters, digits, '.', '-', '_')"
+        ))
+    }
+}
+
+/// Whether PVE refuses to create a role of this name: ids starting with `PVE`
+/// (any case) are reserved for built-in roles. Existing custom roles with such
+/// a name can still be updated and deleted.
+pub fn reserved_roleid(roleid: &str) -> bool {
+    roleid
+        .as_bytes()
+        .get(..3)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"PVE"))
+}
+
+/// Whether `roleid` is one of PVE's built-in roles.
+pub fn builtin_role(roleid: &str) -> bool {
+    BUILTIN_ROLES.contains(&roleid)
+}
+
+/// Perl's `[[:alnum:]]` on decoded text (Unicode letters and digits).
+fn is_alnum(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// `[[:alnum:].\-_]`: the characters of most ACL path segments.
+fn is_path_char(c: char) -> bool {
+    is_alnum(c) || matches!(c, '.' | '-' | '_')
+}
+
+/// Normalises an ACL path as PVE's `normalize_path` does: runs of `/` become
+/// one, one trailing `/` is dropped, a leading `/` is added, and the result
+/// may only hold letters, digits, `.`, `-`, `_` and `/`. `None` when PVE would
+/// call the path invalid.
+///
+/// PVE tests the input for Perl truth first, so `"0"` is invalid as well; and
+/// it turns `"0/"` into `/` for the same reason, which would silently put an
+/// entry on the root: that input is refused here instead.
+pub fn normalize_acl_path(path: &str) -> Option<String> {
+    if path.is_empty() || path == "0" {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for c in path.chars() {
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    if out.ends_with('/') {
+        out.pop();
+    }
+    if out == "0" {
+        return None;
+    }
+    if !out.starts_with('/') {
+        out.insert(0, '/');
+    }
+    if out.chars().all(|c| c == '/' || is_path_char(c)) {
+        Some(out)
+    } else {
+        None
+    }
+}
+
+fn all_nonempty(s: &str, f: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(f)
+}
+
+/// `[1-9][0-9]{min,max}` (ASCII digits only, as in PVE's pattern).
+fn number_without_leading_zero(s: &str, min_len: usize, max_len: usize) -> bool {
+    let b = s.as_bytes();
+    b.len() >= min_len
+        && b.len() <= max_len
+        && b.first().is_some_and(|c| (b'1'..=b'9').contains(c))
+        && b.iter().all(u8::is_ascii_digit)
+}
+
+/// Whether PVE accepts an ACL entry on this (normalised) path: the allowed
+/// paths of PVE 9.1's `check_path`, a superset of every earlier version's.
+/// Paths only newer servers accept are named by [`acl_path_min_version`].
+/// Deleting an entry works on any path that normalises.
+pub fn check_acl_path(path: &str) -> bool {
+    if path == "/" {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let segs: Vec<&str> = rest.split('/').collect();
+    let any = |s: &str| all_nonempty(s, is_path_char);
+    let pool = |s: &str| all_nonempty(s, is_id_char);
+    let alnum = |s: &str| all_nonempty(s, is_alnum);
+    match segs.as_slice() {
+        ["access"] | ["access", "groups"] | ["access", "realm"] => true,
+        ["access", "groups" | "realm", id] => any(id),
+        ["nodes"] | ["storage"] | ["vms"] | ["mapping"] | ["pool"] | ["sdn"] => true,
+        ["nodes" | "storage", id] => any(id),
+        ["vms", vmid] => number_without_leading_zero(vmid, 3, usize::MAX),
+        ["mapping", id] => any(id),
+        ["mapping", kind, id] => any(kind) && any(id),
+        ["pool", pools @ ..] => pools.len() <= 3 && pools.iter().all(|p| pool(p)),
+        ["sdn", "controllers"] => true,
+        ["sdn", "controllers", id] => all_nonempty(id, |c| is_alnum(c) || c == '_' || c == '-'),
+        ["sdn", "dns" | "fabrics" | "ipams" | "prefix-lists" | "route-maps"] => true,
+        ["sdn", "dns" | "fabrics" | "ipams" | "prefix-lists" | "route-maps", id] => alnum(id),
+        ["sdn", "zones"] => true,
+        ["sdn", "zones", zone] => any(zone),
+        ["sdn", "zones", zone, vnet] => any(zone) && any(vnet),
+        ["sdn", "zones", zone, vnet, tag] => {
+            any(zone) && any(vnet) && number_without_leading_zero(tag, 1, 4)
+        }
+        _ => false,
+    }
+}
+
+/// The first PVE version whose `check_path` accepts this path, for the ACL
+/// paths that only PVE 9 knows (`/sdn/fabrics` since 9.0, `/sdn/prefix-lists`
+/// and `/sdn/route-maps` since 9.1); `None` for paths every supported version
+/// accepts (or none does).
+pub fn acl_path_min_version(path: &str) -> Option<&'static str> {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
+    };
+    if !check_acl_path(path) {
+        None
+    } else if under("/sdn/fabrics") {
+        Some("9.0")
+    } else if under("/sdn/prefix-lists") || under("/sdn/route-maps") {
+        Some("9.1")
+    } else {
+        None
+    }
+}
+
+/// Splits a list string as PVE's `split_list` (and so `pveum ... --privs`)
+/// does: on commas, semicolons and whitespace, or only on NUL when the text
+/// holds one. Empty items are dropped.
+pub fn split_list(text: &str) -> Vec<String> {
+    if text.contains('\0') {
+        return text
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    text.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(u: &str) -> (String, String) {
+        parse_userid(u).unwrap()
+    }
+
+    #[test]
+    fn userid_valid_forms() {
+        assert_eq!(ok("joe@pve"), ("joe".into(), "pve".into()));
+        assert_eq!(ok("root@pam"), ("root".into(), "pam".into()));
+        // Greedy on the last '@': the name may hold '@' and '!'.
+        assert_eq!(ok("a@b@pve"), ("a@b".into(), "pve".into()));
+        assert_eq!(
+            ok("x!y@ldap-1.corp_2"),
+            ("x!y".into(), "ldap-1.corp_2".into())
+        );
+        assert_eq!(ok("jörg@pve"), ("jörg".into(), "pve".into()));
+        assert_eq!(ok("a@bc"), ("a".into(), "bc".into()));
+        let long = format!("{}@pve", "a".repeat(60));
+        assert_eq!(long.len(), 64);
+        assert!(parse_userid(&long).is_ok());
+    }
+
+    #[test]
+    fn userid_length_limits() {
+        let e = parse_userid("a@").unwrap_err();
+        assert!(e.starts_with("user name 'a@' is too short"), "{e}");
+        assert!(e.contains("name@realm"), "{e}");
+        assert!(parse_userid("").unwrap_err().contains("too short"));
+        let long = format!("{}@pve", "a".repeat(61));
+        let e = parse_userid(&long).unwrap_err();
+        assert!(e.contains("is too long (65 > 64)"), "{e}");
+        // Characters count, not bytes: 60 two-byte letters plus "@pve" are 64.
+        let umlauts = format!("{}@pve", "ä".repeat(60));
+        assert!(parse_userid(&umlauts).is_ok());
+    }
+
+    #[test]
+    fn userid_invalid_forms() {
+        let e = parse_userid("joe").unwrap_err();
+        assert!(
+            e.starts_with("value 'joe' does not look like a valid user name"),
+            "{e}"
+        );
+        assert!(
+            e.contains("realm is missing") && e.contains("'joe@pve'"),
+            "{e}"
+        );
+        for bad in [
+            "joe@p",        // realm of one character
+            "joe@1pve",     // realm must start with a letter
+            "joe@pv e",     // no space in the realm
+            "jo e@pve",     // no whitespace in the name
+            "jo\te@pve",    // tab
+            "jo:e@pve",     // no ':'
+            "jo/e@pve",     // no '/'
+            "@pve",         // empty name
+            "joe@pve!tok",  // a token id is not a user id
+            "joe@pve\n",    // no trailing newline
+            "joe@pve@",     // empty realm
+            "joe@pv\u{e9}", // realm is ASCII only
+        ] {
+            let e = parse_userid(bad).unwrap_err();
+            assert!(e.contains("name@realm"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn realm_rule() {
+        assert!(valid_realm("pve"));
+        assert!(valid_realm("ad"));
+        assert!(valid_realm("L.d-a_p9"));
+        assert!(!valid_realm("a"));
+        assert!(!valid_realm("9ad"));
+        assert!(!valid_realm(""));
+        assert!(!valid_realm("a b"));
+    }
+
+    #[test]
+    fn tokenid_full() {
+        let t = parse_tokenid("joe@pve!ci", None).unwrap();
+        assert_eq!(t.userid, "joe@pve");
+        assert_eq!(t.name, "ci");
+        assert_eq!(t.full(), "joe@pve!ci");
+        assert_eq!(t.to_string(), "joe@pve!ci");
+        // The owner is ignored for a full id (the caller compares).
+        let t = parse_tokenid("joe@pve!ci", Some("root@pam")).unwrap();
+        assert_eq!(t.userid, "joe@pve");
+        // '!' in the user name: the token is after the last '!'.
+        let t = parse_tokenid("a!b@pve!tok-1.x", None).unwrap();
+        assert_eq!((t.userid.as_str(), t.name.as_str()), ("a!b@pve", "tok-1.x"));
+    }
+
+    #[test]
+    fn tokenid_full_invalid() {
+        for bad in [
+            "joe@pve!",
+            "joe@pve!1ci",
+            "joe@pve!c",
+            "joe@pve!c i",
+            "joe!ci",
+            "joe@p!ci",
+            "!ci",
+        ] {
+            let e = parse_tokenid(bad, Some("root@pam")).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "value '{bad}' does not look like a valid token ID"
+                )),
+                "{bad}: {e}"
+            );
+            assert!(e.contains("user@realm!name"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tokenid_bare() {
+        let t = parse_tokenid("automation", Some("svc@pve")).unwrap();
+        assert_eq!(t.full(), "svc@pve!automation");
+        let e = parse_tokenid("automation", None).unwrap_err();
+        assert!(e.contains("user@realm!automation"), "{e}");
+        let e = parse_tokenid("automation", Some("svc")).unwrap_err();
+        assert!(
+            e.contains("invalid owner") && e.contains("name@realm"),
+            "{e}"
+        );
+        let e = parse_tokenid("x", Some("svc@pve")).unwrap_err();
+        assert!(e.contains("value does not match the regex pattern"), "{e}");
+        let e = parse_tokenid("9lives", Some("svc@pve")).unwrap_err();
+        assert!(e.contains("invalid token name '9lives'"), "{e}");
+        assert!(parse_tokenid("svc@pve", Some("svc@pve")).is_err());
+    }
+
+    #[test]
+    fn group_and_role_ids() {
+        for good in ["admins", "ops-team", "a.b_c", "1", "PVEAdmin"] {
+            assert!(valid_groupid(good) && valid_roleid(good), "{good}");
+            assert!(verify_groupid(good).is_ok() && verify_roleid(good).is_ok());
+        }
+        for bad in ["", "a b", "a:b", "a/b", "grüppe", "a(b)", "a?b", "@g"] {
+            assert!(!valid_groupid(bad) && !valid_roleid(bad), "{bad}");
+        }
+        assert!(verify_groupid("a b")
+            .unwrap_err()
+            .starts_with("group name 'a b' contains invalid characters"));
+        assert!(verify_roleid("a:b")
+            .unwrap_err()
+            .starts_with("role name 'a:b' contains invalid characters"));
+    }
+
+    #[test]
+    fn reserved_and_builtin_roles() {
+        assert!(reserved_roleid("PVEFoo"));
+        assert!(reserved_roleid("pveFoo"));
+        assert!(reserved_roleid("PvE"));
+        assert!(!reserved_roleid("PV"));
+        assert!(!reserved_roleid("MyPVE"));
+        assert!(!reserved_roleid("ä"));
+        assert!(builtin_role("Administrator"));
+        assert!(builtin_role("NoAccess"));
+        assert!(builtin_role("PVEVMUser"));
+        assert!(!builtin_role("administrator"));
+        assert!(!builtin_role("PVEFoo"));
+        assert!(BUILTIN_ROLES.iter().all(|r| valid_roleid(r)));
+    }
+
+    fn norm(p: &str) -> Option<String> {
+        normalize_acl_path(p)
+    }
+
+    #[test]
+    fn path_normalisation() {
+        assert_eq!(norm("/vms/100/").as_deref(), Some("/vms/100"));
+        assert_eq!(norm("vms//100").as_deref(), Some("/vms/100"));
+        assert_eq!(norm("vms//100/").as_deref(), Some("/vms/100"));
+        assert_eq!(norm("//vms///100//").as_deref(), Some("/vms/100"));
+        assert_eq!(norm("storage").as_deref(), Some("/storage"));
+        assert_eq!(norm("/").as_deref(), Some("/"));
+        assert_eq!(norm("//").as_deref(), Some("/"));
+        assert_eq!(norm("/users").as_deref(), Some("/users"));
+        assert_eq!(norm("/pool/a.b-c_d").as_deref(), Some("/pool/a.b-c_d"));
+        assert_eq!(norm("/nodes/knoten-ü").as_deref(), Some("/nodes/knoten-ü"));
+        assert_eq!(norm("/0").as_deref(), Some("/0"));
+        assert_eq!(norm(""), None);
+        assert_eq!(norm("0"), None);
+        assert_eq!(norm("0/"), None);
+        assert_eq!(norm("/vms/1 00"), None);
+        assert_eq!(norm("/vms/100\n"), None);
+        assert_eq!(norm("/vms/*"), None);
+        assert_eq!(norm("/a:b"), None);
+        assert_eq!(norm("/a@b"), None);
+    }
+
+    fn allowed(p: &str) -> bool {
+        check_acl_path(&normalize_acl_path(p).unwrap())
+    }
+
+    #[test]
+    fn allowed_paths() {
+        for p in [
+            "/",
+            "/access",
+            "/access/groups",
+            "/access/groups/admins",
+            "/access/realm",
+            "/access/realm/pve",
+            "/access/realm/my-ldap.corp",
+            "/nodes",
+            "/nodes/pve1",
+            "/pool",
+            "/pool/a",
+            "/pool/a/b",
+            "/pool/a/b/c",
+            "/sdn",
+            "/sdn/controllers",
+            "/sdn/controllers/evpn_1-a",
+            "/sdn/dns",
+            "/sdn/dns/pdns1",
+            "/sdn/fabrics",
+            "/sdn/fabrics/fab1",
+            "/sdn/ipams",
+            "/sdn/ipams/pve",
+            "/sdn/prefix-lists",
+            "/sdn/prefix-lists/pl1",
+            "/sdn/route-maps",
+            "/sdn/route-maps/rm1",
+            "/sdn/zones",
+            "/sdn/zones/zone1",
+            "/sdn/zones/zone1/vnet1",
+            "/sdn/zones/zone1/vnet1/1",
+            "/sdn/zones/zone1/vnet1/4094",
+            "/sdn/zones/zone1/vnet1/9999",
+            "/storage",
+            "/storage/local-lvm",
+            "/vms",
+            "/vms/100",
+            "/vms/999999999",
+            "/mapping",
+            "/mapping/pci",
+            "/mapping/pci/gpu0",
+            "/mapping/usb/stick.1",
+            "vms/100/",
+            "//pool//a//b/",
+        ] {
+            assert!(allowed(p), "{p} should be allowed");
+        }
+    }
+
+    #[test]
+    fn refused_paths() {
+        for p in [
+            "/users",
+            "/vms/99",
+            "/vms/0100",
+            "/vms/abc",
+            "/vms/100/disk",
+            "/access/realms/pve",
+            "/access/users",
+            "/access/groups/a/b",
+            "/pool/a/b/c/d",
+            "/pool/pööl",
+            "/nodes/a/b",
+            "/storage/a/b",
+            "/sdn/vnets",
+            "/sdn/controllers/a.b",
+            "/sdn/dns/a-b",
+            "/sdn/fabrics/a_b",
+            "/sdn/ipams/a.b",
+            "/sdn/prefix-lists/a-1",
+            "/sdn/zones/z/v/0",
+            "/sdn/zones/z/v/01",
+            "/sdn/zones/z/v/10000",
+            "/sdn/zones/z/v/1/x",
+            "/mapping/a/b/c",
+            "/cluster",
+        ] {
+            assert!(!allowed(p), "{p} should be refused");
+        }
+        // Only normalised paths pass.
+        assert!(!check_acl_path("/vms/100/"));
+        assert!(!check_acl_path("vms/100"));
+        assert!(!check_acl_path(""));
+    }
+
+    #[test]
+    fn paths_of_newer_versions() {
+        assert_eq!(acl_path_min_version("/sdn/fabrics"), Some("9.0"));
+        assert_eq!(acl_path_min_version("/sdn/fabrics/f1"), Some("9.0"));
+        assert_eq!(acl_path_min_version("/sdn/prefix-lists/p"), Some("9.1"));
+        assert_eq!(acl_path_min_version("/sdn/route-maps"), Some("9.1"));
+        assert_eq!(acl_path_min_version("/sdn/fabricsx"), None);
+        assert_eq!(acl_path_min_version("/sdn/zones/z"), None);
+        assert_eq!(acl_path_min_version("/vms/100"), None);
+        assert_eq!(acl_path_min_version("/sdn/fabrics/a-b"), None);
+    }
+
+    #[test]
+    fn list_splitting() {
+        assert_eq!(
+            split_list("VM.Audit,VM.Console;Sys.Audit  Datastore.Audit\tX\nY"),
+            [
+                "VM.Audit",
+                "VM.Console",
+                "Sys.Audit",
+                "Datastore.Audit",
+                "X",
+                "Y"
+            ]
+        );
+        assert_eq!(split_list(" , ;a,,b; "), ["a", "b"]);
+        assert!(split_list("").is_empty());
+        assert!(split_list(" ,; ").is_empty());
+        // With a NUL only NUL separates (PVE's form of repeated values).
+        assert_eq!(split_list("a b\0c,d"), ["a b", "c,d"]);
+    }
+}

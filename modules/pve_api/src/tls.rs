@@ -1,0 +1,347 @@
+//! TLS with rustls (ring): the certificate checks of `validate_certs`,
+//! `ca_path` and `fingerprint`, and error texts that say what to change.
+
+use crate::connection::TlsMode;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use rustls::{ClientConnection, StreamOwned};
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use ureq::ReadWrite;
+
+/// Reads the PEM certificates of `ca_path`.
+pub(crate) fn load_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("ca_path: cannot read {path}: {e}"))?;
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("ca_path: {path} is not a readable PEM file: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "ca_path: {path} contains no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA certificate, e.g. a copy of a node's /etc/pve/pve-root-ca.pem"
+        ));
+    }
+    Ok(certs)
+}
+
+/// `AB:CD:...`, as `pvenode cert info` and the PVE web UI show it.
+pub(crate) fn fingerprint_hex(fp: &[u8]) -> String {
+    fp.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+pub(crate) fn sha256(der: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, der).as_ref());
+    out
+}
+
+enum Check {
+    /// The chain must lead to a trusted root, for the host name.
+    WebPki(Arc<WebPkiServerVerifier>),
+    /// `validate_certs` true but no trusted root at all.
+    NoRoots,
+    /// `validate_certs: false`.
+    Any,
+    /// `fingerprint`: only the end-entity certificate's SHA-256 counts.
+    Pinned([u8; 32]),
+}
+
+/// Checks the server certificate and remembers the fingerprint of the last
+/// one presented, so that a failure can name it.
+pub(crate) struct Verifier {
+    check: Check,
+    algorithms: WebPkiSupportedAlgorithms,
+    presented: Mutex<Option<[u8; 32]>>,
+}
+
+impl Verifier {
+    /// The SHA-256 of the last end-entity certificate the server presented.
+    pub(crate) fn presented(&self) -> Option<[u8; 32]> {
+        self.presented.lock().ok().and_then(|p| *p)
+    }
+    pub(crate) fn pinned(&self) -> Option<[u8; 32]> {
+        match self.check {
+            Check::Pinned(fp) => Some(fp),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let check = match &self.check {
+            Check::WebPki(_) => "trust store".to_string(),
+            Check::NoRoots => "trust store (empty)".to_string(),
+            Check::Any => "none".to_string(),
+            Check::Pinned(fp) => format!("fingerprint {}", fingerprint_hex(fp)),
+        };
+        f.debug_struct("Verifier").field("check", &check).finish()
+    }
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let fp = sha256(end_entity);
+        if let Ok(mut presented) = self.presented.lock() {
+            *presented = Some(fp);
+        }
+        match &self.check {
+            Check::WebPki(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            Check::NoRoots => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+            Check::Any => Ok(ServerCertVerified::assertion()),
+            Check::Pinned(expected) if *expected == fp => Ok(ServerCertVerified::assertion()),
+            Check::Pinned(_) => Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            )),
+        }
+    }
+
+    // The handshake signature is checked in every mode: it proves that the
+    // server holds the key of the certificate it showed (a pinned
+    // certificate is public, its key is not).
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The client configuration for `mode`. One configuration serves all
+/// connections of a client, so reconnects resume the TLS session.
+pub(crate) fn client_config(mode: &TlsMode) -> Result<(Arc<ClientConfig>, Arc<Verifier>), String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let algorithms = provider.signature_verification_algorithms;
+    let check = match mode {
+        TlsMode::Insecure => Check::Any,
+        TlsMode::Pinned(fp) => Check::Pinned(*fp),
+        TlsMode::Verify { extra_roots } => {
+            let mut roots = RootCertStore::empty();
+            // Unreadable system certificates are skipped: ca_path or a
+            // fingerprint may still make the connection work, and a failed
+            // handshake explains both.
+            let native = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(native.certs);
+            for (i, cert) in extra_roots.iter().enumerate() {
+                roots.add(cert.clone()).map_err(|e| {
+                    format!("ca_path: certificate {} cannot be used as a CA: {e}", i + 1)
+                })?;
+            }
+            if roots.is_empty() {
+                Check::NoRoots
+            } else {
+                let v =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
+                Check::WebPki(v)
+            }
+        }
+    };
+    let verifier = Arc::new(Verifier {
+        check,
+        algorithms,
+        presented: Mutex::new(None),
+    });
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    Ok((Arc::new(config), verifier))
+}
+
+/// ureq's TLS hook, with our configuration. (ureq's own `tls` feature is
+/// off: it would link a CA list, webpki-roots, that is never used here.)
+pub(crate) struct Connector(pub Arc<ClientConfig>);
+
+/// A failed TLS handshake: nothing of the request was sent. It reaches the
+/// client inside ureq's I/O error, where the transport finds it.
+#[derive(Debug)]
+pub(crate) struct HandshakeFailed(pub io::Error);
+
+impl fmt::Display for HandshakeFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TLS handshake failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for HandshakeFailed {}
+
+fn handshake_failed(e: io::Error) -> ureq::Error {
+    io::Error::new(e.kind(), HandshakeFailed(e)).into()
+}
+
+impl ureq::TlsConnector for Connector {
+    fn connect(
+        &self,
+        dns_name: &str,
+        mut io: Box<dyn ReadWrite>,
+    ) -> Result<Box<dyn ReadWrite>, ureq::Error> {
+        // ureq gives IPv6 addresses in brackets.
+        let name = dns_name.trim_start_matches('[').trim_end_matches(']');
+        let server_name = ServerName::try_from(name.to_string())
+            .map_err(|e| handshake_failed(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        let mut conn = ClientConnection::new(self.0.clone(), server_name)
+            .map_err(|e| handshake_failed(io::Error::other(e)))?;
+        // Runs the whole handshake, certificate checks included.
+        conn.complete_io(&mut io).map_err(handshake_failed)?;
+        Ok(Box::new(TlsStream(StreamOwned::new(conn, io))))
+    }
+}
+
+struct TlsStream(StreamOwned<ClientConnection, Box<dyn ReadWrite>>);
+
+impl fmt::Debug for TlsStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TlsStream")
+    }
+}
+
+impl ReadWrite for TlsStream {
+    fn socket(&self) -> Option<&TcpStream> {
+        self.0.sock.socket()
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The message for a failed handshake: what the server showed and which
+/// option to change.
+pub(crate) fn handshake_error(err: &rustls::Error, verifier: &Verifier, authority: &str) -> String {
+    let presented = verifier.presented();
+    let shown = presented
+        .map(|fp| format!(" (SHA-256 fingerprint {})", fingerprint_hex(&fp)))
+        .unwrap_or_default();
+    if let (Some(expected), Some(got)) = (verifier.pinned(), presented) {
+        if expected != got {
+            return format!(
+                "the certificate of {authority} does not match the pinned fingerprint: expected {}, the server presented {}. If the node's certificate was replaced on purpose, check the new one with `pvenode cert info` on the node and update fingerprint; otherwise something else answers at this address",
+                fingerprint_hex(&expected),
+                fingerprint_hex(&got)
+            );
+        }
+    }
+    let pin_hint = "set ca_path to the CA certificate (a copy of a node's /etc/pve/pve-root-ca.pem), or fingerprint to the certificate's SHA-256 fingerprint (compare it with `pvenode cert info` on the node first), or validate_certs: false";
+    match err {
+        rustls::Error::InvalidCertificate(e) => match e {
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => format!(
+                "the certificate of {authority}{shown} is not signed by a trusted CA (PVE nodes use their own CA by default): {pin_hint}"
+            ),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => format!(
+                "the certificate of {authority}{shown} is not valid for that name: use a name the certificate was issued for in api_host, or {pin_hint}"
+            ),
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => format!(
+                "the certificate of {authority}{shown} has expired: renew it on the node (`pvenode cert`), or {pin_hint}"
+            ),
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => format!(
+                "the certificate of {authority}{shown} is not valid yet (check the clocks), or {pin_hint}"
+            ),
+            other => format!("the certificate of {authority}{shown} was refused ({other:?}): {pin_hint}"),
+        },
+        other => format!("the TLS handshake with {authority} failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_text() {
+        assert_eq!(fingerprint_hex(&[0xab, 0x01, 0xff]), "AB:01:FF");
+        let fp = sha256(b"abc");
+        assert_eq!(
+            fingerprint_hex(&fp),
+            "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD"
+        );
+    }
+
+    #[test]
+    fn ca_file_errors() {
+        let dir = std::env::temp_dir().join(format!("pve_api_tls_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        let e = load_ca_file(empty.to_str().unwrap()).unwrap_err();
+        assert!(e.contains("contains no PEM certificate"), "{e}");
+        let e = load_ca_file("/nonexistent/ca.pem").unwrap_err();
+        assert!(
+            e.starts_with("ca_path: cannot read /nonexistent/ca.pem: "),
+            "{e}"
+        );
+        let broken = dir.join("broken.pem");
+        std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\n!!!\n").unwrap();
+        assert!(load_ca_file(broken.to_str().unwrap()).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mismatch_message_names_both_fingerprints() {
+        let (_, v) = client_config(&TlsMode::Pinned([0x11; 32])).unwrap();
+        *v.presented.lock().unwrap() = Some([0x22; 32]);
+        let m = handshake_error(
+            &rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure),
+            &v,
+            "pve:8006",
+        );
+        assert!(
+            m.contains(&format!("expected {}", fingerprint_hex(&[0x11; 32]))),
+            "{m}"
+        );
+        assert!(
+            m.contains(&format!("presented {}", fingerprint_hex(&[0x22; 32]))),
+            "{m}"
+        );
+        assert!(m.contains("update fingerprint"), "{m}");
+    }
+}
