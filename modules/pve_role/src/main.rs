@@ -1,0 +1,109 @@
+//! `pve_role`: the Ansible module that manages one Proxmox VE role and its
+//! privileges (`pveum role add/modify/delete`, done idempotently through the
+//! PVE API).
+//!
+//! Privilege names are checked against the server's own set (the privileges
+//! of the built-in `Administrator` role) before anything is written, also in
+//! check mode; a wrong name fails with the closest valid names, the server's
+//! PVE version and, for names renamed or removed between versions (such as
+//! `VM.Monitor`, gone in PVE 9.0), what to use instead. `unknown_privs: warn`
+//! leaves such names out with a warning instead, for playbooks shared by
+//! PVE 8 and 9 clusters. Built-in roles are never changed or deleted, and no
+//! new role id may start with `PVE`.
+//!
+//! Requests: one `GET /access/roles`, which holds both the role and the
+//! privilege set (the `Administrator` entry), so a run that changes nothing
+//! costs one read; then at most one write (`POST` to create, `PUT` to replace
+//! or, with `append: true`, PVE's own `append=1`, `DELETE`). `GET /version`
+//! is only read to report unknown names.
+//!
+//! ```yaml
+//! - name: A role for the monitoring token
+//!   pve.access.pve_role:
+//!     roleid: Monitoring
+//!     privs: [Sys.Audit, VM.Audit, Datastore.Audit, VM.GuestAgent.Audit]
+//!     unknown_privs: warn   # VM.GuestAgent.Audit does not exist on PVE 8
+//! ```
+
+mod plan;
+
+use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
+use pve_api::access::{self, Role};
+use pve_api::{ApiError, Client};
+
+use plan::{Desired, Refusal};
+
+fn spec() -> Spec {
+    Spec::new([
+        Opt::str("roleid").required().aliases(&["name", "role"]),
+        Opt::list("privs").aliases(&["privileges"]),
+        Opt::bool("append").default(false),
+        Opt::str("unknown_privs")
+            .choices(&["fail", "warn"])
+            .default("fail"),
+        Opt::str("state")
+            .choices(&["present", "absent"])
+            .default("present"),
+    ])
+    .with(pve_api::connection_options())
+}
+
+fn main() {
+    ansible_module::run("pve_role", spec(), run)
+}
+
+/// The role and the server's privilege names from one `GET /access/roles`.
+fn read(client: &Client, roleid: &str) -> Result<(Option<Role>, Vec<String>), ApiError> {
+    let roles = access::list_roles(client)?;
+    let valid = match roles.iter().find(|r| r.roleid == "Administrator") {
+        Some(admin) => admin.privs.clone(),
+        None => access::privileges(client)?,
+    };
+    let current = roles.into_iter().find(|r| r.roleid == roleid);
+    Ok((current, valid))
+}
+
+fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
+    let desired = Desired::from_params(&m.params)?;
+    let client = Client::connect(&m.params)?;
+    let (current, valid) = read(&client, &desired.roleid)?;
+    let plan = match plan::plan(&desired, current.as_ref(), &valid, m.check_mode) {
+        Ok(plan) => plan,
+        Err(Refusal::Refused(msg)) => return Err(Failure::new(msg)),
+        Err(Refusal::UnknownPrivs(unknown)) => {
+            // The version only makes the message better: without it, still fail.
+            let version = access::version(&client).ok();
+            return Err(Failure::new(plan::unknown_privs_message(
+                &desired.roleid,
+                &unknown,
+                version.as_deref(),
+                valid.len(),
+            )));
+        }
+    };
+    for w in &plan.warnings {
+        m.warn(w.clone());
+    }
+    if !m.check_mode {
+        for req in &plan.requests {
+            let expect = plan.expect.clone();
+            let roleid = desired.roleid.clone();
+            client
+                .send_settled(req, &move |c: &Client| {
+                    Ok(expect.met_by(access::get_role(c, &roleid)?.as_ref()))
+                })
+                .map_err(|e| write_failure(&e))?;
+        }
+    }
+    Ok(m.outcome(plan.changed, plan.msg, "role", plan.before, plan.after))
+}
+
+/// A failed write: PVE's words, and what to check when it was a permission.
+fn write_failure(e: &ApiError) -> Failure {
+    let mut f = Failure::from(e.clone());
+    if e.status == Some(403) {
+        f.msg
+            .push_str(" - creating, changing and deleting roles needs Sys.Modify on /access");
+    }
+    f
+}

@@ -1,0 +1,482 @@
+//! pve_role against pve-sim (PVE 9.1 and 8.4): the module binary run the way
+//! Ansible runs it, the request log checked for what it sent.
+
+use pve_test_support::{Sim, TestModule};
+use serde_json::{json, Value};
+
+const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
+
+fn module() -> TestModule {
+    TestModule::new("pve_role", env!("CARGO_BIN_EXE_pve_role"))
+}
+
+fn ok(sim: &Sim, args: Value) -> Value {
+    module().ok(sim, args)
+}
+
+fn fail(sim: &Sim, args: Value) -> Value {
+    module().fail(sim, args)
+}
+
+/// The API requests since the last clear, without logins: `METHOD path`.
+fn api_calls(sim: &Sim) -> Vec<String> {
+    sim.requests()
+        .iter()
+        .filter(|r| r["path"] != "/access/ticket")
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+fn writes(sim: &Sim) -> Vec<String> {
+    api_calls(sim)
+        .into_iter()
+        .filter(|c| !c.starts_with("GET "))
+        .collect()
+}
+
+/// The custom role as the server has it (`{}` when missing), read with the
+/// module itself: the `before` of a deletion in check mode.
+fn server_role(sim: &Sim, roleid: &str) -> Value {
+    let r = ok(
+        sim,
+        json!({"roleid": roleid, "state": "absent", "_ansible_check_mode": true, "_ansible_diff": true}),
+    );
+    r["diff"]["before"].clone()
+}
+
+fn lifecycle(version: &str) {
+    let sim = Sim::start(version);
+
+    // Create.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"roleid": "Monitoring", "privs": ["VM.Audit", "Sys.Audit"]}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(
+        r["role"],
+        json!({"roleid": "Monitoring", "privs": ["Sys.Audit", "VM.Audit"], "special": false})
+    );
+    assert_eq!(
+        r["msg"],
+        "role 'Monitoring' created with Sys.Audit, VM.Audit"
+    );
+    assert_eq!(api_calls(&sim), ["GET /access/roles", "POST /access/roles"]);
+
+    // Second run, other order: one GET, nothing else.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"roleid": "Monitoring", "privs": "Sys.Audit, VM.Audit"}),
+    );
+    assert_eq!(r["changed"], false);
+    assert_eq!(r["msg"], "role 'Monitoring' unchanged");
+    assert_eq!(api_calls(&sim), ["GET /access/roles"]);
+
+    // Replace.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"name": "Monitoring", "privileges": ["VM.Audit", "Datastore.Audit"]}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(
+        r["msg"],
+        "role 'Monitoring' updated: added Datastore.Audit; removed Sys.Audit"
+    );
+    assert_eq!(
+        api_calls(&sim),
+        ["GET /access/roles", "PUT /access/roles/Monitoring"]
+    );
+    assert_eq!(
+        server_role(&sim, "Monitoring")["privs"],
+        json!(["Datastore.Audit", "VM.Audit"])
+    );
+
+    // Append.
+    let r = ok(
+        &sim,
+        json!({"role": "Monitoring", "privs": ["Sys.Audit", "VM.Audit"], "append": true}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["msg"], "role 'Monitoring' updated: added Sys.Audit");
+    let want = json!(["Datastore.Audit", "Sys.Audit", "VM.Audit"]);
+    assert_eq!(r["role"]["privs"], want);
+    assert_eq!(server_role(&sim, "Monitoring")["privs"], want);
+    let r = ok(
+        &sim,
+        json!({"roleid": "Monitoring", "privs": ["Sys.Audit"], "append": true}),
+    );
+    assert_eq!(r["changed"], false);
+
+    // Emptied by an empty list.
+    let r = ok(&sim, json!({"roleid": "Monitoring", "privs": []}));
+    assert_eq!(r["changed"], true);
+    assert_eq!(server_role(&sim, "Monitoring")["privs"], json!([]));
+
+    // Absent, twice.
+    sim.clear_requests();
+    let r = ok(&sim, json!({"roleid": "Monitoring", "state": "absent"}));
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["role"], json!({}));
+    assert_eq!(
+        api_calls(&sim),
+        ["GET /access/roles", "DELETE /access/roles/Monitoring"]
+    );
+    sim.clear_requests();
+    let r = ok(&sim, json!({"roleid": "Monitoring", "state": "absent"}));
+    assert_eq!(r["changed"], false);
+    assert_eq!(r["msg"], "role 'Monitoring' does not exist");
+    assert_eq!(api_calls(&sim), ["GET /access/roles"]);
+}
+
+#[test]
+fn lifecycle_pve91() {
+    lifecycle("9.1");
+}
+
+#[test]
+fn lifecycle_pve84() {
+    lifecycle("8.4");
+}
+
+#[test]
+fn check_mode_predicts_the_real_run() {
+    let sim = Sim::start("9.1");
+    let steps = [
+        json!({"roleid": "ops", "privs": ["VM.Audit", "VM.Console"]}),
+        json!({"roleid": "ops", "privs": ["VM.Audit", "VM.Console"]}),
+        json!({"roleid": "ops", "privs": ["VM.PowerMgmt"], "append": true}),
+        json!({"roleid": "ops", "privs": ["Sys.Audit"]}),
+        json!({"roleid": "ops", "state": "absent"}),
+    ];
+    for step in steps {
+        let mut check = step.clone();
+        check["_ansible_check_mode"] = json!(true);
+        check["_ansible_diff"] = json!(true);
+        sim.clear_requests();
+        let predicted = ok(&sim, check);
+        assert_eq!(
+            writes(&sim),
+            Vec::<String>::new(),
+            "{step}: check mode wrote"
+        );
+        let mut real = step.clone();
+        real["_ansible_diff"] = json!(true);
+        let done = ok(&sim, real);
+        assert_eq!(predicted["changed"], done["changed"], "{step}");
+        assert_eq!(predicted["diff"], done["diff"], "{step}");
+        assert_eq!(predicted["role"], done["role"], "{step}");
+        if done["changed"] == true {
+            let msg = predicted["msg"].as_str().unwrap_or_default();
+            assert!(msg.contains("would be"), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn diff_mode() {
+    let sim = Sim::start("9.1");
+    let r = ok(
+        &sim,
+        json!({"roleid": "ops", "privs": ["VM.Audit"], "_ansible_diff": true}),
+    );
+    assert_eq!(
+        r["diff"],
+        json!({"before": {}, "after": {"roleid": "ops", "privs": ["VM.Audit"], "special": false}})
+    );
+    let r = ok(
+        &sim,
+        json!({"roleid": "ops", "privs": ["Sys.Audit"], "_ansible_diff": true}),
+    );
+    assert_eq!(r["diff"]["before"]["privs"], json!(["VM.Audit"]));
+    assert_eq!(r["diff"]["after"]["privs"], json!(["Sys.Audit"]));
+    let r = ok(
+        &sim,
+        json!({"roleid": "ops", "state": "absent", "_ansible_diff": true}),
+    );
+    assert_eq!(r["diff"]["after"], json!({}));
+    assert_eq!(r["diff"]["before"]["roleid"], "ops");
+    // Without diff mode: no diff key.
+    let r = ok(&sim, json!({"roleid": "ops"}));
+    assert!(r.get("diff").is_none());
+}
+
+#[test]
+fn vm_monitor_valid_on_pve84() {
+    let sim = Sim::start("8.4");
+    let r = ok(
+        &sim,
+        json!({"roleid": "mon", "privs": ["VM.Monitor", "VM.Audit"]}),
+    );
+    assert_eq!(r["role"]["privs"], json!(["VM.Audit", "VM.Monitor"]));
+    assert_eq!(
+        server_role(&sim, "mon")["privs"],
+        json!(["VM.Audit", "VM.Monitor"])
+    );
+}
+
+#[test]
+fn vm_monitor_refused_on_pve91_with_the_explanation() {
+    let sim = Sim::start("9.1");
+    for check_mode in [true, false] {
+        sim.clear_requests();
+        let r = fail(
+            &sim,
+            json!({"roleid": "mon", "privs": ["VM.Monitor", "VM.Audit"], "_ansible_check_mode": check_mode}),
+        );
+        let msg = r["msg"].as_str().unwrap_or_default();
+        assert!(
+            msg.starts_with("role 'mon' not changed: unknown privilege 'VM.Monitor' (removed in PVE 9.0: use Sys.Audit for monitoring and VM.GuestAgent.* for guest agent access): PVE 9.1"),
+            "{msg}"
+        );
+        assert!(msg.contains("unknown_privs: warn"), "{msg}");
+        assert_eq!(
+            api_calls(&sim),
+            ["GET /access/roles", "GET /version"],
+            "nothing written"
+        );
+    }
+    assert_eq!(server_role(&sim, "mon"), json!({}));
+}
+
+#[test]
+fn typos_are_named_with_the_closest_privileges() {
+    let sim = Sim::start("9.1");
+    ok(&sim, json!({"roleid": "ops", "privs": ["VM.Audit"]}));
+    sim.clear_requests();
+    let r = fail(
+        &sim,
+        json!({"roleid": "ops", "privs": ["VM.Config.cpu", "VM.Audti"], "append": true}),
+    );
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains(
+            "'VM.Config.cpu' (did you mean VM.Config.CPU?), 'VM.Audti' (did you mean VM.Audit?)"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("PVE 9.1"), "{msg}");
+    assert_eq!(writes(&sim), Vec::<String>::new());
+    // Renamed privileges of old releases.
+    let r = fail(
+        &sim,
+        json!({"roleid": "ops", "privs": "Qemu.Config.Disk Datastore.Browse"}),
+    );
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("'Qemu.Config.Disk' (Qemu.* privileges are called VM.* in PVE; did you mean VM.Config.Disk?)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("'Datastore.Browse' (PVE has no Datastore.Browse"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unknown_privs_warn_for_playbooks_shared_by_pve8_and_pve9() {
+    let task = json!({
+        "roleid": "Monitoring",
+        "privs": ["Sys.Audit", "VM.Monitor", "VM.GuestAgent.Audit"],
+        "unknown_privs": "warn",
+    });
+    for (version, kept, dropped) in [
+        (
+            "9.1",
+            json!(["Sys.Audit", "VM.GuestAgent.Audit"]),
+            "VM.Monitor",
+        ),
+        (
+            "8.4",
+            json!(["Sys.Audit", "VM.Monitor"]),
+            "VM.GuestAgent.Audit",
+        ),
+    ] {
+        let sim = Sim::start(version);
+        let r = ok(&sim, task.clone());
+        assert_eq!(r["changed"], true, "{version}");
+        assert_eq!(r["role"]["privs"], kept, "{version}");
+        assert_eq!(server_role(&sim, "Monitoring")["privs"], kept, "{version}");
+        let warnings = r["warnings"].as_array().cloned().unwrap_or_default();
+        assert_eq!(warnings.len(), 1, "{version}: {warnings:?}");
+        let w = warnings[0].as_str().unwrap_or_default();
+        assert!(w.contains(&format!("'{dropped}' (")), "{version}: {w}");
+        // Converged: the second run changes nothing and still says why.
+        sim.clear_requests();
+        let r = ok(&sim, task.clone());
+        assert_eq!(r["changed"], false, "{version}");
+        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1));
+        assert_eq!(api_calls(&sim), ["GET /access/roles"], "{version}");
+    }
+}
+
+#[test]
+fn builtin_roles_are_never_changed() {
+    let sim = Sim::start("9.1");
+    // Deleting one is refused before any request.
+    sim.clear_requests();
+    let r = fail(&sim, json!({"roleid": "PVEVMUser", "state": "absent"}));
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("role 'PVEVMUser' is built in (PVE generates it) and cannot be deleted"),
+        "{}",
+        r["msg"]
+    );
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+
+    // Reading it, or stating exactly its privileges, is fine.
+    let r = ok(&sim, json!({"roleid": "PVEAuditor"}));
+    assert_eq!(r["changed"], false);
+    assert_eq!(r["role"]["special"], true);
+    let privs = r["role"]["privs"].clone();
+    assert!(privs.as_array().is_some_and(|a| a.len() == 7), "{privs}");
+    let r = ok(&sim, json!({"roleid": "PVEAuditor", "privs": privs}));
+    assert_eq!(r["changed"], false);
+
+    // Changing it is refused, without a write.
+    sim.clear_requests();
+    let r = fail(
+        &sim,
+        json!({"roleid": "PVEAuditor", "privs": ["VM.Console"], "append": true}),
+    );
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cannot be changed: create a custom role"),
+        "{}",
+        r["msg"]
+    );
+    assert_eq!(writes(&sim), Vec::<String>::new());
+}
+
+#[test]
+fn pve_prefix_is_reserved_for_new_roles() {
+    let sim = Sim::builder("9.1")
+        .user_cfg("user:root@pam:1:0:::root@localhost:::\n\nrole:PVEOldCustom:VM.Audit:\n\n")
+        .start();
+    sim.clear_requests();
+    let r = fail(
+        &sim,
+        json!({"roleid": "pveMonitoring", "privs": ["VM.Audit"]}),
+    );
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("cannot create role 'pveMonitoring': role ids starting with 'PVE'"),
+        "{}",
+        r["msg"]
+    );
+    assert_eq!(writes(&sim), Vec::<String>::new());
+    // A custom role of an older release with such a name is still managed.
+    let r = ok(
+        &sim,
+        json!({"roleid": "PVEOldCustom", "privs": ["VM.Audit", "Sys.Audit"]}),
+    );
+    assert_eq!(r["changed"], true);
+    let r = ok(&sim, json!({"roleid": "PVEOldCustom", "state": "absent"}));
+    assert_eq!(r["changed"], true);
+}
+
+#[test]
+fn invalid_role_id_fails_before_any_request() {
+    let sim = Sim::start("9.1");
+    sim.clear_requests();
+    let r = fail(&sim, json!({"roleid": "my role"}));
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("role name 'my role' contains invalid characters"),
+        "{}",
+        r["msg"]
+    );
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn permission_denied_shows_pves_words() {
+    // A token (privsep off) whose owner may only audit.
+    let sim = Sim::builder("9.1")
+        .user_cfg(
+            "user:root@pam:1:0:::root@localhost:::\nuser:auditor@pve:1:0::::::\ntoken:auditor@pve!ro:0:0::\n\nacl:1:/:auditor@pve:PVEAuditor:\n",
+        )
+        .token_cfg(&format!("auditor@pve!ro {SECRET}\n"))
+        .start();
+    let token = |args: Value| {
+        let mut a = args;
+        a["api_user"] = Value::Null;
+        a["api_password"] = Value::Null;
+        a["api_token"] = json!(format!("auditor@pve!ro={SECRET}"));
+        a
+    };
+    let r = fail(&sim, token(json!({"roleid": "ops", "privs": ["VM.Audit"]})));
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("POST /access/roles: 403 Permission check failed (/access, Sys.Modify)"),
+        "{msg}"
+    );
+    assert!(!msg.contains(SECRET));
+    assert_eq!(r["status"], 403);
+    // Reading is allowed to everyone.
+    let r = ok(&sim, token(json!({"roleid": "PVEAuditor"})));
+    assert_eq!(r["role"]["special"], true);
+}
+
+#[test]
+fn transient_lock_timeouts_are_retried() {
+    let sim = Sim::builder("9.1")
+        .fault(json!({"method": "POST", "path": "/access/roles", "status": 500,
+                      "reason": "cfs-lock 'file-user_cfg' error: got lock request timeout", "times": 2}))
+        .start();
+    let r = ok(&sim, json!({"roleid": "ops", "privs": ["VM.Audit"]}));
+    assert_eq!(r["changed"], true);
+    let posts: Vec<Value> = sim
+        .requests()
+        .into_iter()
+        .filter(|q| q["method"] == "POST" && q["path"] == "/access/roles")
+        .collect();
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    assert_eq!(server_role(&sim, "ops")["privs"], json!(["VM.Audit"]));
+}
+
+#[test]
+fn a_lost_answer_is_settled_by_reading_back() {
+    let sim = Sim::builder("9.1")
+        .fault(json!({"method": "POST", "path": "/access/roles", "drop": "after", "times": 1}))
+        .fault(json!({"method": "PUT", "path": "/access/roles/*", "drop": "after", "times": 1}))
+        .fault(json!({"method": "DELETE", "path": "/access/roles/*", "drop": "after", "times": 1}))
+        .start();
+    for (task, method) in [
+        (json!({"roleid": "ops", "privs": ["VM.Audit"]}), "POST"),
+        (
+            json!({"roleid": "ops", "privs": ["Sys.Audit"], "append": true}),
+            "PUT",
+        ),
+        (json!({"roleid": "ops", "state": "absent"}), "DELETE"),
+    ] {
+        sim.clear_requests();
+        let r = ok(&sim, task.clone());
+        assert_eq!(r["changed"], true, "{task}");
+        let calls = api_calls(&sim);
+        let sent = calls.iter().filter(|c| c.starts_with(method)).count();
+        assert_eq!(sent, 1, "{task}: the write was re-sent: {calls:?}");
+        assert_eq!(
+            calls.last().map(String::as_str),
+            Some("GET /access/roles/ops"),
+            "{task}: settled by reading the role back"
+        );
+    }
+    assert_eq!(server_role(&sim, "ops"), json!({}));
+}
