@@ -310,6 +310,34 @@ pub fn module_binary(name: &str, fallback: &str) -> PathBuf {
     }
 }
 
+/// The six modules of the collection.
+pub const MODULES: [&str; 6] = [
+    "pve_user",
+    "pve_group",
+    "pve_role",
+    "pve_acl",
+    "pve_token",
+    "pve_permission_info",
+];
+
+/// The release binary of a module, for tests that run several modules:
+/// `$PVE_ACCESS_MODULES_DIR/<name>`, else the workspace's release build.
+/// Panics with what to run when it has not been built.
+pub fn release_module(name: &str) -> PathBuf {
+    let path = match std::env::var_os("PVE_ACCESS_MODULES_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
+        _ => workspace_root()
+            .join("target/x86_64-unknown-linux-gnu/release")
+            .join(name),
+    };
+    assert!(
+        path.is_file(),
+        "no release binary of {name} at {}: run `make modules` first",
+        path.display()
+    );
+    path
+}
+
 /// A module under test, with the assertions every module's tests make.
 ///
 /// ```no_run
@@ -387,9 +415,19 @@ pub fn run_module(binary: &Path, args: &Value) -> ModuleRun {
 /// `run_module` with extra environment variables (e.g. to test the
 /// `PROXMOX_*` fallbacks).
 pub fn run_module_env(binary: &Path, args: &Value, env: &[(&str, &str)]) -> ModuleRun {
+    run_with_args_file(binary, args.to_string().as_bytes(), env)
+}
+
+/// Runs a module with an args file of any content (broken JSON, binary
+/// junk), to test that it still answers with one JSON object.
+pub fn run_module_raw(binary: &Path, args_file_content: &[u8]) -> ModuleRun {
+    run_with_args_file(binary, args_file_content, &[])
+}
+
+fn run_with_args_file(binary: &Path, content: &[u8], env: &[(&str, &str)]) -> ModuleRun {
     let dir = unique_temp_dir("pve-module-run");
     let args_file = dir.join("args.json");
-    fs::write(&args_file, args.to_string()).expect("write the args file");
+    fs::write(&args_file, content).expect("write the args file");
     let mut cmd = Command::new(binary);
     cmd.arg(&args_file)
         .stdin(Stdio::null())

@@ -1,0 +1,95 @@
+//! Every module binary, fed any args file at all, prints exactly one JSON
+//! object, fails with exit code 1, and never hangs, crashes or reaches the
+//! network. Runs the release binaries (`make modules` builds them).
+
+use pve_test_support::{release_module, run_module_raw, ModuleRun, MODULES};
+use std::process::Command;
+
+/// Args files a broken controller, a hand-written test or bit rot can
+/// produce, with a word the failure message must contain. (For the last
+/// three, a module with required options may report those first, as
+/// AnsibleModule does; the option engine's own tests cover the messages.)
+fn bad_inputs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    vec![
+        ("empty file", Vec::new(), "JSON"),
+        ("not JSON", b"userid=joe@pve state=present".to_vec(), "JSON"),
+        ("truncated JSON", b"{\"userid\": \"joe@p".to_vec(), "JSON"),
+        ("a JSON array", b"[1, 2, 3]".to_vec(), "object"),
+        ("JSON null", b"null".to_vec(), "object"),
+        ("a JSON string", b"\"hello\"".to_vec(), "object"),
+        (
+            "binary junk",
+            vec![0xff, 0xfe, 0x00, 0x80, 0x7b, 0xc3],
+            "JSON",
+        ),
+        ("deeply nested JSON", deep.into_bytes(), "JSON"),
+        (
+            "two JSON objects",
+            b"{\"state\": \"present\"} {\"state\": \"absent\"}".to_vec(),
+            "JSON",
+        ),
+        (
+            "an unknown option",
+            br#"{"api_host": "127.0.0.1:1", "no_such_option": 1}"#.to_vec(),
+            "Unsupported parameters",
+        ),
+        (
+            "a wrong type",
+            br#"{"api_host": "127.0.0.1:1", "api_timeout": "soon"}"#.to_vec(),
+            "api_timeout",
+        ),
+        (
+            "a bad choice",
+            br#"{"api_host": "127.0.0.1:1", "state": "maybe"}"#.to_vec(),
+            "state",
+        ),
+    ]
+}
+
+fn assert_one_failure(name: &str, what: &str, run: &ModuleRun, word: &str) {
+    assert_eq!(
+        run.code, 1,
+        "{name} with {what}: exit code {} (stdout {:?}, stderr {:?})",
+        run.code, run.stdout, run.stderr
+    );
+    assert_eq!(
+        run.json["failed"], true,
+        "{name} with {what}: not one JSON failure object: {:?}",
+        run.stdout
+    );
+    let msg = run.json["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains(word) || msg.starts_with("missing required arguments: "),
+        "{name} with {what}: msg {msg:?} does not mention {word:?}"
+    );
+}
+
+#[test]
+fn any_args_file_gets_one_json_failure() {
+    for name in MODULES {
+        let binary = release_module(name);
+        for (what, content, word) in bad_inputs() {
+            let run = run_module_raw(&binary, &content);
+            assert_one_failure(name, what, &run, word);
+        }
+    }
+}
+
+#[test]
+fn a_missing_args_file_gets_one_json_failure() {
+    for name in MODULES {
+        let binary = release_module(name);
+        for args in [vec![], vec!["/nonexistent/args.json"]] {
+            let out = Command::new(&binary)
+                .args(&args)
+                .output()
+                .unwrap_or_else(|e| panic!("run {name}: {e}"));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let json: serde_json::Value = serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("{name} {args:?}: not JSON ({e}): {stdout:?}"));
+            assert_eq!(out.status.code(), Some(1), "{name} {args:?}: {stdout}");
+            assert_eq!(json["failed"], true, "{name} {args:?}: {stdout}");
+        }
+    }
+}
