@@ -32,8 +32,11 @@ all: modules sim
 
 # Static, size-tuned module binaries. RUSTFLAGS with an explicit --target
 # applies crt-static to the binaries only, not to build scripts or proc macros.
-# Identical code folding (the linker is LLD) saves about 1% more.
-MODULE_RUSTFLAGS := -C target-feature=+crt-static -C link-arg=-Wl,--icf=all
+# Size: identical code folding (the linker is LLD) and packed relative
+# relocations (RELR, which static-pie glibc 2.36 applies itself) save about
+# 150 KB a binary and keep it static-pie.
+MODULE_RUSTFLAGS := -C target-feature=+crt-static -C link-arg=-Wl,--icf=all \
+                    -C link-arg=-Wl,-z,pack-relative-relocs
 
 modules:
 	RUSTFLAGS='$(MODULE_RUSTFLAGS)' cargo build --release --locked \
