@@ -1,0 +1,520 @@
+//! pve_user against pve-sim (PVE 9.1 and 8.4): the module binary run the way
+//! Ansible runs it, the request log checked for what it sent.
+
+use pve_test_support::{Sim, TestModule};
+use serde_json::{json, Value};
+
+const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
+const ROOT_TOKEN: &str = "0c9a4f1e-3b2d-4e5f-8a7b-6c5d4e3f2a1b";
+
+/// root@pam, the groups `dev` and `ops`, joe with a token `ci`, and an
+/// auditor with a token `ro`; root has a token `adm` without privsep.
+const SEED: &str = "user:root@pam:1:0:::root@localhost:::\ntoken:root@pam!adm:0:0::\nuser:auditor@pve:1:0::::::\ntoken:auditor@pve!ro:0:0::\nuser:joe@pve:1:0:::joe@example.com:::\ntoken:joe@pve!ci:0:1::\n\ngroup:dev:::\ngroup:ops:joe@pve::\n\nacl:1:/:auditor@pve:PVEAuditor:\n";
+
+fn module() -> TestModule {
+    TestModule::new("pve_user", env!("CARGO_BIN_EXE_pve_user"))
+}
+
+fn ok(sim: &Sim, args: Value) -> Value {
+    module().ok(sim, args)
+}
+
+fn fail(sim: &Sim, args: Value) -> Value {
+    module().fail(sim, args)
+}
+
+fn seeded(version: &str) -> Sim {
+    Sim::builder(version)
+        .user_cfg(SEED)
+        .token_cfg(&format!(
+            "auditor@pve!ro {SECRET}\nroot@pam!adm {ROOT_TOKEN}\n"
+        ))
+        .start()
+}
+
+/// The API requests since the last clear, without logins: `METHOD path`.
+fn api_calls(sim: &Sim) -> Vec<String> {
+    sim.requests()
+        .iter()
+        .filter(|r| r["path"] != "/access/ticket")
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+fn writes(sim: &Sim) -> Vec<String> {
+    api_calls(sim)
+        .into_iter()
+        .filter(|c| !c.starts_with("GET "))
+        .collect()
+}
+
+/// The user as the server has it (`{}` when missing), read with the module
+/// itself in check mode.
+fn server_user(sim: &Sim, userid: &str) -> Value {
+    let r = ok(
+        sim,
+        json!({"userid": userid, "state": "absent", "_ansible_check_mode": true, "_ansible_diff": true}),
+    );
+    r["diff"]["before"].clone()
+}
+
+fn with_token(args: Value, token: &str) -> Value {
+    let mut a = args;
+    a["api_user"] = Value::Null;
+    a["api_password"] = Value::Null;
+    a["api_token"] = json!(token);
+    a
+}
+
+fn msg(r: &Value) -> String {
+    r["msg"].as_str().unwrap_or_default().to_string()
+}
+
+fn lifecycle(version: &str) {
+    let sim = seeded(version);
+
+    // Create.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"userid": "alice@pve", "email": "alice@example.com", "firstname": "Alice",
+               "groups": ["ops"], "expire": "2030-01-01", "password": "alice-pass-1"}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["msg"], "user 'alice@pve' created with a password");
+    let want = json!({"userid": "alice@pve", "enable": true, "expire": 1_893_456_000i64,
+                      "firstname": "Alice", "lastname": null, "email": "alice@example.com",
+                      "comment": null, "groups": ["ops"], "tokens": []});
+    assert_eq!(r["user"], want);
+    assert_eq!(
+        api_calls(&sim),
+        [
+            "GET /access/users/alice@pve",
+            "GET /access/domains",
+            "GET /access/groups",
+            "POST /access/users"
+        ]
+    );
+    assert_eq!(server_user(&sim, "alice@pve"), want);
+
+    // Second run: one GET, nothing else.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"userid": "alice@pve", "email": "alice@example.com", "firstname": "Alice",
+               "groups": ["ops"], "expire": "2030-01-01T00:00:00Z", "password": "alice-pass-1"}),
+    );
+    assert_eq!(r["changed"], false);
+    assert_eq!(r["msg"], "user 'alice@pve' unchanged");
+    assert_eq!(api_calls(&sim), ["GET /access/users/alice@pve"]);
+
+    // Each option alone: only that parameter is sent.
+    for (task, key, value) in [
+        (json!({"enable": false}), "enable", json!(false)),
+        (json!({"enabled": true}), "enable", json!(true)),
+        (json!({"expire": "never"}), "expire", json!(0)),
+        (json!({"firstname": "Al"}), "firstname", json!("Al")),
+        (json!({"lastname": "Smith"}), "lastname", json!("Smith")),
+        (json!({"email": ""}), "email", json!(null)),
+        (
+            json!({"comment": "ops on call"}),
+            "comment",
+            json!("ops on call"),
+        ),
+        (json!({"comment": ""}), "comment", json!(null)),
+    ] {
+        let mut args = task.clone();
+        args["name"] = json!("alice@pve");
+        let before = server_user(&sim, "alice@pve");
+        sim.clear_requests();
+        let r = ok(&sim, args);
+        assert_eq!(r["changed"], true, "{task}");
+        let mut expect = before.clone();
+        expect[key] = value;
+        assert_eq!(r["user"], expect, "{task}");
+        assert_eq!(server_user(&sim, "alice@pve"), expect, "{task}");
+        assert_eq!(
+            api_calls(&sim)[..2],
+            ["GET /access/users/alice@pve", "PUT /access/users/alice@pve"]
+        );
+    }
+    let log = sim.requests();
+    let put = log
+        .iter()
+        .find(|r| r["method"] == "PUT")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(put["path"], "/access/users/alice@pve", "{put}");
+
+    // Replace and append groups; order never matters.
+    let r = ok(&sim, json!({"user": "alice@pve", "groups": ["dev"]}));
+    assert_eq!(r["user"]["groups"], json!(["dev"]));
+    assert_eq!(
+        r["msg"],
+        "user 'alice@pve' updated: groups (added dev; removed ops)"
+    );
+    let r = ok(
+        &sim,
+        json!({"userid": "alice@pve", "groups": ["ops"], "append": true}),
+    );
+    assert_eq!(r["user"]["groups"], json!(["dev", "ops"]));
+    assert_eq!(
+        server_user(&sim, "alice@pve")["groups"],
+        json!(["dev", "ops"])
+    );
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"userid": "alice@pve", "groups": ["ops", "dev"]}),
+    );
+    assert_eq!(r["changed"], false);
+    assert_eq!(api_calls(&sim), ["GET /access/users/alice@pve"]);
+    let r = ok(&sim, json!({"userid": "alice@pve", "groups": []}));
+    assert_eq!(r["user"]["groups"], json!([]));
+    assert_eq!(server_user(&sim, "alice@pve")["groups"], json!([]));
+
+    // Absent, twice.
+    sim.clear_requests();
+    let r = ok(&sim, json!({"userid": "alice@pve", "state": "absent"}));
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["user"], json!({}));
+    assert_eq!(
+        api_calls(&sim),
+        [
+            "GET /access/users/alice@pve",
+            "DELETE /access/users/alice@pve"
+        ]
+    );
+    sim.clear_requests();
+    let r = ok(&sim, json!({"userid": "alice@pve", "state": "absent"}));
+    assert_eq!(r["changed"], false);
+    assert_eq!(r["msg"], "user 'alice@pve' does not exist");
+    assert_eq!(api_calls(&sim), ["GET /access/users/alice@pve"]);
+}
+
+#[test]
+fn lifecycle_pve91() {
+    lifecycle("9.1");
+}
+
+#[test]
+fn lifecycle_pve84() {
+    lifecycle("8.4");
+}
+
+#[test]
+fn append_uses_pves_append() {
+    let sim = seeded("9.1");
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"userid": "joe@pve", "groups": ["dev"], "append": true}),
+    );
+    assert_eq!(r["user"]["groups"], json!(["dev", "ops"]));
+    let put = sim
+        .requests()
+        .into_iter()
+        .filter(|q| q["method"] == "PUT")
+        .count();
+    assert_eq!(put, 1);
+    assert_eq!(
+        server_user(&sim, "joe@pve")["groups"],
+        json!(["dev", "ops"])
+    );
+}
+
+#[test]
+fn check_mode_predicts_the_real_run() {
+    let sim = seeded("9.1");
+    let steps = [
+        json!({"userid": "bob@pve", "groups": ["dev"], "email": "bob@example.com", "password": "bob-pass-12"}),
+        json!({"userid": "bob@pve", "groups": ["dev"], "email": "bob@example.com"}),
+        json!({"userid": "bob@pve", "groups": ["ops"], "append": true, "comment": "x"}),
+        json!({"userid": "bob@pve", "enable": false, "expire": "2031-05-01"}),
+        json!({"userid": "bob@pve", "password": "bob-pass-34", "update_password": "always"}),
+        json!({"userid": "bob@pve", "state": "absent"}),
+    ];
+    for step in steps {
+        let mut check = step.clone();
+        check["_ansible_check_mode"] = json!(true);
+        check["_ansible_diff"] = json!(true);
+        sim.clear_requests();
+        let predicted = ok(&sim, check);
+        assert_eq!(
+            writes(&sim),
+            Vec::<String>::new(),
+            "{step}: check mode wrote"
+        );
+        let mut real = step.clone();
+        real["_ansible_diff"] = json!(true);
+        let done = ok(&sim, real);
+        assert_eq!(predicted["changed"], done["changed"], "{step}");
+        assert_eq!(predicted["diff"], done["diff"], "{step}");
+        assert_eq!(predicted["user"], done["user"], "{step}");
+        if done["changed"] == true {
+            assert!(msg(&predicted).contains("would be"), "{}", msg(&predicted));
+        }
+    }
+}
+
+#[test]
+fn diff_mode() {
+    let sim = seeded("9.1");
+    let r = ok(
+        &sim,
+        json!({"userid": "joe@pve", "comment": "hi", "_ansible_diff": true}),
+    );
+    assert_eq!(r["diff"]["before"]["comment"], json!(null));
+    assert_eq!(r["diff"]["after"]["comment"], "hi");
+    assert_eq!(r["diff"]["after"]["tokens"], json!(["ci"]));
+    let r = ok(&sim, json!({"userid": "new@pve", "_ansible_diff": true}));
+    assert_eq!(r["diff"]["before"], json!({}));
+    assert_eq!(r["diff"]["after"]["userid"], "new@pve");
+    let r = ok(&sim, json!({"userid": "new@pve"}));
+    assert!(r.get("diff").is_none());
+}
+
+#[test]
+fn tokens_are_never_touched() {
+    let sim = seeded("9.1");
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"userid": "joe@pve", "email": "joe@example.org", "groups": ["dev"], "enable": true}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["user"]["tokens"], json!(["ci"]));
+    let log = sim.requests();
+    assert!(
+        log.iter()
+            .all(|q| !q["path"].as_str().unwrap_or("").contains("/token")),
+        "{log:?}"
+    );
+    let after = server_user(&sim, "joe@pve");
+    assert_eq!(after["tokens"], json!(["ci"]));
+    assert_eq!(after["email"], "joe@example.org");
+    assert_eq!(after["groups"], json!(["dev"]));
+}
+
+#[test]
+fn validation_failures_write_nothing() {
+    let sim = seeded("9.1");
+    for (task, want) in [
+        (json!({"userid": "alice"}), "the realm is missing"),
+        (
+            json!({"userid": "alice@corp"}),
+            "the realm 'corp' does not exist on this server (it has pam, pve)",
+        ),
+        (
+            json!({"userid": "alice@pve", "groups": ["ops", "nope"]}),
+            "group 'nope' does not exist",
+        ),
+        (
+            json!({"userid": "joe@pve", "groups": ["nope"], "append": true}),
+            "group 'nope' does not exist",
+        ),
+        (
+            json!({"userid": "alice@pve", "expire": "next week"}),
+            "invalid expire 'next week'",
+        ),
+        (
+            json!({"userid": "alice@pve", "email": "alice at example"}),
+            "does not look like a valid email address",
+        ),
+        (
+            json!({"userid": "alice@pve", "password": "short"}),
+            "PVE accepts 8 to 64 characters",
+        ),
+        (
+            json!({"userid": "alice@pam", "password": "long-enough"}),
+            "only users of the 'pve' realm",
+        ),
+    ] {
+        for check_mode in [false, true] {
+            let mut args = task.clone();
+            args["_ansible_check_mode"] = json!(check_mode);
+            sim.clear_requests();
+            let r = fail(&sim, args);
+            assert!(msg(&r).contains(want), "{task}: {}", msg(&r));
+            assert!(!msg(&r).contains("long-enough"));
+            assert_eq!(writes(&sim), Vec::<String>::new(), "{task}");
+        }
+    }
+    assert_eq!(server_user(&sim, "alice@pve"), json!({}));
+}
+
+#[test]
+fn password_on_create_and_always() {
+    for version in ["9.1", "8.4"] {
+        let sim = seeded(version);
+        // Any task logged in as the user: a wrong password fails with 401
+        // at the login, a right one gets past it (and then lacks rights).
+        let login = |user: &str, pw: &str| {
+            let r = module().run(
+                &sim,
+                json!({"userid": user, "api_user": user, "api_password": pw}),
+            );
+            !msg(&r.json).contains("/access/ticket: 401")
+        };
+        ok(
+            &sim,
+            json!({"userid": "carl@pve", "password": "first-pass-1"}),
+        );
+        assert!(login("carl@pve", "first-pass-1"), "{version}");
+        // on_create (the default): an existing user's password is left alone.
+        let r = ok(
+            &sim,
+            json!({"userid": "carl@pve", "password": "other-pass-2"}),
+        );
+        assert_eq!(r["changed"], false);
+        assert!(login("carl@pve", "first-pass-1"));
+        // always: logs in first, changes only when that fails.
+        sim.clear_requests();
+        let r = ok(
+            &sim,
+            json!({"userid": "carl@pve", "password": "first-pass-1", "update_password": "always"}),
+        );
+        assert_eq!(r["changed"], false, "{version}");
+        assert_eq!(writes(&sim), Vec::<String>::new());
+        let r = ok(
+            &sim,
+            json!({"userid": "carl@pve", "password": "other-pass-2", "update_password": "always"}),
+        );
+        assert_eq!(r["changed"], true, "{version}");
+        assert_eq!(r["msg"], "user 'carl@pve' updated: password");
+        assert!(!r.to_string().contains("other-pass-2"), "{r}");
+        assert!(login("carl@pve", "other-pass-2"), "{version}");
+        assert!(!login("carl@pve", "first-pass-1"));
+        // A token cannot change passwords: said before anything is written.
+        sim.clear_requests();
+        let r = fail(
+            &sim,
+            with_token(
+                json!({"userid": "carl@pve", "password": "third-pass-3", "update_password": "always", "comment": "x"}),
+                &format!("root@pam!adm={ROOT_TOKEN}"),
+            ),
+        );
+        assert!(msg(&r).contains("to API tokens"), "{}", msg(&r));
+        assert!(!msg(&r).contains(ROOT_TOKEN));
+        assert_eq!(writes(&sim), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn self_lockout_is_refused() {
+    let sim = seeded("9.1");
+    let token = format!("auditor@pve!ro={SECRET}");
+    for (task, want) in [
+        (
+            json!({"userid": "auditor@pve", "state": "absent"}),
+            "refusing to delete auditor@pve: it is the user this module authenticates as",
+        ),
+        (
+            json!({"userid": "auditor@pve", "enable": false}),
+            "refusing to disable auditor@pve",
+        ),
+    ] {
+        sim.clear_requests();
+        let r = fail(&sim, with_token(task.clone(), &token));
+        assert!(msg(&r).starts_with(want), "{task}: {}", msg(&r));
+        assert_eq!(writes(&sim), Vec::<String>::new());
+    }
+    for task in [
+        json!({"userid": "root@pam", "state": "absent"}),
+        json!({"userid": "root@pam", "enabled": false}),
+    ] {
+        let r = fail(&sim, task.clone());
+        assert!(msg(&r).contains("refusing to"), "{task}: {}", msg(&r));
+    }
+    assert_eq!(
+        ok(&sim, json!({"userid": "root@pam"}))["user"]["enable"],
+        true
+    );
+}
+
+#[test]
+fn permission_denied_shows_pves_words() {
+    let sim = seeded("9.1");
+    let token = format!("auditor@pve!ro={SECRET}");
+    let r = fail(&sim, with_token(json!({"userid": "eve@pve"}), &token));
+    let m = msg(&r);
+    assert!(
+        m.contains("POST /access/users: 403 Permission check failed"),
+        "{m}"
+    );
+    assert!(m.contains("Realm.AllocateUser"), "{m}");
+    assert!(!m.contains(SECRET));
+    assert_eq!(r["status"], 403);
+    assert_eq!(server_user(&sim, "eve@pve"), json!({}));
+}
+
+#[test]
+fn transient_lock_timeouts_are_retried() {
+    let sim = Sim::builder("8.4")
+        .user_cfg(SEED)
+        .fault(json!({"method": "PUT", "path": "/access/users/*", "status": 500,
+                      "reason": "cfs-lock 'file-user_cfg' error: got lock request timeout", "times": 2}))
+        .start();
+    let r = ok(&sim, json!({"userid": "joe@pve", "comment": "retried"}));
+    assert_eq!(r["changed"], true);
+    let puts = sim
+        .requests()
+        .into_iter()
+        .filter(|q| q["method"] == "PUT")
+        .count();
+    assert_eq!(puts, 3);
+    assert_eq!(server_user(&sim, "joe@pve")["comment"], "retried");
+}
+
+#[test]
+fn a_lost_answer_is_settled_by_reading_back() {
+    let sim = Sim::builder("9.1")
+        .user_cfg(SEED)
+        .fault(json!({"method": "POST", "path": "/access/users", "drop": "after", "times": 1}))
+        .fault(json!({"method": "PUT", "path": "/access/users/*", "drop": "after", "times": 1}))
+        .fault(json!({"method": "PUT", "path": "/access/password", "drop": "after", "times": 1}))
+        .fault(json!({"method": "DELETE", "path": "/access/users/*", "drop": "after", "times": 1}))
+        .start();
+    for (task, write) in [
+        (
+            json!({"userid": "dan@pve", "groups": ["dev"], "password": "dan-pass-01"}),
+            "POST /access/users",
+        ),
+        (
+            json!({"userid": "dan@pve", "groups": ["ops"], "append": true}),
+            "PUT /access/users/dan@pve",
+        ),
+        (
+            json!({"userid": "dan@pve", "password": "dan-pass-02", "update_password": "always"}),
+            "PUT /access/password",
+        ),
+        (
+            json!({"userid": "dan@pve", "state": "absent"}),
+            "DELETE /access/users/dan@pve",
+        ),
+    ] {
+        sim.clear_requests();
+        let r = ok(&sim, task.clone());
+        assert_eq!(r["changed"], true, "{task}");
+        let calls: Vec<String> = sim
+            .requests()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap_or(""),
+                    r["path"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let sent = calls.iter().filter(|c| *c == write).count();
+        assert_eq!(sent, 1, "{task}: the write was re-sent: {calls:?}");
+    }
+    assert_eq!(server_user(&sim, "dan@pve"), json!({}));
+}
