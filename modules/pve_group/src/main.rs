@@ -1,0 +1,108 @@
+//! `pve_group`: the Ansible module that manages one Proxmox VE group, its
+//! comment and optionally its members (`pveum group add/modify/delete`, done
+//! idempotently through the PVE API).
+//!
+//! PVE keeps membership on the users: members are added with each user's
+//! `PUT /access/users/{userid}` and PVE's own `append` (so the user's other
+//! groups are kept, also when another task adds some at the same time), and
+//! removed by setting the user's other groups. `members` replaces the member
+//! list, or with `append: true` only adds; left out, members are left alone.
+//! Every member to add must exist, checked before the first write, also in
+//! check mode. Deleting a group deletes its ACL entries too (PVE does). The
+//! module refuses to remove the user it authenticates as (other than
+//! root@pam, which needs no group) from a group, or to delete a group it is
+//! a member of: that could take away its own privileges.
+//!
+//! Requests: one `GET /access/groups/{groupid}` for a run that changes
+//! nothing; `GET /access/users?full=1` only when members change; then one
+//! write for the group and one per member added or removed.
+//!
+//! ```yaml
+//! - name: The operators
+//!   pve.access.pve_group:
+//!     groupid: operators
+//!     comment: on-call operators
+//!     members: [alice@pve, bob@pve]
+//! ```
+
+mod plan;
+
+use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
+use pve_api::access;
+use pve_api::{ApiError, Client};
+
+use plan::{Desired, Settle};
+
+fn spec() -> Spec {
+    Spec::new([
+        Opt::str("groupid").required().aliases(&["name", "group"]),
+        Opt::str("comment"),
+        Opt::list("members"),
+        Opt::bool("append").default(false),
+        Opt::str("state")
+            .choices(&["present", "absent"])
+            .default("present"),
+    ])
+    .with(pve_api::connection_options())
+}
+
+fn main() {
+    ansible_module::run("pve_group", spec(), run)
+}
+
+fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
+    let desired = Desired::from_params(&m.params)?;
+    let client = Client::connect(&m.params)?;
+    let current = access::get_group(&client, &desired.groupid)?;
+    let users = if desired.needs_users(current.as_ref()) {
+        Some(access::list_users(&client)?)
+    } else {
+        None
+    };
+    let caller = client.identity().userid().to_string();
+    let plan = plan::plan(
+        &desired,
+        current.as_ref(),
+        users.as_deref(),
+        &caller,
+        m.check_mode,
+    )
+    .map_err(Failure::new)?;
+    if !m.check_mode {
+        let mut done: Vec<String> = Vec::new();
+        for step in &plan.steps {
+            let groupid = desired.groupid.clone();
+            let settle = step.settle.clone();
+            let sent = client.send_settled(&step.req, &move |c: &Client| match &settle {
+                Settle::Member { userid, .. } => {
+                    Ok(settle.member_met_by(&groupid, access::get_user(c, userid)?.as_ref()))
+                }
+                other => Ok(other.group_met_by(access::get_group(c, &groupid)?.as_ref())),
+            });
+            if let Err(e) = sent {
+                return Err(write_failure(&e, &done));
+            }
+            done.push(format!("{} {}", step.req.method, step.req.path));
+        }
+    }
+    Ok(m.outcome(plan.changed, plan.msg, "group", plan.before, plan.after))
+}
+
+/// A failed write: PVE's words, what to check for a permission, and what
+/// was already done.
+fn write_failure(e: &ApiError, done: &[String]) -> Failure {
+    let mut f = Failure::from(e.clone());
+    if e.status == Some(403) {
+        f.msg.push_str(if e.path.starts_with("/access/users/") {
+            " - changing a user's groups needs User.Modify on /access/groups (or on the groups involved)"
+        } else {
+            " - creating, changing and deleting groups needs Group.Allocate on /access/groups"
+        });
+    }
+    if !done.is_empty() {
+        f.msg
+            .push_str(&format!(" (already done: {})", done.join(", ")));
+        f = f.with("changed", true);
+    }
+    f
+}

@@ -1,0 +1,628 @@
+//! The pure part of pve_group: the task's options, checked, and what to do
+//! about them given the group (and, when members change, the users) as the
+//! server has them. No I/O here.
+
+use ansible_module::{Params, Value};
+use pve_api::access::{merge_list, sorted_unique, Group, User};
+use pve_api::{ids, seg, ApiRequest};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Present,
+    Absent,
+}
+
+/// The task, validated. `None` = not given: left as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired {
+    pub groupid: String,
+    pub comment: Option<String>,
+    /// User ids, sorted, without duplicates.
+    pub members: Option<Vec<String>>,
+    pub append: bool,
+    pub state: State,
+}
+
+impl Desired {
+    /// Reads and checks the options before any request.
+    pub fn from_params(p: &Params) -> Result<Desired, String> {
+        let groupid = p.str("groupid").unwrap_or_default().to_string();
+        ids::verify_groupid(&groupid).map_err(|e| format!("groupid: {e}"))?;
+        if let Some(c) = p.str("comment") {
+            let len = c.chars().count();
+            if len > 2048 {
+                return Err(format!(
+                    "comment is too long ({len} characters, PVE allows at most 2048)"
+                ));
+            }
+        }
+        let members = match p.list("members") {
+            Some(items) => {
+                let members: Vec<String> = items
+                    .iter()
+                    .flat_map(|item| ids::split_list(item))
+                    .collect();
+                for m in &members {
+                    ids::parse_userid(m).map_err(|e| format!("members: {e}"))?;
+                }
+                Some(sorted_unique(members))
+            }
+            None => None,
+        };
+        Ok(Desired {
+            groupid,
+            comment: p.str("comment").map(str::to_string),
+            members,
+            append: p.bool("append").unwrap_or(false),
+            state: match p.str("state") {
+                Some("absent") => State::Absent,
+                _ => State::Present,
+            },
+        })
+    }
+
+    /// The members the group ends up with, when `members` is given.
+    fn target_members(&self, current: Option<&Group>) -> Option<Vec<String>> {
+        let have = current.map(|g| g.members.as_slice()).unwrap_or_default();
+        self.members
+            .as_ref()
+            .map(|wanted| merge_list(have, wanted, self.append))
+    }
+
+    /// Whether the users must be read: only when membership changes.
+    pub fn needs_users(&self, current: Option<&Group>) -> bool {
+        if self.state == State::Absent {
+            return false;
+        }
+        let have = current.map(|g| g.members.as_slice()).unwrap_or_default();
+        self.target_members(current)
+            .is_some_and(|t| t.as_slice() != have)
+    }
+}
+
+/// How to tell, after a write whose answer was lost, whether it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settle {
+    /// The group does not exist.
+    GroupAbsent,
+    /// The group exists with this comment.
+    Group { comment: Option<String> },
+    /// The user is (or is not) a member of the group.
+    Member { userid: String, member: bool },
+}
+
+impl Settle {
+    /// For `Member`: whether `user` (as read back) is in the state the write leads to.
+    pub fn member_met_by(&self, groupid: &str, user: Option<&User>) -> bool {
+        match self {
+            Settle::Member { member, .. } => {
+                user.is_some_and(|u| u.groups.iter().any(|g| g == groupid)) == *member
+            }
+            _ => false,
+        }
+    }
+
+    /// For `Group*`: whether `group` (as read back) is in the state the write leads to.
+    pub fn group_met_by(&self, group: Option<&Group>) -> bool {
+        match (self, group) {
+            (Settle::GroupAbsent, None) => true,
+            (Settle::Group { comment }, Some(g)) => &g.comment == comment,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub req: ApiRequest,
+    pub settle: Settle,
+}
+
+/// What the run does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub changed: bool,
+    /// The group before and after (`{}` when it does not exist).
+    pub before: Value,
+    pub after: Value,
+    pub msg: String,
+}
+
+fn view(group: Option<&Group>) -> Value {
+    group.map_or_else(|| Value::Object(Default::default()), Group::to_json)
+}
+
+fn lockout(groupid: &str, caller: &str, what: &str) -> String {
+    format!(
+        "refusing to {what} group '{groupid}': {caller}, the user this module authenticates as, is a member and could lose the privileges it has through the group; run the task as root@pam or another administrator"
+    )
+}
+
+/// Plans the task. `users` are the server's users (read when
+/// [`Desired::needs_users`]); `caller` is the user the module authenticates
+/// as (a token's owner), whose own membership is never removed unless it is
+/// root@pam, which needs no group.
+pub fn plan(
+    d: &Desired,
+    current: Option<&Group>,
+    users: Option<&[User]>,
+    caller: &str,
+    check_mode: bool,
+) -> Result<Plan, String> {
+    let id = &d.groupid;
+    let verb = |done: &str| {
+        if check_mode {
+            format!("would be {done}")
+        } else {
+            done.to_string()
+        }
+    };
+    let before = view(current);
+    let path = format!("/access/groups/{}", seg(id));
+    let protect = caller != "root@pam";
+
+    if d.state == State::Absent {
+        let Some(g) = current else {
+            return Ok(Plan {
+                steps: vec![],
+                changed: false,
+                before: before.clone(),
+                after: before,
+                msg: format!("group '{id}' does not exist"),
+            });
+        };
+        if protect && g.members.iter().any(|m| m == caller) {
+            return Err(lockout(id, caller, "delete"));
+        }
+        return Ok(Plan {
+            steps: vec![Step {
+                req: ApiRequest::delete(path),
+                settle: Settle::GroupAbsent,
+            }],
+            changed: true,
+            before,
+            after: view(None),
+            msg: format!(
+                "group '{id}' {} (with its ACL entries, as PVE does)",
+                verb("deleted")
+            ),
+        });
+    }
+
+    let mut steps = Vec::new();
+    let mut changes = Vec::new();
+    let mut after = current.cloned().unwrap_or_else(|| Group::new(id));
+    match current {
+        None => {
+            let mut req = ApiRequest::post("/access/groups").param("groupid", id);
+            let comment = d.comment.clone().filter(|c| !c.is_empty());
+            if let Some(c) = &comment {
+                req = req.param("comment", c);
+            }
+            after.comment = comment.clone();
+            steps.push(Step {
+                req,
+                settle: Settle::Group { comment },
+            });
+        }
+        Some(g) => {
+            if let Some(c) = &d.comment {
+                let target = (!c.is_empty()).then(|| c.clone());
+                if target != g.comment {
+                    steps.push(Step {
+                        req: ApiRequest::put(&path).param("comment", c),
+                        settle: Settle::Group {
+                            comment: target.clone(),
+                        },
+                    });
+                    after.comment = target;
+                    changes.push("comment".to_string());
+                }
+            }
+        }
+    }
+
+    if let Some(target) = d.target_members(current) {
+        let have = &after.members;
+        let added: Vec<String> = target
+            .iter()
+            .filter(|m| !have.contains(m))
+            .cloned()
+            .collect();
+        let removed: Vec<String> = have
+            .iter()
+            .filter(|m| !target.contains(m))
+            .cloned()
+            .collect();
+        if protect && removed.iter().any(|m| m == caller) {
+            return Err(lockout(id, caller, &format!("remove {caller} from")));
+        }
+        if !added.is_empty() || !removed.is_empty() {
+            let users = users.unwrap_or_default();
+            let find = |u: &str| users.iter().find(|x| x.userid == u);
+            let missing: Vec<String> = added
+                .iter()
+                .filter(|u| find(u).is_none())
+                .map(|u| format!("'{u}'"))
+                .collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "group '{id}' not changed: user {} does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user",
+                    missing.join(", ")
+                ));
+            }
+            for u in &added {
+                // PVE's own append: the user's other groups stay as they are.
+                steps.push(Step {
+                    req: ApiRequest::put(format!("/access/users/{}", seg(u)))
+                        .param("groups", id)
+                        .param("append", 1),
+                    settle: Settle::Member {
+                        userid: u.clone(),
+                        member: true,
+                    },
+                });
+            }
+            for u in &removed {
+                let Some(user) = find(u) else {
+                    return Err(format!(
+                        "group '{id}' not changed: its member '{u}' is not a user this login can see or change (a stale entry in user.cfg?), so it cannot be removed through the user's groups"
+                    ));
+                };
+                // PVE cannot take one group away: the user's other groups are set.
+                let rest: Vec<String> = user.groups.iter().filter(|g| *g != id).cloned().collect();
+                steps.push(Step {
+                    req: ApiRequest::put(format!("/access/users/{}", seg(u)))
+                        .param("groups", rest.join(",")),
+                    settle: Settle::Member {
+                        userid: u.clone(),
+                        member: false,
+                    },
+                });
+            }
+            let mut what = Vec::new();
+            if !added.is_empty() {
+                what.push(format!("added {}", added.join(", ")));
+            }
+            if !removed.is_empty() {
+                what.push(format!("removed {}", removed.join(", ")));
+            }
+            changes.push(format!("members ({})", what.join("; ")));
+            after.members = target;
+        }
+    }
+
+    if steps.is_empty() {
+        return Ok(Plan {
+            steps,
+            changed: false,
+            before: before.clone(),
+            after: before,
+            msg: format!("group '{id}' unchanged"),
+        });
+    }
+    let msg = if current.is_none() {
+        let mut m = format!("group '{id}' {}", verb("created"));
+        if !after.members.is_empty() {
+            m.push_str(&format!(" with members {}", after.members.join(", ")));
+        }
+        m
+    } else {
+        format!("group '{id}' {}: {}", verb("updated"), changes.join(", "))
+    };
+    Ok(Plan {
+        steps,
+        changed: true,
+        before,
+        after: after.to_json(),
+        msg,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ansible_module::{json, Map};
+
+    fn s(items: &[&str]) -> Vec<String> {
+        items.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn desired(v: Value) -> Desired {
+        let Value::Object(m) = v else {
+            panic!("params must be an object")
+        };
+        Desired::from_params(&Params::from_map(
+            m.into_iter().collect::<Map<String, Value>>(),
+        ))
+        .unwrap()
+    }
+
+    fn group(members: &[&str]) -> Group {
+        Group {
+            groupid: "ops".into(),
+            comment: Some("operators".into()),
+            members: s(members),
+        }
+    }
+
+    fn user(id: &str, groups: &[&str]) -> User {
+        let mut u = User::new(id);
+        u.groups = s(groups);
+        u
+    }
+
+    fn users() -> Vec<User> {
+        vec![
+            user("alice@pve", &["ops", "dev"]),
+            user("bob@pve", &[]),
+            user("carl@pve", &["dev"]),
+            user("root@pam", &[]),
+        ]
+    }
+
+    fn ok(d: &Desired, cur: Option<&Group>) -> Plan {
+        plan(d, cur, Some(&users()), "root@pam", false).unwrap()
+    }
+
+    fn reqs(p: &Plan) -> Vec<String> {
+        p.steps
+            .iter()
+            .map(|s| {
+                let params: Vec<String> = s
+                    .req
+                    .params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                format!("{} {} {}", s.req.method, s.req.path, params.join("&"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn options_are_read_and_checked() {
+        let d = desired(json!({"groupid": "ops", "members": ["bob@pve", "alice@pve,bob@pve"]}));
+        assert_eq!(d.members, Some(s(&["alice@pve", "bob@pve"])));
+        assert_eq!(d.state, State::Present);
+        assert!(!d.append);
+        for (args, want) in [
+            (
+                json!({"groupid": "my group"}),
+                "groupid: group name 'my group' contains invalid characters",
+            ),
+            (
+                json!({"groupid": "ops", "members": ["alice"]}),
+                "members: value 'alice' does not look like a valid user name",
+            ),
+            (
+                json!({"groupid": "ops", "comment": "x".repeat(2049)}),
+                "comment is too long",
+            ),
+        ] {
+            let Value::Object(m) = args.clone() else {
+                panic!()
+            };
+            let e = Desired::from_params(&Params::from_map(m)).unwrap_err();
+            assert!(e.contains(want), "{args}: {e}");
+        }
+    }
+
+    #[test]
+    fn create() {
+        let d = desired(
+            json!({"groupid": "ops", "comment": "operators", "members": ["bob@pve", "alice@pve"]}),
+        );
+        assert!(d.needs_users(None));
+        let p = ok(&d, None);
+        assert!(p.changed);
+        assert_eq!(
+            reqs(&p),
+            [
+                "POST /access/groups groupid=ops&comment=operators",
+                "PUT /access/users/alice@pve groups=ops&append=1",
+                "PUT /access/users/bob@pve groups=ops&append=1",
+            ]
+        );
+        assert_eq!(p.before, json!({}));
+        assert_eq!(
+            p.after,
+            json!({"groupid": "ops", "comment": "operators", "members": ["alice@pve", "bob@pve"]})
+        );
+        assert_eq!(p.msg, "group 'ops' created with members alice@pve, bob@pve");
+        let p = plan(
+            &desired(json!({"groupid": "ops"})),
+            None,
+            None,
+            "root@pam",
+            true,
+        )
+        .unwrap();
+        assert_eq!(reqs(&p), ["POST /access/groups groupid=ops"]);
+        assert_eq!(p.msg, "group 'ops' would be created");
+        assert_eq!(
+            p.after,
+            json!({"groupid": "ops", "comment": null, "members": []})
+        );
+    }
+
+    #[test]
+    fn no_op() {
+        let cur = group(&["alice@pve"]);
+        for args in [
+            json!({"groupid": "ops"}),
+            json!({"groupid": "ops", "comment": "operators"}),
+            json!({"groupid": "ops", "members": ["alice@pve", "alice@pve"]}),
+            json!({"groupid": "ops", "members": [], "append": true}),
+            json!({"groupid": "ops", "members": ["alice@pve"], "append": true}),
+        ] {
+            let d = desired(args.clone());
+            assert!(!d.needs_users(Some(&cur)), "{args}");
+            let p = plan(&d, Some(&cur), None, "root@pam", false).unwrap();
+            assert!(!p.changed && p.steps.is_empty(), "{args}");
+            assert_eq!(p.before, p.after);
+            assert_eq!(p.msg, "group 'ops' unchanged");
+        }
+    }
+
+    #[test]
+    fn comment_alone() {
+        let cur = group(&["alice@pve"]);
+        let p = ok(
+            &desired(json!({"groupid": "ops", "comment": ""})),
+            Some(&cur),
+        );
+        assert_eq!(reqs(&p), ["PUT /access/groups/ops comment="]);
+        assert_eq!(p.after["comment"], json!(null));
+        assert_eq!(p.after["members"], json!(["alice@pve"]));
+        assert_eq!(p.msg, "group 'ops' updated: comment");
+        assert_eq!(p.steps[0].settle, Settle::Group { comment: None });
+    }
+
+    #[test]
+    fn members_replace_and_append() {
+        let cur = group(&["alice@pve"]);
+        let d = desired(json!({"groupid": "ops", "members": ["bob@pve", "carl@pve"]}));
+        assert!(d.needs_users(Some(&cur)));
+        let p = ok(&d, Some(&cur));
+        assert_eq!(
+            reqs(&p),
+            [
+                "PUT /access/users/bob@pve groups=ops&append=1",
+                "PUT /access/users/carl@pve groups=ops&append=1",
+                // alice keeps her other group
+                "PUT /access/users/alice@pve groups=dev",
+            ]
+        );
+        assert_eq!(p.after["members"], json!(["bob@pve", "carl@pve"]));
+        assert_eq!(
+            p.msg,
+            "group 'ops' updated: members (added bob@pve, carl@pve; removed alice@pve)"
+        );
+        let d = desired(json!({"groupid": "ops", "members": ["bob@pve"], "append": true}));
+        let p = ok(&d, Some(&cur));
+        assert_eq!(reqs(&p), ["PUT /access/users/bob@pve groups=ops&append=1"]);
+        assert_eq!(p.after["members"], json!(["alice@pve", "bob@pve"]));
+        // Emptied.
+        let p = ok(
+            &desired(json!({"groupid": "ops", "members": []})),
+            Some(&cur),
+        );
+        assert_eq!(reqs(&p), ["PUT /access/users/alice@pve groups=dev"]);
+        assert_eq!(p.after["members"], json!([]));
+        let p = ok(
+            &desired(json!({"groupid": "ops", "members": []})),
+            Some(&group(&["carl@pve"])),
+        );
+        assert_eq!(reqs(&p), ["PUT /access/users/carl@pve groups=dev"]);
+        let p = ok(
+            &desired(json!({"groupid": "dev", "members": []})),
+            Some(&Group {
+                groupid: "dev".into(),
+                comment: None,
+                members: s(&["carl@pve"]),
+            }),
+        );
+        assert_eq!(reqs(&p), ["PUT /access/users/carl@pve groups="]);
+    }
+
+    #[test]
+    fn unknown_members_fail_before_any_write() {
+        let d = desired(json!({"groupid": "ops", "members": ["nobody@pve", "bob@pve"]}));
+        let e = plan(&d, None, Some(&users()), "root@pam", false).unwrap_err();
+        assert_eq!(e, "group 'ops' not changed: user 'nobody@pve' does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user");
+    }
+
+    #[test]
+    fn absent() {
+        let d = desired(json!({"groupid": "ops", "state": "absent", "members": ["x@pve"]}));
+        assert!(!d.needs_users(None));
+        let p = ok(&d, None);
+        assert!(!p.changed && p.steps.is_empty());
+        assert_eq!(p.msg, "group 'ops' does not exist");
+        let p = ok(&d, Some(&group(&["alice@pve"])));
+        assert_eq!(reqs(&p), ["DELETE /access/groups/ops "]);
+        assert_eq!(p.after, json!({}));
+        assert_eq!(
+            p.msg,
+            "group 'ops' deleted (with its ACL entries, as PVE does)"
+        );
+    }
+
+    #[test]
+    fn own_membership_is_protected() {
+        let cur = group(&["alice@pve", "bob@pve"]);
+        let e = plan(
+            &desired(json!({"groupid": "ops", "state": "absent"})),
+            Some(&cur),
+            None,
+            "alice@pve",
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "refusing to delete group 'ops': alice@pve, the user this module authenticates as"
+            ),
+            "{e}"
+        );
+        let e = plan(
+            &desired(json!({"groupid": "ops", "members": ["bob@pve"]})),
+            Some(&cur),
+            Some(&users()),
+            "alice@pve",
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("refusing to remove alice@pve from group 'ops'"),
+            "{e}"
+        );
+        // Others may be removed, and root@pam needs no group.
+        assert!(plan(
+            &desired(json!({"groupid": "ops", "members": ["alice@pve"]})),
+            Some(&cur),
+            Some(&users()),
+            "alice@pve",
+            false
+        )
+        .is_ok());
+        let root_member = group(&["root@pam"]);
+        assert!(plan(
+            &desired(json!({"groupid": "ops", "state": "absent"})),
+            Some(&root_member),
+            None,
+            "root@pam",
+            false
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn settling_a_lost_answer() {
+        let add = Settle::Member {
+            userid: "bob@pve".into(),
+            member: true,
+        };
+        let remove = Settle::Member {
+            userid: "bob@pve".into(),
+            member: false,
+        };
+        let bob_in = user("bob@pve", &["ops"]);
+        let bob_out = user("bob@pve", &["dev"]);
+        assert!(add.member_met_by("ops", Some(&bob_in)));
+        assert!(!add.member_met_by("ops", Some(&bob_out)));
+        assert!(remove.member_met_by("ops", Some(&bob_out)));
+        assert!(!remove.member_met_by("ops", Some(&bob_in)));
+        let g = group(&[]);
+        assert!(Settle::Group {
+            comment: Some("operators".into())
+        }
+        .group_met_by(Some(&g)));
+        assert!(!Settle::Group { comment: None }.group_met_by(Some(&g)));
+        assert!(!Settle::Group { comment: None }.group_met_by(None));
+        assert!(Settle::GroupAbsent.group_met_by(None));
+        assert!(!Settle::GroupAbsent.group_met_by(Some(&g)));
+    }
+}
