@@ -1,0 +1,179 @@
+//! `pve_acl`: the Ansible module that grants and revokes Proxmox VE roles on
+//! ACL paths for users, groups and API tokens (`pveum acl modify/delete`,
+//! done idempotently through the PVE API).
+//!
+//! A task names one path (`path`, `roles`, `users`/`groups`/`tokens`,
+//! `propagate`, `state`) or many `entries`. Paths are normalised as PVE
+//! does and checked against its allowed ACL paths; roles and principals
+//! must exist; all of it is checked before the first write, also in check
+//! mode, so a task with a mistake changes nothing. `exclusive: true` makes
+//! every principal the task names hold exactly the listed entries (its
+//! other entries, on any path, are removed); principals not named are never
+//! touched. Removing the entries that are the module's own access (the
+//! login's user, or its token and the token's owner) is refused unless
+//! `allow_self_lockout: true`.
+//!
+//! Requests: one `GET /access/acl`; a run that changes nothing stops there.
+//! Otherwise the lists needed to check the names (`GET /access/roles`, and
+//! `/access/users?full=1` / `/access/groups` when users, tokens or groups
+//! are written), then the fewest `PUT /access/acl`: one request sets every
+//! role of a list for every principal of a list on one path with one
+//! propagate flag, so the changes are grouped into such rectangles, grants
+//! before removals.
+//!
+//! ```yaml
+//! - name: Operators on two VMs, auditors read-only everywhere
+//!   pve.access.pve_acl:
+//!     entries:
+//!       - {path: /vms/100, roles: [PVEVMUser], groups: [operators]}
+//!       - {path: /vms/101, roles: [PVEVMUser], groups: [operators]}
+//!       - {path: /, roles: [PVEAuditor], groups: [auditors]}
+//! ```
+
+mod plan;
+
+use std::collections::BTreeSet;
+
+use ansible_module::{json, Failure, Kind, Map, Module, Opt, Spec, Value};
+use pve_api::access::{self, AclEntry};
+use pve_api::{ApiError, Client};
+
+use plan::{Desired, Known, Plan, Put};
+
+fn entry_options() -> Vec<Opt> {
+    vec![
+        Opt::list("roles").aliases(&["role", "roleid"]),
+        Opt::list("users"),
+        Opt::list("groups"),
+        Opt::list("tokens"),
+    ]
+}
+
+fn spec() -> Spec {
+    let entry = Spec::new(entry_options()).with([
+        Opt::str("path").required(),
+        // Without them an entry takes the task's propagate and state.
+        Opt::bool("propagate"),
+        Opt::str("state").choices(&["present", "absent"]),
+    ]);
+    Spec::new([Opt::str("path")])
+        .with(entry_options())
+        .with([
+            Opt::bool("propagate").default(true),
+            Opt::str("state")
+                .choices(&["present", "absent"])
+                .default("present"),
+            Opt::new("entries", Kind::List)
+                .elements(Kind::Dict)
+                .suboptions(entry),
+            Opt::bool("exclusive").default(false),
+            Opt::bool("allow_self_lockout").default(false),
+        ])
+        .required_one_of(&["path", "entries"])
+        .mutually_exclusive(&["path", "entries"])
+        .mutually_exclusive(&["entries", "roles"])
+        .mutually_exclusive(&["entries", "users"])
+        .mutually_exclusive(&["entries", "groups"])
+        .mutually_exclusive(&["entries", "tokens"])
+        .with(pve_api::connection_options())
+}
+
+fn main() {
+    ansible_module::run("pve_acl", spec(), run)
+}
+
+/// Reads what the plan's names must be checked against: only the lists of
+/// the kinds it writes.
+fn known(client: &Client, plan: &Plan) -> Result<Known, ApiError> {
+    let (roles, users, groups) = plan::needs(plan);
+    let mut k = Known::default();
+    if roles {
+        k.roles = Some(
+            access::list_roles(client)?
+                .into_iter()
+                .map(|r| r.roleid)
+                .collect(),
+        );
+    }
+    if users {
+        let list = access::list_users(client)?;
+        let tokens: BTreeSet<String> = list
+            .iter()
+            .flat_map(|u| u.tokens.iter().map(move |t| format!("{}!{t}", u.userid)))
+            .collect();
+        k.tokens = Some(tokens);
+        k.users = Some(list.into_iter().map(|u| u.userid).collect());
+    }
+    if groups {
+        k.groups = Some(
+            access::list_groups(client)?
+                .into_iter()
+                .map(|g| g.groupid)
+                .collect(),
+        );
+    }
+    Ok(k)
+}
+
+fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
+    let desired = Desired::from_params(&m.params)?;
+    for w in &desired.warnings {
+        m.warn(w.clone());
+    }
+    let client = Client::connect(&m.params)?;
+    let current = access::list_acl(&client)?;
+    let plan = plan::plan(&desired, &current, client.identity(), m.check_mode)?;
+    if plan.changed {
+        plan::check_names(&plan, &known(&client, &plan)?)?;
+        let newer = plan::newer_paths(&plan);
+        if !newer.is_empty() {
+            plan::check_versions(&newer, &access::version(&client)?)?;
+        }
+        if !m.check_mode {
+            apply(&client, &plan.puts)?;
+        }
+    }
+    let mut out = m.outcome(plan.changed, plan.msg, "acl", plan.before, plan.after);
+    out.insert("changes".into(), Value::Array(plan.changes));
+    Ok(out)
+}
+
+/// Sends the requests in order; a lost answer is settled by reading the ACL
+/// back. A failure names the request, PVE's words and what was done before.
+fn apply(client: &Client, puts: &[Put]) -> Result<(), Failure> {
+    for (i, put) in puts.iter().enumerate() {
+        let check = put.clone();
+        let done = move |c: &Client| -> Result<bool, ApiError> {
+            let acl: Vec<AclEntry> = access::list_acl(c)?;
+            Ok(check.applied(&acl))
+        };
+        if let Err(e) = client.send_settled(&put.request(), &done) {
+            return Err(write_failure(&e, put, &puts[..i]));
+        }
+    }
+    Ok(())
+}
+
+fn write_failure(e: &ApiError, put: &Put, done: &[Put]) -> Failure {
+    let mut msg = format!("{e} (the request to {})", put.describe());
+    if e.status == Some(403) {
+        msg.push_str(&format!(
+            ". Changing ACL entries on '{}' needs Permissions.Modify there (or, to delegate roles on /vms/ID, /storage/ID or /pool/ID, VM.Allocate, Datastore.Allocate or Pool.Allocate with every privilege of the role): grant it to this login or use one that has it",
+            put.path
+        ));
+    }
+    if done.is_empty() {
+        msg.push_str(". Nothing was changed");
+    } else {
+        let list: Vec<String> = done.iter().map(Put::describe).collect();
+        msg.push_str(&format!(
+            ". Done before it: {}; the rest was not applied, run the task again when the cause is fixed",
+            list.join("; ")
+        ));
+    }
+    let mut f = Failure::new(msg).with("changed", json!(!done.is_empty()));
+    if let Some(status) = e.status {
+        f = f.with("status", status);
+    }
+    f
+}

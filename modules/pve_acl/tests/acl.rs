@@ -1,0 +1,509 @@
+//! pve_acl against pve-sim (PVE 9.1 and 8.4): the module binary run the way
+//! Ansible runs it, the request log checked for what it sent.
+
+use pve_test_support::{Sim, TestModule};
+use serde_json::{json, Value};
+
+const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
+
+/// Users, groups, a custom role and a token to grant to.
+const USER_CFG: &str = "user:root@pam:1:0:::root@localhost:::\n\
+user:joe@pve:1:0::::::\n\
+user:ann@pve:1:0::::::\n\
+user:ci@pve:1:0::::::\n\
+token:ci@pve!deploy:0:1::\n\
+\n\
+group:ops:joe@pve::\n\
+group:auditors:ann@pve::\n\
+\n\
+role:Deploy:VM.Audit,VM.PowerMgmt:\n\
+\n";
+
+fn module() -> TestModule {
+    TestModule::new("pve_acl", env!("CARGO_BIN_EXE_pve_acl"))
+}
+
+fn ok(sim: &Sim, args: Value) -> Value {
+    module().ok(sim, args)
+}
+
+fn fail(sim: &Sim, args: Value) -> Value {
+    module().fail(sim, args)
+}
+
+fn sim(version: &str) -> Sim {
+    Sim::builder(version).user_cfg(USER_CFG).start()
+}
+
+/// The API requests since the last clear, without logins: `METHOD path`.
+fn api_calls(sim: &Sim) -> Vec<String> {
+    sim.requests()
+        .iter()
+        .filter(|r| r["path"] != "/access/ticket")
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+fn writes(sim: &Sim) -> Vec<String> {
+    api_calls(sim)
+        .into_iter()
+        .filter(|c| !c.starts_with("GET "))
+        .collect()
+}
+
+/// Every ACL entry of the seeded principals, on any path, read with the
+/// module itself: the `before` of an exclusive check-mode run that would
+/// leave them nothing.
+fn server_acl(sim: &Sim) -> Value {
+    let r = ok(
+        sim,
+        json!({"entries": [{"path": "/", "roles": ["NoAccess"], "state": "absent",
+            "users": ["joe@pve", "ann@pve"], "groups": ["ops", "auditors"], "tokens": ["ci@pve!deploy"]}],
+            "exclusive": true, "allow_self_lockout": true,
+            "_ansible_check_mode": true, "_ansible_diff": true}),
+    );
+    r["diff"]["before"].clone()
+}
+
+fn e(path: &str, kind: &str, ugid: &str, role: &str, propagate: bool) -> Value {
+    json!({"path": path, "type": kind, "ugid": ugid, "roleid": role, "propagate": propagate})
+}
+
+fn lifecycle(version: &str) {
+    let sim = sim(version);
+    let task = json!({"path": "/vms/100/", "roles": ["PVEVMUser", "Deploy"],
+        "users": ["joe@pve"], "groups": ["ops"], "tokens": ["ci@pve!deploy"]});
+
+    // Create: one GET of the ACL, the lists to check names, one PUT.
+    sim.clear_requests();
+    let r = ok(&sim, task.clone());
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["msg"], "added 6, changed 0 and removed 0 ACL entries");
+    assert_eq!(
+        api_calls(&sim),
+        [
+            "GET /access/acl",
+            "GET /access/roles",
+            "GET /access/users",
+            "GET /access/groups",
+            "PUT /access/acl"
+        ]
+    );
+    assert_eq!(r["acl"].as_array().map(Vec::len), Some(6));
+    assert_eq!(r["changes"].as_array().map(Vec::len), Some(6));
+    assert!(r["acl"].as_array().is_some_and(|a| a.contains(&e(
+        "/vms/100",
+        "token",
+        "ci@pve!deploy",
+        "Deploy",
+        true
+    ))));
+    assert_eq!(server_acl(&sim), r["acl"]);
+
+    // Second run, other order and spelling: exactly one GET.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"path": "vms//100", "roleid": "Deploy,PVEVMUser",
+            "users": ["joe@pve"], "groups": ["ops"], "tokens": ["ci@pve!deploy"]}),
+    );
+    assert_eq!(r["changed"], false);
+    assert_eq!(r["msg"], "ACL entries unchanged");
+    assert_eq!(r["changes"], json!([]));
+    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+
+    // Update: propagate off for the group only.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"path": "/vms/100", "role": ["PVEVMUser", "Deploy"], "groups": ["ops"], "propagate": false}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["msg"], "added 0, changed 2 and removed 0 ACL entries");
+    assert_eq!(writes(&sim), ["PUT /access/acl"]);
+    assert_eq!(
+        r["acl"],
+        json!([
+            e("/vms/100", "group", "ops", "Deploy", false),
+            e("/vms/100", "group", "ops", "PVEVMUser", false)
+        ])
+    );
+
+    // Absent: one role of two principals, one request.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"path": "/vms/100", "roles": ["Deploy"], "users": ["joe@pve"], "tokens": ["ci@pve!deploy"], "state": "absent"}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["msg"], "added 0, changed 0 and removed 2 ACL entries");
+    assert_eq!(writes(&sim), ["PUT /access/acl"]);
+    let left = server_acl(&sim);
+    assert_eq!(left.as_array().map(Vec::len), Some(4), "{left}");
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"path": "/vms/100", "roles": ["Deploy"], "users": ["joe@pve"], "state": "absent"}),
+    );
+    assert_eq!(r["changed"], false);
+    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+}
+
+#[test]
+fn lifecycle_pve91() {
+    lifecycle("9.1");
+}
+
+#[test]
+fn lifecycle_pve84() {
+    lifecycle("8.4");
+}
+
+#[test]
+fn many_entries_one_get_fewest_puts() {
+    let sim = sim("9.1");
+    let task = json!({"entries": [
+        {"path": "/vms/100", "roles": ["PVEVMUser"], "groups": ["ops"]},
+        {"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["ann@pve"]},
+        {"path": "/vms/101", "roles": ["PVEVMUser"], "groups": ["ops"]},
+        {"path": "/storage/local", "roleid": ["PVEDatastoreUser"], "groups": ["ops"], "propagate": false},
+        {"path": "/", "role": "PVEAuditor", "groups": ["auditors"], "tokens": ["ci@pve!deploy"]},
+    ]});
+    sim.clear_requests();
+    let r = ok(&sim, task.clone());
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["msg"], "added 6, changed 0 and removed 0 ACL entries");
+    assert_eq!(writes(&sim), vec!["PUT /access/acl"; 4], "one per path");
+    let reads = api_calls(&sim);
+    assert_eq!(
+        reads.iter().filter(|c| *c == "GET /access/acl").count(),
+        1,
+        "{reads:?}"
+    );
+    sim.clear_requests();
+    let r = ok(&sim, task);
+    assert_eq!(r["changed"], false);
+    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+}
+
+#[test]
+fn exclusive_touches_only_named_principals() {
+    let sim = Sim::builder("9.1")
+        .user_cfg(&format!(
+            "{USER_CFG}acl:1:/:@auditors,joe@pve:PVEAuditor:\nacl:1:/vms/100:@auditors:PVEVMAdmin:\nacl:0:/storage/local:@auditors:PVEDatastoreUser:\n"
+        ))
+        .start();
+    let task = json!({"entries": [{"path": "/", "roles": ["PVEAuditor"], "groups": ["auditors"]}],
+        "exclusive": true, "_ansible_diff": true});
+    sim.clear_requests();
+    let r = ok(&sim, task.clone());
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["msg"], "added 0, changed 0 and removed 2 ACL entries");
+    assert_eq!(writes(&sim), ["PUT /access/acl", "PUT /access/acl"]);
+    assert_eq!(
+        r["acl"],
+        json!([e("/", "group", "auditors", "PVEAuditor", true)])
+    );
+    assert_eq!(r["diff"]["before"].as_array().map(Vec::len), Some(3));
+    // joe@pve, not named, keeps his entry.
+    assert_eq!(
+        server_acl(&sim),
+        json!([
+            e("/", "user", "joe@pve", "PVEAuditor", true),
+            e("/", "group", "auditors", "PVEAuditor", true)
+        ])
+    );
+    sim.clear_requests();
+    assert_eq!(ok(&sim, task)["changed"], false);
+    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+}
+
+#[test]
+fn check_mode_predicts_the_real_run() {
+    let sim = sim("9.1");
+    let steps = [
+        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
+        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
+        json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"], "propagate": false}),
+        json!({"entries": [{"path": "/vms/100", "roles": ["Deploy"], "groups": ["ops"]}], "exclusive": true}),
+        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent"}),
+    ];
+    for step in steps {
+        let mut check = step.clone();
+        check["_ansible_check_mode"] = json!(true);
+        check["_ansible_diff"] = json!(true);
+        sim.clear_requests();
+        let predicted = ok(&sim, check);
+        assert_eq!(
+            writes(&sim),
+            Vec::<String>::new(),
+            "{step}: check mode wrote"
+        );
+        let mut real = step.clone();
+        real["_ansible_diff"] = json!(true);
+        let done = ok(&sim, real);
+        assert_eq!(predicted["changed"], done["changed"], "{step}");
+        assert_eq!(predicted["diff"], done["diff"], "{step}");
+        assert_eq!(predicted["acl"], done["acl"], "{step}");
+        assert_eq!(predicted["changes"], done["changes"], "{step}");
+        if done["changed"] == true {
+            let msg = predicted["msg"].as_str().unwrap_or_default();
+            assert!(msg.starts_with("would "), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn diff_mode() {
+    let sim = sim("9.1");
+    let r = ok(
+        &sim,
+        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "_ansible_diff": true}),
+    );
+    assert_eq!(
+        r["diff"],
+        json!({"before": [], "after": [e("/", "user", "joe@pve", "PVEAuditor", true)]})
+    );
+    let r = ok(
+        &sim,
+        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent", "_ansible_diff": true}),
+    );
+    assert_eq!(
+        r["diff"],
+        json!({"before": [e("/", "user", "joe@pve", "PVEAuditor", true)], "after": []})
+    );
+    let r = ok(
+        &sim,
+        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent"}),
+    );
+    assert!(r.get("diff").is_none());
+}
+
+#[test]
+fn validation_failures_write_nothing() {
+    let sim = sim("8.4");
+    let bad_names = json!({"path": "/", "roles": ["PVEAuditor", "Nope"], "users": ["joe@pve", "ghost@pve"],
+        "groups": ["nogroup"], "tokens": ["ci@pve!gone"]});
+    for (task, want) in [
+        (
+            json!({"path": "/users", "roles": ["PVEAuditor"], "users": ["joe@pve"]}),
+            "invalid ACL path '/users'",
+        ),
+        (
+            json!({"entries": [{"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"]},
+                {"path": "/vms/99", "roles": ["PVEAuditor"], "users": ["joe@pve"]}]}),
+            "entries[1]: invalid ACL path '/vms/99'",
+        ),
+        (
+            bad_names.clone(),
+            "ACL not changed: role 'Nope' does not exist",
+        ),
+        (
+            json!({"path": "/sdn/fabrics/f1", "roles": ["PVEAuditor"], "users": ["joe@pve"]}),
+            "this server runs PVE 8.4",
+        ),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "entries": []}),
+            "mutually exclusive",
+        ),
+    ] {
+        for check_mode in [false, true] {
+            sim.clear_requests();
+            let mut args = task.clone();
+            args["_ansible_check_mode"] = json!(check_mode);
+            let r = fail(&sim, args);
+            let msg = r["msg"].as_str().unwrap_or_default();
+            assert!(msg.contains(want), "{task}: {msg}");
+            assert_eq!(writes(&sim), Vec::<String>::new(), "{task}");
+        }
+    }
+    let r = fail(&sim, bad_names);
+    let msg = r["msg"].as_str().unwrap_or_default();
+    for name in ["user 'ghost@pve'", "group 'nogroup'", "token 'ci@pve!gone'"] {
+        assert!(msg.contains(name), "{msg}");
+    }
+    assert_eq!(server_acl(&sim), json!([]));
+}
+
+#[test]
+fn newer_paths_are_accepted_by_newer_servers() {
+    let sim = sim("9.1");
+    let r = ok(
+        &sim,
+        json!({"path": "/sdn/fabrics/f1", "roles": ["PVEAuditor"], "users": ["joe@pve"]}),
+    );
+    assert_eq!(r["changed"], true);
+}
+
+/// Arguments that log in with a token instead of root's password.
+fn as_token(args: Value, token: &str) -> Value {
+    let mut a = args;
+    a["api_user"] = Value::Null;
+    a["api_password"] = Value::Null;
+    a["api_token"] = json!(format!("{token}={SECRET}"));
+    a
+}
+
+#[test]
+fn permission_denied_shows_pves_words() {
+    let sim = Sim::builder("9.1")
+        .user_cfg(&format!(
+            "{USER_CFG}token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\n"
+        ))
+        .token_cfg(&format!("ann@pve!ro {SECRET}\n"))
+        .start();
+    sim.clear_requests();
+    let r = fail(
+        &sim,
+        as_token(
+            json!({"path": "/vms/100", "roles": ["PVEVMUser"], "groups": ["ops"]}),
+            "ann@pve!ro",
+        ),
+    );
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("PUT /access/acl: 403 Permission check failed (/vms/100, Permissions.Modify"),
+        "{msg}"
+    );
+    assert!(msg.contains("Nothing was changed"), "{msg}");
+    assert!(!msg.contains(SECRET));
+    assert_eq!(r["status"], 403);
+    assert_eq!(r["changed"], false);
+}
+
+#[test]
+fn self_lockout_is_refused() {
+    let sim = Sim::builder("9.1")
+        .user_cfg(&format!(
+            "{USER_CFG}user:admin@pve:1:0::::::\ntoken:admin@pve!ci:0:1::\nacl:1:/:admin@pve:Administrator:\nacl:1:/:admin@pve!ci:Administrator:\n"
+        ))
+        .token_cfg(&format!("admin@pve!ci {SECRET}\n"))
+        .start();
+    // The token may not remove its own entry, nor its owner's.
+    for task in [
+        json!({"path": "/", "roles": ["Administrator"], "tokens": ["admin@pve!ci"], "state": "absent"}),
+        json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "state": "absent"}),
+        json!({"entries": [{"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["admin@pve"]}], "exclusive": true}),
+    ] {
+        sim.clear_requests();
+        let r = fail(&sim, as_token(task.clone(), "admin@pve!ci"));
+        let msg = r["msg"].as_str().unwrap_or_default();
+        assert!(msg.starts_with("refusing to remove"), "{task}: {msg}");
+        assert!(msg.contains("allow_self_lockout: true"), "{msg}");
+        assert_eq!(writes(&sim), Vec::<String>::new());
+    }
+    // Someone else's entry is fine; and with allow_self_lockout, its own.
+    let r = ok(
+        &sim,
+        as_token(
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"]}),
+            "admin@pve!ci",
+        ),
+    );
+    assert_eq!(r["changed"], true);
+    let r = ok(
+        &sim,
+        as_token(
+            json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "state": "absent", "allow_self_lockout": true}),
+            "admin@pve!ci",
+        ),
+    );
+    assert_eq!(r["changed"], true);
+}
+
+#[test]
+fn transient_lock_timeouts_are_retried() {
+    let sim = Sim::builder("9.1")
+        .user_cfg(USER_CFG)
+        .fault(r#"{"method":"PUT","path":"/access/acl","status":500,"reason":"cfs-lock 'file-user_cfg' error: got lock request timeout","times":2}"#)
+        .start();
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"]}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(writes(&sim), vec!["PUT /access/acl"; 3]);
+    assert_eq!(
+        server_acl(&sim),
+        json!([e("/", "group", "ops", "PVEAuditor", true)])
+    );
+}
+
+#[test]
+fn a_lost_answer_is_settled_by_reading_back() {
+    let sim = Sim::builder("9.1")
+        .user_cfg(USER_CFG)
+        .fault(json!({"method": "PUT", "path": "/access/acl", "drop": "after", "times": 1}))
+        .start();
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"]}),
+    );
+    assert_eq!(r["changed"], true);
+    let calls = api_calls(&sim);
+    assert_eq!(
+        writes(&sim),
+        ["PUT /access/acl"],
+        "the write was re-sent: {calls:?}"
+    );
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("GET /access/acl"),
+        "{calls:?}"
+    );
+    assert_eq!(
+        server_acl(&sim),
+        json!([e("/", "group", "ops", "PVEAuditor", true)])
+    );
+}
+
+#[test]
+fn a_failure_half_way_reports_what_was_done() {
+    let sim = Sim::builder("9.1")
+        .user_cfg(&format!(
+            "{USER_CFG}token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\nacl:1:/vms/100:ann@pve:Administrator:\n"
+        ))
+        .token_cfg(&format!("ann@pve!ro {SECRET}\n"))
+        .start();
+    // A failure after a write: not `fail()`, which expects no change.
+    let run = module().run(
+        &sim,
+        as_token(
+            json!({"entries": [
+                {"path": "/vms/100", "roles": ["PVEVMUser"], "groups": ["ops"]},
+                {"path": "/vms/101", "roles": ["PVEVMUser"], "groups": ["ops"]}]}),
+            "ann@pve!ro",
+        ),
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let r = run.json;
+    assert_eq!(r["failed"], true);
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.starts_with("PUT /access/acl: 403 Permission check failed (/vms/101, "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Done before it: grant PVEVMUser on '/vms/100' for group 'ops'"),
+        "{msg}"
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["status"], 403);
+    // The first request stayed applied, the second did not happen.
+    let ops: Vec<Value> = server_acl(&sim)
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| x["ugid"] == "ops")
+        .cloned()
+        .collect();
+    assert_eq!(ops, [e("/vms/100", "group", "ops", "PVEVMUser", true)]);
+}
