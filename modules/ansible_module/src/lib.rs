@@ -306,6 +306,8 @@ impl Module {
     /// the run under `key`, and in diff mode `diff: {before, after}` (Ansible
     /// prints it with `--diff`). `before`/`after` are the resource views the
     /// plan computed, so check mode shows the same diff as the real run.
+    /// Ansible's diff output only renders text and mappings, so a list view
+    /// (ACL entries) is shown as `{key: list}`.
     pub fn outcome(
         &self,
         changed: bool,
@@ -318,9 +320,13 @@ impl Module {
         out.insert("changed".into(), Value::Bool(changed));
         out.insert("msg".into(), Value::String(msg.into()));
         if self.diff {
+            let view = |v: Value| match v {
+                Value::Array(_) => json!({ key: v }),
+                other => other,
+            };
             out.insert(
                 "diff".into(),
-                json!({ "before": before, "after": after.clone() }),
+                json!({ "before": view(before), "after": view(after.clone()) }),
             );
         }
         out.insert(key.into(), after);

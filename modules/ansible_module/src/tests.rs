@@ -1011,3 +1011,18 @@ fn outcome_adds_diff_only_in_diff_mode() {
         json!({"before": {"a": 1}, "after": {"a": 2}})
     );
 }
+
+fn list_outcome_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
+    Ok(m.outcome(true, "added", "acl", json!([]), json!([{"path": "/"}])))
+}
+
+#[test]
+fn outcome_shows_a_list_diff_as_a_mapping() {
+    let spec = Spec::new([]);
+    let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], list_outcome_body);
+    assert_eq!(
+        diffed["diff"],
+        json!({"before": {"acl": []}, "after": {"acl": [{"path": "/"}]}})
+    );
+    assert_eq!(diffed["acl"], json!([{"path": "/"}]));
+}
