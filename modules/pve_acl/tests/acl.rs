@@ -68,7 +68,7 @@ fn server_acl(sim: &Sim) -> Value {
             "exclusive": true, "allow_self_lockout": true,
             "_ansible_check_mode": true, "_ansible_diff": true}),
     );
-    r["diff"]["before"].clone()
+    r["diff"]["before"]["acl"].clone()
 }
 
 fn e(path: &str, kind: &str, ugid: &str, role: &str, propagate: bool) -> Value {
@@ -210,7 +210,7 @@ fn exclusive_touches_only_named_principals() {
         r["acl"],
         json!([e("/", "group", "auditors", "PVEAuditor", true)])
     );
-    assert_eq!(r["diff"]["before"].as_array().map(Vec::len), Some(3));
+    assert_eq!(r["diff"]["before"]["acl"].as_array().map(Vec::len), Some(3));
     // joe@pve, not named, keeps his entry.
     assert_eq!(
         server_acl(&sim),
@@ -268,7 +268,7 @@ fn diff_mode() {
     );
     assert_eq!(
         r["diff"],
-        json!({"before": [], "after": [e("/", "user", "joe@pve", "PVEAuditor", true)]})
+        json!({"before": {"acl": []}, "after": {"acl": [e("/", "user", "joe@pve", "PVEAuditor", true)]}})
     );
     let r = ok(
         &sim,
@@ -276,7 +276,7 @@ fn diff_mode() {
     );
     assert_eq!(
         r["diff"],
-        json!({"before": [e("/", "user", "joe@pve", "PVEAuditor", true)], "after": []})
+        json!({"before": {"acl": [e("/", "user", "joe@pve", "PVEAuditor", true)]}, "after": {"acl": []}})
     );
     let r = ok(
         &sim,

@@ -63,6 +63,7 @@ fn main() {
 fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let d = Desired::from_params(&m.params)?;
     let client = Client::connect(&m.params)?;
+    plan::refuse_own_token(&d, client.identity().authid())?;
     let current = access::get_token(&client, &d.id.userid, &d.id.name)?;
     if current.is_none() && d.state == State::Present {
         // For root, a missing user also reads as a missing token.

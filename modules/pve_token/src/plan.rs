@@ -186,6 +186,23 @@ pub fn decide(
     }
 }
 
+/// Refuses, before any request, to delete or regenerate the token the
+/// module authenticates with: it exists (it just logged in), and a
+/// privilege-separated token may not even read itself to find out.
+/// ([`decide`] checks the same after the read, also for `renew_before`.)
+pub fn refuse_own_token(d: &Desired, authid: &str) -> Result<(), String> {
+    let full = d.full();
+    if authid != full {
+        Ok(())
+    } else if d.state == State::Absent {
+        Err(lockout(&full, "delete"))
+    } else if d.regenerate {
+        Err(lockout(&full, "regenerate"))
+    } else {
+        Ok(())
+    }
+}
+
 fn lockout(full: &str, verb: &str) -> String {
     format!(
         "refusing to {verb} token '{full}': the module authenticates with this token and would lock itself out; run the task with other credentials (another token, or api_user and api_password)"
@@ -893,6 +910,24 @@ mod tests {
         let p = run(&d, None, None);
         assert!(!p.changed);
         assert_eq!(p.msg, "token 'joe@pve!ci' does not exist");
+    }
+
+    #[test]
+    fn own_token_is_refused_before_any_read() {
+        for (task, refused) in [
+            (json!({"tokenid": "joe@pve!ci", "state": "absent"}), true),
+            (json!({"tokenid": "joe@pve!ci", "regenerate": true}), true),
+            (json!({"tokenid": "joe@pve!ci", "comment": "me"}), false),
+        ] {
+            let d = desired(task.clone());
+            assert_eq!(
+                refuse_own_token(&d, "joe@pve!ci").is_err(),
+                refused,
+                "{task}"
+            );
+            assert!(refuse_own_token(&d, "joe@pve!other").is_ok(), "{task}");
+            assert!(refuse_own_token(&d, "joe@pve").is_ok(), "{task}");
+        }
     }
 
     #[test]
