@@ -93,14 +93,14 @@ must("pve_role", dict(conn_pw, roleid="Bench", privs=["VM.Audit", "Sys.Audit"]))
 must("pve_acl", dict(conn_pw, path="/", roles=["Bench"], users=["bench@pve"]))
 _, tok, _ = must("pve_token", dict(conn_pw, tokenid="root@pam!bench", privsep=False))
 conn_tok = {"api_host": url, "fingerprint": fp, "api_token": tok["api_token"]}
-must("pve_token", dict(conn_pw, tokenid="bench@pve!t"))
+must("pve_token", dict(conn_pw, tokenid="bench@pve!tk"))
 
 noop = {
     "pve_user": dict(userid="bench@pve", comment="bench"),
     "pve_group": dict(groupid="bench", members=["bench@pve"]),
     "pve_role": dict(roleid="Bench", privs=["VM.Audit", "Sys.Audit"]),
     "pve_acl": dict(path="/", roles=["Bench"], users=["bench@pve"]),
-    "pve_token": dict(tokenid="bench@pve!t"),
+    "pve_token": dict(tokenid="bench@pve!tk"),
     "pve_permission_info": dict(userid="bench@pve", path="/"),
 }
 
