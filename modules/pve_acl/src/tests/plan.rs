@@ -1,0 +1,570 @@
+
+use super::*;
+use ansible_module::Map;
+use PrincipalKind::{Group, Token, User};
+
+fn params(v: Value) -> Params {
+    let mut m: Map<String, Value> = v.as_object().cloned().unwrap_or_default();
+    for (k, d) in [
+        ("propagate", json!(true)),
+        ("state", json!("present")),
+        ("exclusive", json!(false)),
+        ("allow_self_lockout", json!(false)),
+    ] {
+        m.entry(k).or_insert(d);
+    }
+    // Entries are Params of their own, as the validator makes them.
+    Params::from_map(m)
+}
+
+fn desired(v: Value) -> Desired {
+    Desired::from_params(&params(v)).unwrap()
+}
+
+fn refused(v: Value) -> String {
+    Desired::from_params(&params(v)).unwrap_err()
+}
+
+fn acl(path: &str, kind: PrincipalKind, ugid: &str, role: &str, propagate: bool) -> AclEntry {
+    AclEntry {
+        path: path.into(),
+        kind,
+        ugid: ugid.into(),
+        roleid: role.into(),
+        propagate,
+    }
+}
+
+fn root() -> Identity {
+    Identity::User("root@pam".into())
+}
+
+fn ok(d: &Desired, cur: &[AclEntry]) -> Plan {
+    plan(d, cur, &root(), false).unwrap()
+}
+
+fn reqs(p: &Plan) -> Vec<ApiRequest> {
+    p.puts.iter().map(Put::request).collect()
+}
+
+/// The server after the plan's requests, applied as PVE applies them.
+fn apply(cur: &[AclEntry], p: &Plan) -> Vec<AclEntry> {
+    let mut m: BTreeMap<Key, bool> = cur.iter().map(|e| (key(e), e.propagate)).collect();
+    for put in &p.puts {
+        for k in put.keys() {
+            match put.propagate {
+                Some(f) => {
+                    m.insert(k, f);
+                }
+                None => {
+                    m.remove(&k);
+                }
+            }
+        }
+    }
+    m.iter().map(|(k, p)| entry(k, *p)).collect()
+}
+
+fn put(path: &str) -> ApiRequest {
+    ApiRequest::put("/access/acl").param("path", path)
+}
+
+#[test]
+fn single_entry_options_are_read() {
+    let d = desired(
+        json!({"path": "/vms/100/", "roles": ["PVEVMUser", "PVEAuditor,PVEVMUser"],
+            "users": ["joe@pve"], "groups": ["ops"], "tokens": ["ci@pve!deploy"], "propagate": false}),
+    );
+    assert_eq!(
+        d.items,
+        vec![Item {
+            path: "/vms/100".into(),
+            roles: vec!["PVEAuditor".into(), "PVEVMUser".into()],
+            principals: vec![
+                (User, "joe@pve".into()),
+                (Group, "ops".into()),
+                (Token, "ci@pve!deploy".into())
+            ],
+            propagate: false,
+            present: true,
+        }]
+    );
+    assert!(!d.exclusive && !d.allow_self_lockout);
+}
+
+#[test]
+fn entries_take_the_tasks_state_and_propagate_unless_given() {
+    let d = desired(json!({"state": "absent", "propagate": false, "entries": [
+        {"path": "/", "roles": ["A"], "users": ["a@pve"]},
+        {"path": "storage", "roles": ["B"], "groups": ["g"], "state": "present", "propagate": true},
+    ]}));
+    assert_eq!(d.items.len(), 2);
+    assert!(!d.items[0].present && !d.items[0].propagate);
+    assert!(d.items[1].present && d.items[1].propagate);
+    assert_eq!(d.items[1].path, "/storage");
+}
+
+#[test]
+fn validation_failures_name_the_entry() {
+    let e = refused(json!({"path": "/users", "roles": ["A"], "users": ["a@pve"]}));
+    assert!(
+        e.starts_with("invalid ACL path '/users': PVE accepts ACL entries only on its own paths"),
+        "{e}"
+    );
+    let e = refused(
+        json!({"entries": [{"path": "/", "roles": ["A"], "users": ["a@pve"]},
+            {"path": "/vms/99", "roles": ["A"], "users": ["a@pve"]}]}),
+    );
+    assert!(
+        e.starts_with("entries[1]: invalid ACL path '/vms/99'"),
+        "{e}"
+    );
+    let e = refused(json!({"path": "/vms/1 00", "roles": ["A"], "users": ["a@pve"]}));
+    assert!(
+        e.starts_with("invalid ACL path '/vms/1 00': PVE paths hold only"),
+        "{e}"
+    );
+    // Removing works on any path that normalises, as in PVE.
+    let d =
+        desired(json!({"path": "/users/", "roles": ["A"], "users": ["a@pve"], "state": "absent"}));
+    assert_eq!(d.items[0].path, "/users");
+    let e = refused(json!({"path": "/", "roles": ["A"]}));
+    assert!(
+        e.starts_with("either 'users', 'groups' or 'tokens' is required"),
+        "{e}"
+    );
+    let e = refused(json!({"path": "/", "users": ["a@pve"]}));
+    assert!(e.starts_with("roles is required"), "{e}");
+    let e = refused(json!({"path": "/", "roles": ["A"], "users": ["nobody"]}));
+    assert!(e.starts_with("users: "), "{e}");
+    let e = refused(json!({"path": "/", "roles": ["A"], "tokens": ["deploy"]}));
+    assert!(
+        e.contains("not a full token id: give it as user@realm!deploy"),
+        "{e}"
+    );
+    let e = refused(json!({"path": "/", "roles": ["bad role!"], "groups": ["g"]}));
+    assert!(e.starts_with("roles: "), "{e}");
+    let e = refused(json!({"path": "/", "roles": ["A"], "groups": ["bad/group"]}));
+    assert!(e.starts_with("groups: "), "{e}");
+    let e = refused(json!({"roles": ["A"], "groups": ["g"]}));
+    assert_eq!(e, "one of path or entries is required");
+    // The same entry asked for in two ways.
+    let e = refused(json!({"entries": [
+            {"path": "/", "roles": ["A"], "users": ["a@pve"]},
+            {"path": "/", "roles": ["A"], "users": ["a@pve"], "propagate": false}]}));
+    assert!(
+        e.contains("twice, differently (present with propagate and present without propagate)"),
+        "{e}"
+    );
+    let e = refused(json!({"entries": [
+            {"path": "/", "roles": ["A"], "users": ["a@pve"]},
+            {"path": "//", "roles": ["A"], "users": ["a@pve"], "state": "absent"}]}));
+    assert!(e.contains("role 'A' of user 'a@pve' on '/' twice"), "{e}");
+}
+
+#[test]
+fn root_pam_is_left_out_with_a_warning() {
+    let d = desired(json!({"path": "/", "roles": ["A"], "users": ["root@pam", "a@pve"]}));
+    assert_eq!(d.items[0].principals, vec![(User, "a@pve".to_string())]);
+    assert_eq!(d.warnings.len(), 1);
+    let d = desired(json!({"path": "/", "roles": ["A"], "users": ["root@pam"]}));
+    assert!(d.items.is_empty());
+    let p = ok(&d, &[]);
+    assert!(!p.changed);
+}
+
+#[test]
+fn create_is_one_put_for_all_principal_kinds() {
+    let d = desired(json!({"path": "/", "roles": ["B", "A"], "users": ["u@pve"],
+            "groups": ["g"], "tokens": ["u@pve!tok"]}));
+    let p = ok(&d, &[]);
+    assert!(p.changed);
+    assert_eq!(
+        reqs(&p),
+        vec![put("/")
+            .param("roles", "A,B")
+            .param("users", "u@pve")
+            .param("groups", "g")
+            .param("tokens", "u@pve!tok")
+            .param("propagate", 1)]
+    );
+    assert_eq!(p.msg, "added 6, changed 0 and removed 0 ACL entries");
+    assert_eq!(p.changes.len(), 6);
+    assert_eq!(
+        p.changes[0],
+        json!({"action": "add", "path": "/", "type": "user", "ugid": "u@pve", "roleid": "A", "propagate": true})
+    );
+    assert_eq!(p.before, json!([]));
+    assert_eq!(p.after.as_array().map(Vec::len), Some(6));
+    assert_eq!(
+        plan(&d, &[], &root(), true).unwrap().msg,
+        "would add 6, change 0 and remove 0 ACL entries"
+    );
+}
+
+#[test]
+fn many_entries_are_grouped_into_the_fewest_puts() {
+    let d = desired(json!({"entries": [
+        {"path": "/vms/100", "roles": ["PVEVMUser"], "groups": ["ops"]},
+        {"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["a@pve"]},
+        {"path": "/vms/101", "roles": ["PVEVMUser"], "groups": ["ops"]},
+        {"path": "/storage/local", "roles": ["PVEDatastoreUser"], "groups": ["ops"], "propagate": false},
+        {"path": "/storage/local", "roles": ["PVEAuditor"], "groups": ["ops"]},
+    ]}));
+    let p = ok(&d, &[]);
+    assert_eq!(
+        reqs(&p),
+        vec![
+            put("/storage/local")
+                .param("roles", "PVEDatastoreUser")
+                .param("groups", "ops")
+                .param("propagate", 0),
+            put("/storage/local")
+                .param("roles", "PVEAuditor")
+                .param("groups", "ops")
+                .param("propagate", 1),
+            put("/vms/100")
+                .param("roles", "PVEVMUser")
+                .param("users", "a@pve")
+                .param("groups", "ops")
+                .param("propagate", 1),
+            put("/vms/101")
+                .param("roles", "PVEVMUser")
+                .param("groups", "ops")
+                .param("propagate", 1),
+        ]
+    );
+    let after = apply(&[], &p);
+    assert_eq!(after.len(), 5);
+    assert!(!ok(&d, &after).changed);
+}
+
+#[test]
+fn existing_entries_are_covered_when_that_saves_a_request() {
+    // a already has A: granting A,B to a and b is still one request.
+    let cur = [acl("/", User, "a@pve", "A", true)];
+    let d = desired(json!({"path": "/", "roles": ["A", "B"], "users": ["a@pve", "b@pve"]}));
+    let p = ok(&d, &cur);
+    assert_eq!(
+        reqs(&p),
+        vec![put("/")
+            .param("roles", "A,B")
+            .param("users", "a@pve,b@pve")
+            .param("propagate", 1)]
+    );
+    assert_eq!(p.changes.len(), 3, "only real changes are listed");
+    assert_eq!(p.msg, "added 3, changed 0 and removed 0 ACL entries");
+    // Not when the existing entry has the other flag: that would change it.
+    let cur = [acl("/", User, "a@pve", "A", false)];
+    let d = desired(json!({"entries": [
+            {"path": "/", "roles": ["A"], "users": ["a@pve"], "propagate": false},
+            {"path": "/", "roles": ["B"], "users": ["a@pve"]},
+            {"path": "/", "roles": ["A", "B"], "users": ["b@pve"]}]}));
+    let p = ok(&d, &cur);
+    assert_eq!(p.puts.len(), 2);
+    assert_eq!(
+        apply(&cur, &p)
+            .iter()
+            .filter(|e| e.ugid == "a@pve" && e.roleid == "A")
+            .map(|e| e.propagate)
+            .collect::<Vec<_>>(),
+        vec![false]
+    );
+}
+
+#[test]
+fn no_op_in_any_order() {
+    let cur = [
+        acl("/", Group, "ops", "A", true),
+        acl("/", Group, "ops", "B", true),
+        acl("/", User, "x@pve", "C", true),
+    ];
+    for d in [
+        desired(json!({"path": "/", "roles": ["B", "A"], "groups": ["ops"]})),
+        desired(json!({"path": "//", "roles": ["A,B"], "groups": ["ops", "ops"]})),
+        desired(json!({"path": "/", "roles": ["Z"], "groups": ["ops"], "state": "absent"})),
+        desired(json!({"path": "/", "roles": ["A", "B"], "groups": ["ops"], "exclusive": true})),
+    ]
+    .into_iter()
+    .filter(|d| !d.items.is_empty())
+    {
+        let p = ok(&d, &cur);
+        assert!(!p.changed, "{d:?}");
+        assert!(p.puts.is_empty() && p.changes.is_empty());
+        assert_eq!(p.before, p.after);
+        assert_eq!(p.msg, "ACL entries unchanged");
+    }
+}
+
+#[test]
+fn propagate_change_is_an_update() {
+    let cur = [acl("/vms/100", User, "a@pve", "A", true)];
+    let d = desired(
+        json!({"path": "/vms/100", "roles": ["A"], "users": ["a@pve"], "propagate": false}),
+    );
+    let p = ok(&d, &cur);
+    assert_eq!(
+        reqs(&p),
+        vec![put("/vms/100")
+            .param("roles", "A")
+            .param("users", "a@pve")
+            .param("propagate", 0)]
+    );
+    assert_eq!(
+        p.changes,
+        vec![
+            json!({"action": "update", "path": "/vms/100", "type": "user", "ugid": "a@pve", "roleid": "A", "propagate": false})
+        ]
+    );
+    assert_eq!(p.msg, "added 0, changed 1 and removed 0 ACL entries");
+    assert_eq!(p.before[0]["propagate"], json!(true));
+    assert_eq!(p.after[0]["propagate"], json!(false));
+}
+
+#[test]
+fn absent_removes_only_what_exists() {
+    let cur = [
+        acl("/", User, "a@pve", "A", false),
+        acl("/", User, "b@pve", "A", true),
+    ];
+    let d = desired(
+        json!({"path": "/", "roles": ["A", "B"], "users": ["a@pve", "c@pve"], "state": "absent"}),
+    );
+    let p = ok(&d, &cur);
+    assert_eq!(
+        reqs(&p),
+        vec![put("/")
+            .param("roles", "A")
+            .param("users", "a@pve")
+            .param("delete", 1)]
+    );
+    assert_eq!(
+        p.changes,
+        vec![
+            json!({"action": "remove", "path": "/", "type": "user", "ugid": "a@pve", "roleid": "A", "propagate": false})
+        ]
+    );
+    assert_eq!(p.after, json!([]));
+    assert_eq!(p.msg, "added 0, changed 0 and removed 1 ACL entries");
+    // b@pve, not named, stays.
+    assert_eq!(apply(&cur, &p), vec![cur[1].clone()]);
+}
+
+#[test]
+fn removals_are_grouped_and_sent_after_grants() {
+    let cur = [
+        acl("/", User, "a@pve", "A", true),
+        acl("/", User, "b@pve", "B", true),
+        acl("/", Group, "g", "A", true),
+    ];
+    let d = desired(json!({"entries": [
+            {"path": "/", "roles": ["A", "B"], "users": ["a@pve", "b@pve"], "groups": ["g"], "state": "absent"},
+            {"path": "/", "roles": ["C"], "users": ["a@pve"]}]}));
+    let p = ok(&d, &cur);
+    // a:A, b:B, g:A to remove: one request, the others absent anyway.
+    assert_eq!(
+        reqs(&p),
+        vec![
+            put("/")
+                .param("roles", "C")
+                .param("users", "a@pve")
+                .param("propagate", 1),
+            put("/")
+                .param("roles", "A,B")
+                .param("users", "a@pve,b@pve")
+                .param("groups", "g")
+                .param("delete", 1),
+        ]
+    );
+    assert_eq!(apply(&cur, &p), vec![acl("/", User, "a@pve", "C", true)]);
+}
+
+#[test]
+fn exclusive_touches_only_named_principals() {
+    let cur = [
+        acl("/", Group, "auditors", "PVEAuditor", true),
+        acl("/", Group, "auditors", "PVEVMAdmin", true),
+        acl("/vms/100", Group, "auditors", "PVEVMUser", false),
+        acl("/vms/100", Group, "others", "PVEVMUser", true),
+        acl("/vms/100", User, "a@pve", "PVEVMUser", true),
+    ];
+    let d = desired(
+        json!({"entries": [{"path": "/", "roles": ["PVEAuditor"], "groups": ["auditors"]}], "exclusive": true}),
+    );
+    let p = ok(&d, &cur);
+    assert_eq!(
+        reqs(&p),
+        vec![
+            put("/")
+                .param("roles", "PVEVMAdmin")
+                .param("groups", "auditors")
+                .param("delete", 1),
+            put("/vms/100")
+                .param("roles", "PVEVMUser")
+                .param("groups", "auditors")
+                .param("delete", 1),
+        ]
+    );
+    assert_eq!(p.msg, "added 0, changed 0 and removed 2 ACL entries");
+    // Before/after show every entry of the named principals, on any path.
+    assert_eq!(p.before.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        p.after,
+        json!([{"path": "/", "type": "group", "ugid": "auditors", "roleid": "PVEAuditor", "propagate": true}])
+    );
+    assert_eq!(
+        apply(&cur, &p),
+        vec![cur[0].clone(), cur[4].clone(), cur[3].clone()]
+    );
+    // Without exclusive the other entries stay.
+    let d = desired(
+        json!({"entries": [{"path": "/", "roles": ["PVEAuditor"], "groups": ["auditors"]}]}),
+    );
+    assert!(!ok(&d, &cur).changed);
+    // A principal named only in an absent entry ends up with nothing.
+    let d = desired(
+        json!({"path": "/", "roles": ["X"], "users": ["a@pve"], "state": "absent", "exclusive": true}),
+    );
+    let p = ok(&d, &cur);
+    assert_eq!(
+        reqs(&p),
+        vec![put("/vms/100")
+            .param("roles", "PVEVMUser")
+            .param("users", "a@pve")
+            .param("delete", 1)]
+    );
+}
+
+#[test]
+fn self_lockout_is_refused() {
+    let cur = [
+        acl("/", User, "admin@pve", "Administrator", true),
+        acl("/", Token, "admin@pve!ci", "Administrator", true),
+        acl("/", User, "other@pve", "Administrator", true),
+    ];
+    let user = Identity::User("admin@pve".into());
+    let token = Identity::Token {
+        owner: "admin@pve".into(),
+        full: "admin@pve!ci".into(),
+        privsep: None,
+    };
+    let drop_user = desired(
+        json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "state": "absent"}),
+    );
+    let drop_token = desired(
+        json!({"path": "/", "roles": ["Administrator"], "tokens": ["admin@pve!ci"], "state": "absent"}),
+    );
+    let e = plan(&drop_user, &cur, &user, false).unwrap_err();
+    assert_eq!(e, "refusing to remove the entry role 'Administrator' of user 'admin@pve' on '/' (propagated): it is the access of admin@pve this module authenticates as, and the task could lock it out. Nothing was changed. Log in as another administrator, or set allow_self_lockout: true if this is intended");
+    // A token protects itself and its owner.
+    assert!(plan(&drop_user, &cur, &token, false)
+        .unwrap_err()
+        .contains("of admin@pve!ci this module"));
+    assert!(plan(&drop_token, &cur, &token, true).is_err());
+    // The user login may remove its token's entry; root may remove anything.
+    assert!(plan(&drop_token, &cur, &user, false).unwrap().changed);
+    assert!(
+        plan(&drop_user, &cur, &Identity::LocalRoot, false)
+            .unwrap()
+            .changed
+    );
+    // Turning propagation off is losing access below the path.
+    let d = desired(
+        json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "propagate": false}),
+    );
+    assert!(plan(&d, &cur, &user, false)
+        .unwrap_err()
+        .starts_with("refusing to remove the propagation of role 'Administrator'"));
+    // Exclusive on the own login.
+    let d = desired(
+        json!({"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["admin@pve"], "exclusive": true}),
+    );
+    assert!(plan(&d, &cur, &user, false).is_err());
+    // Adding is always fine, and allow_self_lockout allows it.
+    let d = desired(json!({"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["admin@pve"]}));
+    assert!(plan(&d, &cur, &user, false).unwrap().changed);
+    let d = desired(
+        json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "state": "absent", "allow_self_lockout": true}),
+    );
+    assert!(plan(&d, &cur, &user, false).unwrap().changed);
+}
+
+#[test]
+fn names_are_checked_against_the_server() {
+    let d = desired(
+        json!({"path": "/", "roles": ["A", "Nope"], "users": ["a@pve", "ghost@pve"],
+            "groups": ["g"], "tokens": ["a@pve!tok", "a@pve!gone"]}),
+    );
+    let p = ok(&d, &[]);
+    assert_eq!(needs(&p), (true, true, true));
+    let set = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect());
+    let known = Known {
+        roles: set(&["A"]),
+        users: set(&["a@pve"]),
+        groups: set(&["g"]),
+        tokens: set(&["a@pve!tok"]),
+    };
+    let e = check_names(&p, &known).unwrap_err();
+    assert_eq!(e, "ACL not changed: role 'Nope' does not exist (create it first, e.g. with pve.access.pve_role); user 'ghost@pve' does not exist (create it first, e.g. with pve.access.pve_user, or fix the name; a login without Sys.Audit or User.Modify on /access/groups does not see it either); token 'a@pve!gone' does not exist (create it first, e.g. with pve.access.pve_token, or fix the name; a login without Sys.Audit or User.Modify on /access/groups does not see it either). Nothing was written");
+    let d = desired(json!({"path": "/", "roles": ["A"], "groups": ["g"]}));
+    let p = ok(&d, &[]);
+    assert_eq!(needs(&p), (true, false, true));
+    assert_eq!(check_names(&p, &known), Ok(()));
+    assert_eq!(
+        needs(&ok(&d, &[acl("/", Group, "g", "A", true)])),
+        (false, false, false)
+    );
+}
+
+#[test]
+fn newer_paths_need_a_newer_server() {
+    let d = desired(json!({"path": "/sdn/fabrics/f1", "roles": ["A"], "groups": ["g"]}));
+    let p = ok(&d, &[]);
+    let newer = newer_paths(&p);
+    assert_eq!(newer, vec![("/sdn/fabrics/f1".to_string(), "9.0")]);
+    assert_eq!(check_versions(&newer, "9.1.1"), Ok(()));
+    let e = check_versions(&newer, "8.4.14").unwrap_err();
+    assert!(
+        e.starts_with(
+            "invalid ACL path '/sdn/fabrics/f1' (PVE 9.0 or later): this server runs PVE 8.4.14"
+        ),
+        "{e}"
+    );
+    let d = desired(json!({"path": "/vms/100", "roles": ["A"], "groups": ["g"]}));
+    assert!(newer_paths(&ok(&d, &[])).is_empty());
+}
+
+#[test]
+fn settling_reads_whether_a_put_was_applied() {
+    let grant = Put {
+        path: "/".into(),
+        roles: ["A".to_string(), "B".to_string()].into(),
+        principals: [(User, "a@pve".to_string()), (Group, "g".to_string())].into(),
+        propagate: Some(true),
+    };
+    let all = [
+        acl("/", User, "a@pve", "A", true),
+        acl("/", User, "a@pve", "B", true),
+        acl("/", Group, "g", "A", true),
+        acl("/", Group, "g", "B", true),
+    ];
+    assert!(grant.applied(&all));
+    assert!(!grant.applied(&all[..3]));
+    let mut flag = all.to_vec();
+    flag[0].propagate = false;
+    assert!(!grant.applied(&flag));
+    let revoke = Put {
+        propagate: None,
+        ..grant.clone()
+    };
+    assert!(!revoke.applied(&all));
+    assert!(revoke.applied(&[acl("/", User, "x@pve", "A", true)]));
+    assert_eq!(
+        grant.describe(),
+        "grant A,B on '/' for user 'a@pve', group 'g'"
+    );
+    assert_eq!(
+        revoke.describe(),
+        "revoke A,B on '/' for user 'a@pve', group 'g'"
+    );
+}
