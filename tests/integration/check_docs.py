@@ -56,8 +56,10 @@ ACL_ENTRY = {
     "users": opt("list", elements="str"),
     "groups": opt("list", elements="str"),
     "tokens": opt("list", elements="str"),
-    "propagate": opt("bool", True),
-    "state": STATE,
+    # No own default: an entry without them takes the task's propagate and
+    # state (DESIGN.md gives the entry's keys, not defaults of their own).
+    "propagate": opt("bool"),
+    "state": opt("str", choices=["present", "absent"]),
 }
 
 CONTRACT = {

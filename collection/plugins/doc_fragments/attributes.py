@@ -15,12 +15,17 @@ attributes:
     support: full
     details:
       - The module reads the current state and computes the requests it would make; in check
-        mode it makes none of them (only reads, and the login of a password session).
+        mode it makes none of them (only reads and logins, C(POST /access/ticket), such as the
+        login of a password session).
+      - Everything the module checks before writing (names, paths, privileges, self-lockout)
+        is checked in check mode too, so check mode fails where the real run would.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
-      - The result has C(diff.before) and C(diff.after), the resource as the module returns it.
+      - "The result has C(diff.before) and C(diff.after), the resource as the module returns it
+        (V({}) when it does not exist); a list of ACL entries is shown as a mapping
+        V({acl: [...]})."
   action_group:
     description: Use C(group/pve.access.pve) in C(module_defaults) to set defaults for this module.
     support: full
