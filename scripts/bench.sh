@@ -21,7 +21,8 @@ export BENCH_RUNS=${BENCH_RUNS:-30} BENCH_TASKS=${BENCH_TASKS:-20}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pve-access-bench.XXXXXX")
 sim_pid=
 cleanup() {
-  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  # The sim dies of the TERM (status 143): that is the expected end.
+  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && { wait "$sim_pid" 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -169,15 +170,15 @@ for label, task in tasks.items():
 print("\n4. sizes")
 sizes = {m: os.path.getsize(f"{mods}/{m}") for m in MODULES}
 for m in MODULES:
-    print(f"{m:22} {sizes[m] / 1024:9.0f} KiB")
+    print(f"{m:22} {sizes[m]:>11,} bytes")
 total = sum(sizes.values())
-print(f"{'all six':22} {total / 1024:9.0f} KiB")
-print(f"{'collection tarball':22} {os.path.getsize(os.environ['BENCH_TARBALL']) / 1024:9.0f} KiB")
+print(f"{'all six':22} {total:>11,} bytes")
+print(f"{'collection tarball':22} {os.path.getsize(os.environ['BENCH_TARBALL']):>11,} bytes")
 
 print("\nratios")
 user_task = per_task["pve.access.pve_user (no-op)"]
 print(f"pve_user task / ansible.builtin.ping task:          {user_task / per_task['ansible.builtin.ping']:.2f}")
 print(f"pve_user task / ansible.builtin.debug task:         {user_task / per_task['ansible.builtin.debug']:.2f}")
 print(f"pve_user module run / pve_user task (module share): {medians['pve_user'] / user_task:.2f}")
-print(f"largest binary / 3 MiB budget:                      {max(sizes.values()) / (3 * 1024 * 1024):.2f}")
+print(f"largest binary / 3 MB budget:                        {max(sizes.values()) / 3_000_000:.2f}")
 PYEOF

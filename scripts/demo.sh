@@ -15,7 +15,8 @@ PVE_SIM_BIN=${PVE_SIM_BIN:-$root/target/debug/pve-sim}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pve-access-demo.XXXXXX")
 sim_pid=
 cleanup() {
-  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  # The sim dies of the TERM (status 143): that is the expected end.
+  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && { wait "$sim_pid" 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -80,7 +81,7 @@ m1, m2, m3 = map(int, sys.argv[2:5])
 def describe(rs):
     by = collections.Counter(r["method"] for r in rs)
     auth = collections.Counter(r["auth"] for r in rs)
-    return f"{len(rs)} requests ({', '.join(f'{k} {v}' for k, v in sorted(by.items()))}; auth: {', '.join(f'{k} {v}' for k, v in sorted(auth.items()))})"
+    return f"{len(rs)} request{'' if len(rs) == 1 else 's'} ({', '.join(f'{k} {v}' for k, v in sorted(by.items()))}; auth: {', '.join(f'{k} {v}' for k, v in sorted(auth.items()))})"
 import yaml
 privs = yaml.safe_load(open("$root/examples/bootstrap.yml"))[0]["vars"]["terraform_privs"]
 print(f"created:           user terraform@pve, role TerraformRole ({len(privs)} privileges), ACL / TerraformRole,")
