@@ -1,7 +1,7 @@
 //! pve_acl against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{Sim, TestModule};
+use pve_test_support::{with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -35,28 +35,6 @@ fn sim(version: &str) -> Sim {
     Sim::builder(version).user_cfg(USER_CFG).start()
 }
 
-/// The API requests since the last clear, without logins: `METHOD path`.
-fn api_calls(sim: &Sim) -> Vec<String> {
-    sim.requests()
-        .iter()
-        .filter(|r| r["path"] != "/access/ticket")
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-fn writes(sim: &Sim) -> Vec<String> {
-    api_calls(sim)
-        .into_iter()
-        .filter(|c| !c.starts_with("GET "))
-        .collect()
-}
-
 /// Every ACL entry of the seeded principals, on any path, read with the
 /// module itself: the `before` of an exclusive check-mode run that would
 /// leave them nothing.
@@ -86,7 +64,7 @@ fn lifecycle(version: &str) {
     assert_eq!(r["changed"], true);
     assert_eq!(r["msg"], "added 6, changed 0 and removed 0 ACL entries");
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/acl",
             "GET /access/roles",
@@ -116,7 +94,7 @@ fn lifecycle(version: &str) {
     assert_eq!(r["changed"], false);
     assert_eq!(r["msg"], "ACL entries unchanged");
     assert_eq!(r["changes"], json!([]));
-    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+    assert_eq!(sim.api_calls(), ["GET /access/acl"]);
 
     // Update: propagate off for the group only.
     sim.clear_requests();
@@ -126,7 +104,7 @@ fn lifecycle(version: &str) {
     );
     assert_eq!(r["changed"], true);
     assert_eq!(r["msg"], "added 0, changed 2 and removed 0 ACL entries");
-    assert_eq!(writes(&sim), ["PUT /access/acl"]);
+    assert_eq!(sim.writes(), ["PUT /access/acl"]);
     assert_eq!(
         r["acl"],
         json!([
@@ -143,7 +121,7 @@ fn lifecycle(version: &str) {
     );
     assert_eq!(r["changed"], true);
     assert_eq!(r["msg"], "added 0, changed 0 and removed 2 ACL entries");
-    assert_eq!(writes(&sim), ["PUT /access/acl"]);
+    assert_eq!(sim.writes(), ["PUT /access/acl"]);
     let left = server_acl(&sim);
     assert_eq!(left.as_array().map(Vec::len), Some(4), "{left}");
     sim.clear_requests();
@@ -152,7 +130,7 @@ fn lifecycle(version: &str) {
         json!({"path": "/vms/100", "roles": ["Deploy"], "users": ["joe@pve"], "state": "absent"}),
     );
     assert_eq!(r["changed"], false);
-    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+    assert_eq!(sim.api_calls(), ["GET /access/acl"]);
 }
 
 #[test]
@@ -179,8 +157,8 @@ fn many_entries_one_get_fewest_puts() {
     let r = ok(&sim, task.clone());
     assert_eq!(r["changed"], true);
     assert_eq!(r["msg"], "added 6, changed 0 and removed 0 ACL entries");
-    assert_eq!(writes(&sim), vec!["PUT /access/acl"; 4], "one per path");
-    let reads = api_calls(&sim);
+    assert_eq!(sim.writes(), vec!["PUT /access/acl"; 4], "one per path");
+    let reads = sim.api_calls();
     assert_eq!(
         reads.iter().filter(|c| *c == "GET /access/acl").count(),
         1,
@@ -189,7 +167,7 @@ fn many_entries_one_get_fewest_puts() {
     sim.clear_requests();
     let r = ok(&sim, task);
     assert_eq!(r["changed"], false);
-    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+    assert_eq!(sim.api_calls(), ["GET /access/acl"]);
 }
 
 #[test]
@@ -205,7 +183,7 @@ fn exclusive_touches_only_named_principals() {
     let r = ok(&sim, task.clone());
     assert_eq!(r["changed"], true);
     assert_eq!(r["msg"], "added 0, changed 0 and removed 2 ACL entries");
-    assert_eq!(writes(&sim), ["PUT /access/acl", "PUT /access/acl"]);
+    assert_eq!(sim.writes(), ["PUT /access/acl", "PUT /access/acl"]);
     assert_eq!(
         r["acl"],
         json!([e("/", "group", "auditors", "PVEAuditor", true)])
@@ -221,7 +199,7 @@ fn exclusive_touches_only_named_principals() {
     );
     sim.clear_requests();
     assert_eq!(ok(&sim, task)["changed"], false);
-    assert_eq!(api_calls(&sim), ["GET /access/acl"]);
+    assert_eq!(sim.api_calls(), ["GET /access/acl"]);
 }
 
 #[test]
@@ -241,7 +219,7 @@ fn check_mode_predicts_the_real_run() {
         sim.clear_requests();
         let predicted = ok(&sim, check);
         assert_eq!(
-            writes(&sim),
+            sim.writes(),
             Vec::<String>::new(),
             "{step}: check mode wrote"
         );
@@ -320,7 +298,7 @@ fn validation_failures_write_nothing() {
             let r = fail(&sim, args);
             let msg = r["msg"].as_str().unwrap_or_default();
             assert!(msg.contains(want), "{task}: {msg}");
-            assert_eq!(writes(&sim), Vec::<String>::new(), "{task}");
+            assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
         }
     }
     let r = fail(&sim, bad_names);
@@ -343,11 +321,7 @@ fn newer_paths_are_accepted_by_newer_servers() {
 
 /// Arguments that log in with a token instead of root's password.
 fn as_token(args: Value, token: &str) -> Value {
-    let mut a = args;
-    a["api_user"] = Value::Null;
-    a["api_password"] = Value::Null;
-    a["api_token"] = json!(format!("{token}={SECRET}"));
-    a
+    with_api_token(args, &format!("{token}={SECRET}"))
 }
 
 #[test]
@@ -396,7 +370,7 @@ fn self_lockout_is_refused() {
         let msg = r["msg"].as_str().unwrap_or_default();
         assert!(msg.starts_with("refusing to remove"), "{task}: {msg}");
         assert!(msg.contains("allow_self_lockout: true"), "{msg}");
-        assert_eq!(writes(&sim), Vec::<String>::new());
+        assert_eq!(sim.writes(), Vec::<String>::new());
     }
     // Someone else's entry is fine; and with allow_self_lockout, its own.
     let r = ok(
@@ -429,7 +403,7 @@ fn transient_lock_timeouts_are_retried() {
         json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"]}),
     );
     assert_eq!(r["changed"], true);
-    assert_eq!(writes(&sim), vec!["PUT /access/acl"; 3]);
+    assert_eq!(sim.writes(), vec!["PUT /access/acl"; 3]);
     assert_eq!(
         server_acl(&sim),
         json!([e("/", "group", "ops", "PVEAuditor", true)])
@@ -448,9 +422,9 @@ fn a_lost_answer_is_settled_by_reading_back() {
         json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"]}),
     );
     assert_eq!(r["changed"], true);
-    let calls = api_calls(&sim);
+    let calls = sim.api_calls();
     assert_eq!(
-        writes(&sim),
+        sim.writes(),
         ["PUT /access/acl"],
         "the write was re-sent: {calls:?}"
     );

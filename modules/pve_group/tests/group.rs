@@ -1,7 +1,7 @@
 //! pve_group against pve-sim (PVE 9.1 and 8.4): the module binary run the
 //! way Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{Sim, TestModule};
+use pve_test_support::{with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -29,27 +29,6 @@ fn seeded(version: &str) -> Sim {
         .start()
 }
 
-fn api_calls(sim: &Sim) -> Vec<String> {
-    sim.requests()
-        .iter()
-        .filter(|r| r["path"] != "/access/ticket")
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-fn writes(sim: &Sim) -> Vec<String> {
-    api_calls(sim)
-        .into_iter()
-        .filter(|c| !c.starts_with("GET "))
-        .collect()
-}
-
 fn server_group(sim: &Sim, groupid: &str) -> Value {
     ok(
         sim,
@@ -63,11 +42,7 @@ fn msg(r: &Value) -> String {
 }
 
 fn with_token(args: Value) -> Value {
-    let mut a = args;
-    a["api_user"] = Value::Null;
-    a["api_password"] = Value::Null;
-    a["api_token"] = json!(format!("auditor@pve!ro={SECRET}"));
-    a
+    with_api_token(args, &format!("auditor@pve!ro={SECRET}"))
 }
 
 fn lifecycle(version: &str) {
@@ -83,7 +58,7 @@ fn lifecycle(version: &str) {
         json!({"groupid": "ops", "comment": "operators", "members": ["alice@pve", "bob@pve"]});
     assert_eq!(r["group"], want);
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/groups/ops",
             "GET /access/users",
@@ -103,7 +78,7 @@ fn lifecycle(version: &str) {
         json!({"groupid": "ops", "comment": "operators", "members": ["alice@pve", "bob@pve"]}),
     );
     assert_eq!(r["changed"], false);
-    assert_eq!(api_calls(&sim), ["GET /access/groups/ops"]);
+    assert_eq!(sim.api_calls(), ["GET /access/groups/ops"]);
 
     // Comment alone; members left alone.
     let r = ok(&sim, json!({"name": "ops", "comment": ""}));
@@ -140,13 +115,13 @@ fn lifecycle(version: &str) {
     let r = ok(&sim, json!({"groupid": "ops", "state": "absent"}));
     assert_eq!(r["changed"], true);
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         ["GET /access/groups/ops", "DELETE /access/groups/ops"]
     );
     sim.clear_requests();
     let r = ok(&sim, json!({"groupid": "ops", "state": "absent"}));
     assert_eq!(r["changed"], false);
-    assert_eq!(api_calls(&sim), ["GET /access/groups/ops"]);
+    assert_eq!(sim.api_calls(), ["GET /access/groups/ops"]);
 }
 
 #[test]
@@ -176,7 +151,7 @@ fn check_mode_predicts_the_real_run() {
         sim.clear_requests();
         let predicted = ok(&sim, check);
         assert_eq!(
-            writes(&sim),
+            sim.writes(),
             Vec::<String>::new(),
             "{step}: check mode wrote"
         );
@@ -212,7 +187,7 @@ fn validation_failures_write_nothing() {
         sim.clear_requests();
         let r = fail(&sim, task.clone());
         assert!(msg(&r).contains(want), "{task}: {}", msg(&r));
-        assert_eq!(writes(&sim), Vec::<String>::new(), "{task}");
+        assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
     }
     assert_eq!(server_group(&sim, "ops"), json!({}));
 }
@@ -229,7 +204,7 @@ fn own_membership_is_protected() {
         let r = fail(&sim, with_token(task.clone()));
         assert!(msg(&r).starts_with("refusing to"), "{task}: {}", msg(&r));
         assert!(msg(&r).contains("auditor@pve, the user this module authenticates as"));
-        assert_eq!(writes(&sim), Vec::<String>::new());
+        assert_eq!(sim.writes(), Vec::<String>::new());
     }
 }
 
@@ -297,7 +272,7 @@ fn a_lost_answer_is_settled_by_reading_back() {
         sim.clear_requests();
         let r = ok(&sim, task.clone());
         assert_eq!(r["changed"], true, "{task}");
-        let calls = api_calls(&sim);
+        let calls = sim.api_calls();
         assert_eq!(
             calls.iter().filter(|c| *c == write).count(),
             1,

@@ -1,7 +1,7 @@
 //! pve_permission_info against pve-sim (PVE 9.1 and 8.4): the module binary
 //! run the way Ansible runs it, the request log checked for what it asked.
 
-use pve_test_support::{Sim, TestModule};
+use pve_test_support::{with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "0f6a1b2c-3d4e-4f50-8a9b-0c1d2e3f4a5b";
@@ -54,27 +54,8 @@ fn msg(v: &Value) -> &str {
     v["msg"].as_str().unwrap_or_default()
 }
 
-/// The API requests since the last clear, without logins: `METHOD path`.
-fn api_calls(sim: &Sim) -> Vec<String> {
-    sim.requests()
-        .iter()
-        .filter(|r| r["path"] != "/access/ticket")
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
 fn as_token(args: Value) -> Value {
-    let mut a = args;
-    a["api_user"] = Value::Null;
-    a["api_password"] = Value::Null;
-    a["api_token"] = json!(format!("joe@pve!full={SECRET}"));
-    a
+    with_api_token(args, &format!("joe@pve!full={SECRET}"))
 }
 
 fn privs_at(v: &Value, path: &str) -> Vec<String> {
@@ -91,7 +72,7 @@ fn own_permissions_without_an_id() {
     let sim = sim("9.1");
     sim.clear_requests();
     let r = ok(&sim, json!({}));
-    assert_eq!(api_calls(&sim), ["GET /access/permissions"]);
+    assert_eq!(sim.api_calls(), ["GET /access/permissions"]);
     assert_eq!(privs_at(&r, "/").len(), 47, "root holds every privilege");
     assert_eq!(r["permissions"]["/"]["Sys.Modify"], true);
     assert!(r.get("missing").is_none());
@@ -116,7 +97,7 @@ fn one_path_of_a_user() {
         let sim = sim(version);
         sim.clear_requests();
         let r = ok(&sim, json!({"userid": "joe@pve", "path": "vms/100/"}));
-        assert_eq!(api_calls(&sim), ["GET /access/permissions"], "{version}");
+        assert_eq!(sim.api_calls(), ["GET /access/permissions"], "{version}");
         let keys: Vec<&String> = r["permissions"]
             .as_object()
             .map(|m| m.keys().collect())
@@ -149,7 +130,7 @@ fn requirements_met() {
     );
     // Neither path is in PVE's default set: each is asked for on its own.
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         ["GET /access/permissions", "GET /access/permissions"]
     );
     assert!(privs_at(&r, "/vms/101").contains(&"VM.Console".to_string()));
@@ -160,7 +141,7 @@ fn requirements_met() {
         json!({"tokenid": "joe@pve!ci", "require": {"/vms/100": ["VM.Audit", "VM.Console"]}});
     let r = ok(&sim, task);
     assert_eq!(r["missing"], json!({}));
-    assert_eq!(api_calls(&sim), ["GET /access/permissions"]);
+    assert_eq!(sim.api_calls(), ["GET /access/permissions"]);
     let r = fail(
         &sim,
         json!({"tokenid": "joe@pve!ci", "require": {"/vms/101": ["VM.Audit"]}}),
@@ -191,7 +172,7 @@ fn missing_privileges_fail_and_are_named() {
     assert_eq!(r["permissions"]["/storage/local"]["Datastore.Audit"], true);
     // The privilege names are read to tell typos apart; no version needed.
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/permissions",
             "GET /access/permissions",
@@ -214,7 +195,7 @@ fn typos_in_requirements_are_explained() {
         msg(&r)
     );
     assert_eq!(
-        api_calls(&sim).last().map(String::as_str),
+        sim.api_calls().last().map(String::as_str),
         Some("GET /version")
     );
 }
@@ -245,7 +226,7 @@ fn paths_pve_always_reports_take_one_query() {
         json!({"userid": "auditor@pve", "require": {
             "/": ["Sys.Audit"], "/vms": ["VM.Audit"], "/storage": ["Datastore.Audit"]}}),
     );
-    assert_eq!(api_calls(&sim), ["GET /access/permissions"]);
+    assert_eq!(sim.api_calls(), ["GET /access/permissions"]);
     let keys: Vec<&String> = r["permissions"]
         .as_object()
         .map(|m| m.keys().collect())
@@ -330,7 +311,7 @@ fn transient_faults_are_retried() {
     );
     assert_eq!(r["missing"], json!({}));
     assert_eq!(
-        api_calls(&sim)
+        sim.api_calls()
             .iter()
             .filter(|c| c.as_str() == "GET /access/permissions")
             .count(),

@@ -18,28 +18,6 @@ fn fail(sim: &Sim, args: Value) -> Value {
     module().fail(sim, args)
 }
 
-/// The API requests since the last clear, without logins: `METHOD path`.
-fn api_calls(sim: &Sim) -> Vec<String> {
-    sim.requests()
-        .iter()
-        .filter(|r| r["path"] != "/access/ticket")
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-fn writes(sim: &Sim) -> Vec<String> {
-    api_calls(sim)
-        .into_iter()
-        .filter(|c| !c.starts_with("GET "))
-        .collect()
-}
-
 /// The custom role as the server has it (`{}` when missing), read with the
 /// module itself: the `before` of a deletion in check mode.
 fn server_role(sim: &Sim, roleid: &str) -> Value {
@@ -68,7 +46,7 @@ fn lifecycle(version: &str) {
         r["msg"],
         "role 'Monitoring' created with Sys.Audit, VM.Audit"
     );
-    assert_eq!(api_calls(&sim), ["GET /access/roles", "POST /access/roles"]);
+    assert_eq!(sim.api_calls(), ["GET /access/roles", "POST /access/roles"]);
 
     // Second run, other order: one GET, nothing else.
     sim.clear_requests();
@@ -78,7 +56,7 @@ fn lifecycle(version: &str) {
     );
     assert_eq!(r["changed"], false);
     assert_eq!(r["msg"], "role 'Monitoring' unchanged");
-    assert_eq!(api_calls(&sim), ["GET /access/roles"]);
+    assert_eq!(sim.api_calls(), ["GET /access/roles"]);
 
     // Replace.
     sim.clear_requests();
@@ -92,7 +70,7 @@ fn lifecycle(version: &str) {
         "role 'Monitoring' updated: added Datastore.Audit; removed Sys.Audit"
     );
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         ["GET /access/roles", "PUT /access/roles/Monitoring"]
     );
     assert_eq!(
@@ -127,14 +105,14 @@ fn lifecycle(version: &str) {
     assert_eq!(r["changed"], true);
     assert_eq!(r["role"], json!({}));
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         ["GET /access/roles", "DELETE /access/roles/Monitoring"]
     );
     sim.clear_requests();
     let r = ok(&sim, json!({"roleid": "Monitoring", "state": "absent"}));
     assert_eq!(r["changed"], false);
     assert_eq!(r["msg"], "role 'Monitoring' does not exist");
-    assert_eq!(api_calls(&sim), ["GET /access/roles"]);
+    assert_eq!(sim.api_calls(), ["GET /access/roles"]);
 }
 
 #[test]
@@ -164,7 +142,7 @@ fn check_mode_predicts_the_real_run() {
         sim.clear_requests();
         let predicted = ok(&sim, check);
         assert_eq!(
-            writes(&sim),
+            sim.writes(),
             Vec::<String>::new(),
             "{step}: check mode wrote"
         );
@@ -239,7 +217,7 @@ fn vm_monitor_refused_on_pve91_with_the_explanation() {
         );
         assert!(msg.contains("unknown_privs: warn"), "{msg}");
         assert_eq!(
-            api_calls(&sim),
+            sim.api_calls(),
             ["GET /access/roles", "GET /version"],
             "nothing written"
         );
@@ -264,7 +242,7 @@ fn typos_are_named_with_the_closest_privileges() {
         "{msg}"
     );
     assert!(msg.contains("PVE 9.1"), "{msg}");
-    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_eq!(sim.writes(), Vec::<String>::new());
     // Renamed privileges of old releases.
     let r = fail(
         &sim,
@@ -314,7 +292,7 @@ fn unknown_privs_warn_for_playbooks_shared_by_pve8_and_pve9() {
         let r = ok(&sim, task.clone());
         assert_eq!(r["changed"], false, "{version}");
         assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1));
-        assert_eq!(api_calls(&sim), ["GET /access/roles"], "{version}");
+        assert_eq!(sim.api_calls(), ["GET /access/roles"], "{version}");
     }
 }
 
@@ -357,7 +335,7 @@ fn builtin_roles_are_never_changed() {
         "{}",
         r["msg"]
     );
-    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_eq!(sim.writes(), Vec::<String>::new());
 }
 
 #[test]
@@ -378,7 +356,7 @@ fn pve_prefix_is_reserved_for_new_roles() {
         "{}",
         r["msg"]
     );
-    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_eq!(sim.writes(), Vec::<String>::new());
     // A custom role of an older release with such a name is still managed.
     let r = ok(
         &sim,
@@ -469,7 +447,7 @@ fn a_lost_answer_is_settled_by_reading_back() {
         sim.clear_requests();
         let r = ok(&sim, task.clone());
         assert_eq!(r["changed"], true, "{task}");
-        let calls = api_calls(&sim);
+        let calls = sim.api_calls();
         let sent = calls.iter().filter(|c| c.starts_with(method)).count();
         assert_eq!(sent, 1, "{task}: the write was re-sent: {calls:?}");
         assert_eq!(

@@ -10,7 +10,7 @@
 //! else the workspace's release build (`make modules`); pve_token itself
 //! falls back to the binary cargo built for this test.
 
-use pve_test_support::{module_binary, release_module, run_module, Sim};
+use pve_test_support::{module_binary, release_module, run_module, with_api_token, Sim};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -106,11 +106,7 @@ fn task(sim: &Sim, auth: Auth, binary: &Path, args: Value) -> Value {
 
 /// Module args for `sim` authenticated with the whole token `api_token`.
 fn as_token(sim: &Sim, args: Value, api_token: &str) -> Value {
-    let mut a = sim.args(args);
-    a["api_user"] = Value::Null;
-    a["api_password"] = Value::Null;
-    a["api_token"] = json!(api_token);
-    a
+    with_api_token(sim.args(args), api_token)
 }
 
 /// The runbook's four tasks; their results.

@@ -2,7 +2,7 @@
 //! way Ansible runs it, the request log checked for what it sent, and the
 //! secrets it returns used to authenticate later runs.
 
-use pve_test_support::{ModuleRun, Sim, TestModule};
+use pve_test_support::{with_api_token, ModuleRun, Sim, TestModule};
 use serde_json::{json, Value};
 use std::fs;
 
@@ -34,38 +34,8 @@ fn seeded(version: &str) -> Sim {
 
 /// `args` authenticated with the whole token `api_token` instead of root's
 /// password.
-fn with_token(args: Value, api_token: &str) -> Value {
-    let mut a = args;
-    a["api_user"] = Value::Null;
-    a["api_password"] = Value::Null;
-    a["api_token"] = json!(api_token);
-    a
-}
-
 fn run_as(sim: &Sim, args: Value, api_token: &str) -> ModuleRun {
-    module().run(sim, with_token(args, api_token))
-}
-
-/// The API requests since the last clear, without logins: `METHOD path`.
-fn api_calls(sim: &Sim) -> Vec<String> {
-    sim.requests()
-        .iter()
-        .filter(|r| r["path"] != "/access/ticket")
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-fn writes(sim: &Sim) -> Vec<String> {
-    api_calls(sim)
-        .into_iter()
-        .filter(|c| !c.starts_with("GET "))
-        .collect()
+    module().run(sim, with_api_token(args, api_token))
 }
 
 fn msg(r: &Value) -> &str {
@@ -133,7 +103,7 @@ fn lifecycle(version: &str) {
         .contains("set no_log: true"));
     secret_only_where_returned(&r, &secret);
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/users/joe@pve/token/terraform",
             "GET /access/users/joe@pve",
@@ -169,7 +139,7 @@ fn lifecycle(version: &str) {
     assert_eq!(msg(&r), "token 'joe@pve!terraform' unchanged");
     assert!(r.get("secret").is_none());
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         ["GET /access/users/joe@pve/token/terraform"]
     );
 
@@ -194,7 +164,7 @@ fn lifecycle(version: &str) {
         );
         assert!(r.get("secret").is_none());
         assert_eq!(
-            api_calls(&sim),
+            sim.api_calls(),
             [
                 "GET /access/users/joe@pve/token/terraform",
                 "PUT /access/users/joe@pve/token/terraform"
@@ -222,7 +192,7 @@ fn lifecycle(version: &str) {
     assert_eq!(r["changed"], true);
     assert_eq!(r["token"], json!({}));
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/users/joe@pve/token/terraform",
             "DELETE /access/users/joe@pve/token/terraform"
@@ -237,7 +207,7 @@ fn lifecycle(version: &str) {
     assert_eq!(r["changed"], false);
     assert_eq!(msg(&r), "token 'joe@pve!terraform' does not exist");
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         ["GET /access/users/joe@pve/token/terraform"]
     );
 }
@@ -284,7 +254,7 @@ fn comment_cleared_on_pve9_refused_on_pve8() {
                 msg(&r).contains("PVE 8.4 cannot clear a token's comment"),
                 "{r}"
             );
-            assert_eq!(writes(&sim), Vec::<String>::new());
+            assert_eq!(sim.writes(), Vec::<String>::new());
         }
     }
 }
@@ -308,7 +278,7 @@ fn check_mode_predicts_the_real_run() {
             sim.clear_requests();
             let predicted = ok(&sim, check);
             assert_eq!(
-                writes(&sim),
+                sim.writes(),
                 Vec::<String>::new(),
                 "{step}: check mode wrote"
             );
@@ -389,7 +359,7 @@ fn regenerate_keeps_the_acl(version: &str) {
     if version == "9.1" {
         assert_eq!(msg(&r), "token 'joe@pve!ci' regenerated (new secret)");
         assert_eq!(
-            api_calls(&sim),
+            sim.api_calls(),
             [
                 "GET /access/users/joe@pve/token/ci",
                 "GET /version",
@@ -402,7 +372,7 @@ fn regenerate_keeps_the_acl(version: &str) {
             "token 'joe@pve!ci' regenerated (new secret) by deleting and re-creating it (PVE 8.4 has no regenerate), re-adding its 4 ACL entries"
         );
         assert_eq!(
-            api_calls(&sim),
+            sim.api_calls(),
             [
                 "GET /access/users/joe@pve/token/ci",
                 "GET /version",
@@ -509,7 +479,7 @@ fn validation_fails_before_any_write() {
             sim.clear_requests();
             let r = fail(&sim, args);
             assert!(msg(&r).contains(text), "{task}: {r}");
-            assert_eq!(writes(&sim), Vec::<String>::new(), "{task}");
+            assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
         }
     }
 }
@@ -542,7 +512,8 @@ fn transient_lock_timeouts_are_retried() {
         .start();
     let r = ok(&sim, json!({"tokenid": "joe@pve!tk", "privsep": false}));
     assert_eq!(r["changed"], true);
-    let posts = writes(&sim)
+    let posts = sim
+        .writes()
         .into_iter()
         .filter(|c| c.starts_with("POST "))
         .count();
@@ -568,7 +539,7 @@ fn dropped_create(version: &str) {
         ),
         "{r}"
     );
-    let calls = api_calls(&sim);
+    let calls = sim.api_calls();
     let want: &[&str] = if version == "9.1" {
         &[
             "GET /access/users/joe@pve/token/tk",
@@ -623,7 +594,7 @@ fn dropped_writes_are_settled() {
     let r = ok(&sim, json!({"tokenid": "joe@pve!tk", "comment": "x"}));
     assert_eq!(r["changed"], true);
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/users/joe@pve/token/tk",
             "PUT /access/users/joe@pve/token/tk",
@@ -633,7 +604,7 @@ fn dropped_writes_are_settled() {
     // A regeneration cannot be read back; sending it again is harmless.
     sim.clear_requests();
     let r = ok(&sim, json!({"tokenid": "joe@pve!tk", "regenerate": true}));
-    let puts = writes(&sim);
+    let puts = sim.writes();
     assert_eq!(puts.len(), 2, "{puts:?}");
     let new = r["api_token"].as_str().unwrap_or_default();
     assert!(authenticates(&sim, new));
@@ -645,7 +616,7 @@ fn dropped_writes_are_settled() {
     sim.clear_requests();
     let r = ok(&sim, json!({"tokenid": "joe@pve!tk", "state": "absent"}));
     assert_eq!(r["changed"], true);
-    assert_eq!(writes(&sim), ["DELETE /access/users/joe@pve/token/tk"]);
+    assert_eq!(sim.writes(), ["DELETE /access/users/joe@pve/token/tk"]);
     assert!(!authenticates(&sim, new));
 }
 
@@ -667,7 +638,7 @@ fn own_token_is_never_deleted_or_regenerated() {
             assert!(m.starts_with("refusing to "), "{m}");
             assert!(m.contains("authenticates with this token"), "{m}");
             assert!(!r.stdout.contains(SEEDED));
-            assert_eq!(writes(&sim), Vec::<String>::new());
+            assert_eq!(sim.writes(), Vec::<String>::new());
         }
     }
     assert!(authenticates(&sim, &me));

@@ -1,7 +1,7 @@
 //! pve_user against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{Sim, TestModule};
+use pve_test_support::{with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -32,28 +32,6 @@ fn seeded(version: &str) -> Sim {
         .start()
 }
 
-/// The API requests since the last clear, without logins: `METHOD path`.
-fn api_calls(sim: &Sim) -> Vec<String> {
-    sim.requests()
-        .iter()
-        .filter(|r| r["path"] != "/access/ticket")
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap_or(""),
-                r["path"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-fn writes(sim: &Sim) -> Vec<String> {
-    api_calls(sim)
-        .into_iter()
-        .filter(|c| !c.starts_with("GET "))
-        .collect()
-}
-
 /// The user as the server has it (`{}` when missing), read with the module
 /// itself in check mode.
 fn server_user(sim: &Sim, userid: &str) -> Value {
@@ -62,14 +40,6 @@ fn server_user(sim: &Sim, userid: &str) -> Value {
         json!({"userid": userid, "state": "absent", "_ansible_check_mode": true, "_ansible_diff": true}),
     );
     r["diff"]["before"].clone()
-}
-
-fn with_token(args: Value, token: &str) -> Value {
-    let mut a = args;
-    a["api_user"] = Value::Null;
-    a["api_password"] = Value::Null;
-    a["api_token"] = json!(token);
-    a
 }
 
 fn msg(r: &Value) -> String {
@@ -93,7 +63,7 @@ fn lifecycle(version: &str) {
                       "comment": null, "groups": ["ops"], "tokens": []});
     assert_eq!(r["user"], want);
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/users/alice@pve",
             "GET /access/domains",
@@ -112,7 +82,7 @@ fn lifecycle(version: &str) {
     );
     assert_eq!(r["changed"], false);
     assert_eq!(r["msg"], "user 'alice@pve' unchanged");
-    assert_eq!(api_calls(&sim), ["GET /access/users/alice@pve"]);
+    assert_eq!(sim.api_calls(), ["GET /access/users/alice@pve"]);
 
     // Each option alone: only that parameter is sent.
     for (task, key, value) in [
@@ -140,7 +110,7 @@ fn lifecycle(version: &str) {
         assert_eq!(r["user"], expect, "{task}");
         assert_eq!(server_user(&sim, "alice@pve"), expect, "{task}");
         assert_eq!(
-            api_calls(&sim)[..2],
+            sim.api_calls()[..2],
             ["GET /access/users/alice@pve", "PUT /access/users/alice@pve"]
         );
     }
@@ -174,7 +144,7 @@ fn lifecycle(version: &str) {
         json!({"userid": "alice@pve", "groups": ["ops", "dev"]}),
     );
     assert_eq!(r["changed"], false);
-    assert_eq!(api_calls(&sim), ["GET /access/users/alice@pve"]);
+    assert_eq!(sim.api_calls(), ["GET /access/users/alice@pve"]);
     let r = ok(&sim, json!({"userid": "alice@pve", "groups": []}));
     assert_eq!(r["user"]["groups"], json!([]));
     assert_eq!(server_user(&sim, "alice@pve")["groups"], json!([]));
@@ -185,7 +155,7 @@ fn lifecycle(version: &str) {
     assert_eq!(r["changed"], true);
     assert_eq!(r["user"], json!({}));
     assert_eq!(
-        api_calls(&sim),
+        sim.api_calls(),
         [
             "GET /access/users/alice@pve",
             "DELETE /access/users/alice@pve"
@@ -195,7 +165,7 @@ fn lifecycle(version: &str) {
     let r = ok(&sim, json!({"userid": "alice@pve", "state": "absent"}));
     assert_eq!(r["changed"], false);
     assert_eq!(r["msg"], "user 'alice@pve' does not exist");
-    assert_eq!(api_calls(&sim), ["GET /access/users/alice@pve"]);
+    assert_eq!(sim.api_calls(), ["GET /access/users/alice@pve"]);
 }
 
 #[test]
@@ -247,7 +217,7 @@ fn check_mode_predicts_the_real_run() {
         sim.clear_requests();
         let predicted = ok(&sim, check);
         assert_eq!(
-            writes(&sim),
+            sim.writes(),
             Vec::<String>::new(),
             "{step}: check mode wrote"
         );
@@ -343,7 +313,7 @@ fn validation_failures_write_nothing() {
             let r = fail(&sim, args);
             assert!(msg(&r).contains(want), "{task}: {}", msg(&r));
             assert!(!msg(&r).contains("long-enough"));
-            assert_eq!(writes(&sim), Vec::<String>::new(), "{task}");
+            assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
         }
     }
     assert_eq!(server_user(&sim, "alice@pve"), json!({}));
@@ -381,7 +351,7 @@ fn password_on_create_and_always() {
             json!({"userid": "carl@pve", "password": "first-pass-1", "update_password": "always"}),
         );
         assert_eq!(r["changed"], false, "{version}");
-        assert_eq!(writes(&sim), Vec::<String>::new());
+        assert_eq!(sim.writes(), Vec::<String>::new());
         let r = ok(
             &sim,
             json!({"userid": "carl@pve", "password": "other-pass-2", "update_password": "always"}),
@@ -395,14 +365,14 @@ fn password_on_create_and_always() {
         sim.clear_requests();
         let r = fail(
             &sim,
-            with_token(
+            with_api_token(
                 json!({"userid": "carl@pve", "password": "third-pass-3", "update_password": "always", "comment": "x"}),
                 &format!("root@pam!adm={ROOT_TOKEN}"),
             ),
         );
         assert!(msg(&r).contains("to API tokens"), "{}", msg(&r));
         assert!(!msg(&r).contains(ROOT_TOKEN));
-        assert_eq!(writes(&sim), Vec::<String>::new());
+        assert_eq!(sim.writes(), Vec::<String>::new());
     }
 }
 
@@ -421,9 +391,9 @@ fn self_lockout_is_refused() {
         ),
     ] {
         sim.clear_requests();
-        let r = fail(&sim, with_token(task.clone(), &token));
+        let r = fail(&sim, with_api_token(task.clone(), &token));
         assert!(msg(&r).starts_with(want), "{task}: {}", msg(&r));
-        assert_eq!(writes(&sim), Vec::<String>::new());
+        assert_eq!(sim.writes(), Vec::<String>::new());
     }
     for task in [
         json!({"userid": "root@pam", "state": "absent"}),
@@ -442,7 +412,7 @@ fn self_lockout_is_refused() {
 fn permission_denied_shows_pves_words() {
     let sim = seeded("9.1");
     let token = format!("auditor@pve!ro={SECRET}");
-    let r = fail(&sim, with_token(json!({"userid": "eve@pve"}), &token));
+    let r = fail(&sim, with_api_token(json!({"userid": "eve@pve"}), &token));
     let m = msg(&r);
     assert!(
         m.contains("POST /access/users: 403 Permission check failed"),

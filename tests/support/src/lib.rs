@@ -254,6 +254,30 @@ impl Sim {
         Value::Object(args)
     }
 
+    /// The API requests so far as `METHOD path`, without the logins
+    /// (`/access/ticket`).
+    pub fn api_calls(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .filter(|r| r["path"] != "/access/ticket")
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap_or(""),
+                    r["path"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    /// The writes among [`Sim::api_calls`] (everything but GET).
+    pub fn writes(&self) -> Vec<String> {
+        self.api_calls()
+            .into_iter()
+            .filter(|c| !c.starts_with("GET "))
+            .collect()
+    }
+
     /// The sim's stderr so far (for failure messages).
     pub fn stderr(&self) -> String {
         fs::read_to_string(self.dir.join("sim.stderr")).unwrap_or_default()
@@ -308,6 +332,16 @@ pub fn module_binary(name: &str, fallback: &str) -> PathBuf {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
         _ => PathBuf::from(fallback),
     }
+}
+
+/// Module args that log in with a whole API token (`user@realm!name=secret`)
+/// instead of root's password.
+pub fn with_api_token(args: Value, api_token: &str) -> Value {
+    let mut a = args;
+    a["api_user"] = Value::Null;
+    a["api_password"] = Value::Null;
+    a["api_token"] = Value::from(api_token);
+    a
 }
 
 /// The six modules of the collection.

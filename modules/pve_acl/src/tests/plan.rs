@@ -1,4 +1,3 @@
-
 use super::*;
 use ansible_module::Map;
 use PrincipalKind::{Group, Token, User};

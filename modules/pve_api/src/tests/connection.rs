@@ -1,4 +1,3 @@
-
 use super::*;
 use ansible_module::{json, Map, Value};
 

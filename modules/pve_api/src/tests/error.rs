@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn http(method: &str, path: &str, status: u16, message: &str) -> ApiError {

@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn pve9() -> Vec<String> {
