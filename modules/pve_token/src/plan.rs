@@ -173,6 +173,16 @@ pub fn decide(
     if target.privsep != cur.privsep {
         fields.push("privsep");
     }
+    if own {
+        // Turning privilege separation on leaves the token only its own ACL
+        // entries, usually none; a past expiry ends it at once.
+        if target.privsep && !cur.privsep {
+            return Err(lockout(&full, "turn on privilege separation of"));
+        }
+        if target.expire != cur.expire && target.expire != 0 && target.expire <= now {
+            return Err(lockout(&full, "set a past expiry on"));
+        }
+    }
     if d.regenerate || due {
         if own {
             return Err(lockout(&full, "regenerate"));

@@ -421,6 +421,28 @@ fn own_token_is_never_deleted_or_regenerated() {
 }
 
 #[test]
+fn own_token_keeps_its_access() {
+    let open = token(None, 0, false);
+    for task in [
+        json!({"tokenid": "joe@pve!ci", "privsep": true}),
+        json!({"tokenid": "joe@pve!ci", "expire": (NOW - 1).to_string()}),
+    ] {
+        let e = decide(&desired(task.clone()), Some(&open), "joe@pve!ci", NOW).unwrap_err();
+        assert!(e.starts_with("refusing to "), "{e}");
+        assert!(decide(&desired(task), Some(&open), "joe@pve", NOW).is_ok());
+    }
+    // A later expiry, or privsep turned off, keeps it working.
+    let sep = token(None, 0, true);
+    for task in [
+        json!({"tokenid": "joe@pve!ci", "expire": (NOW + DAY).to_string()}),
+        json!({"tokenid": "joe@pve!ci", "privsep": false}),
+    ] {
+        let got = decide(&desired(task.clone()), Some(&sep), "joe@pve!ci", NOW);
+        assert!(matches!(got, Ok(Action::Update(..))), "{task}: {got:?}");
+    }
+}
+
+#[test]
 fn versions() {
     assert_eq!(parse_version("9.1.1"), Some((9, 1)));
     assert_eq!(parse_version("8.4"), Some((8, 4)));
