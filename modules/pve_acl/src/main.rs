@@ -16,7 +16,8 @@
 //! Requests: one `GET /access/acl`; a run that changes nothing stops there.
 //! Otherwise the lists needed to check the names (`GET /access/roles`, and
 //! `/access/users?full=1` / `/access/groups` when users, tokens or groups
-//! are written), then the fewest `PUT /access/acl`: one request sets every
+//! are written; a name missing from a list, which PVE filters by privilege,
+//! is read directly), then the fewest `PUT /access/acl`: one request sets every
 //! role of a list for every principal of a list on one path with one
 //! propagate flag, so the changes are grouped into such rectangles, grants
 //! before removals.
@@ -35,7 +36,7 @@ mod plan;
 use std::collections::BTreeSet;
 
 use ansible_module::{json, Failure, Kind, Map, Module, Opt, Spec, Value};
-use pve_api::access::{self, AclEntry};
+use pve_api::access::{self, AclEntry, PrincipalKind};
 use pve_api::{ApiError, Client};
 
 use plan::{Desired, Known, Plan, Put};
@@ -112,7 +113,49 @@ fn known(client: &Client, plan: &Plan) -> Result<Known, ApiError> {
                 .collect(),
         );
     }
+    confirm_unlisted(client, plan, &mut k)?;
     Ok(k)
+}
+
+/// PVE lists only the users and groups a login may administer, so a login
+/// that delegates (Permissions.Modify on /vms, no Sys.Audit) does not see
+/// most of them. A name missing from a list is read directly: PVE answers
+/// "no such user" before its privilege check, so a real typo is still
+/// caught; one this login may not read either is left for PVE to judge.
+fn confirm_unlisted(client: &Client, plan: &Plan, k: &mut Known) -> Result<(), ApiError> {
+    for put in &plan.puts {
+        for (kind, id) in &put.principals {
+            let list = match kind {
+                PrincipalKind::User => &mut k.users,
+                PrincipalKind::Group => &mut k.groups,
+                PrincipalKind::Token => &mut k.tokens,
+            };
+            let Some(list) = list.as_mut().filter(|l| !l.contains(id)) else {
+                continue;
+            };
+            let exists = match kind {
+                PrincipalKind::User => access::get_user(client, id).map(|u| u.is_some()),
+                PrincipalKind::Group => access::get_group(client, id).map(|g| g.is_some()),
+                PrincipalKind::Token => match id.split_once('!') {
+                    Some((user, name)) => {
+                        access::get_token(client, user, name).map(|t| t.is_some())
+                    }
+                    None => Ok(false),
+                },
+            };
+            match exists {
+                Ok(true) => {
+                    list.insert(id.clone());
+                }
+                Ok(false) => {}
+                Err(e) if e.status == Some(403) => {
+                    list.insert(id.clone());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {

@@ -596,7 +596,7 @@ pub fn check_names(plan: &Plan, known: &Known) -> Result<(), String> {
                     PrincipalKind::Token => "pve.access.pve_token",
                 };
                 missing.push(format!(
-                    "{} does not exist (create it first, e.g. with {hint}, or fix the name; a login without Sys.Audit or User.Modify on /access/groups does not see it either)",
+                    "{} does not exist (create it first, e.g. with {hint}, or fix the name)",
                     who(pr)
                 ));
             }

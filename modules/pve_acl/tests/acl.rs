@@ -352,6 +352,37 @@ fn permission_denied_shows_pves_words() {
 }
 
 #[test]
+fn a_delegating_login_names_users_it_cannot_list() {
+    // dele@pve may change permissions under /vms only: PVE shows it no
+    // other user, group or token in the lists.
+    let sim = Sim::builder("8.4")
+        .user_cfg(&format!(
+            "{USER_CFG}user:dele@pve:1:0::::::\ntoken:dele@pve!ci:0:0::\nrole:Delegate:Permissions.Modify,VM.Audit:\nacl:1:/vms:dele@pve:Delegate:\n"
+        ))
+        .token_cfg(&format!("dele@pve!ci {SECRET}\n"))
+        .start();
+    let task = json!({"path": "/vms/100", "roles": ["PVEVMUser"],
+        "users": ["joe@pve"], "groups": ["ops"], "tokens": ["ci@pve!deploy"]});
+    let r = ok(&sim, as_token(task.clone(), "dele@pve!ci"));
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(sim.writes(), ["PUT /access/acl"]);
+    assert_eq!(ok(&sim, as_token(task, "dele@pve!ci"))["changed"], false);
+
+    // A user that really does not exist is still caught before any write.
+    sim.clear_requests();
+    let r = fail(
+        &sim,
+        as_token(
+            json!({"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["ghost@pve"]}),
+            "dele@pve!ci",
+        ),
+    );
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(msg.contains("user 'ghost@pve' does not exist"), "{msg}");
+    assert_eq!(sim.writes(), Vec::<String>::new());
+}
+
+#[test]
 fn self_lockout_is_refused() {
     let sim = Sim::builder("9.1")
         .user_cfg(&format!(

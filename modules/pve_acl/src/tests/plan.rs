@@ -504,7 +504,7 @@ fn names_are_checked_against_the_server() {
         tokens: set(&["a@pve!tok"]),
     };
     let e = check_names(&p, &known).unwrap_err();
-    assert_eq!(e, "ACL not changed: role 'Nope' does not exist (create it first, e.g. with pve.access.pve_role); user 'ghost@pve' does not exist (create it first, e.g. with pve.access.pve_user, or fix the name; a login without Sys.Audit or User.Modify on /access/groups does not see it either); token 'a@pve!gone' does not exist (create it first, e.g. with pve.access.pve_token, or fix the name; a login without Sys.Audit or User.Modify on /access/groups does not see it either). Nothing was written");
+    assert_eq!(e, "ACL not changed: role 'Nope' does not exist (create it first, e.g. with pve.access.pve_role); user 'ghost@pve' does not exist (create it first, e.g. with pve.access.pve_user, or fix the name); token 'a@pve!gone' does not exist (create it first, e.g. with pve.access.pve_token, or fix the name). Nothing was written");
     let d = desired(json!({"path": "/", "roles": ["A"], "groups": ["g"]}));
     let p = ok(&d, &[]);
     assert_eq!(needs(&p), (true, false, true));
