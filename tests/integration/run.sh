@@ -2,6 +2,7 @@
 # The Ansible-level test suite: installs the built collection into a scratch
 # collections path and runs, against fresh pve-sim instances,
 #   - the docs checks of all six modules (ansible-doc, check_docs.py),
+#   - the ansible-test sanity tests that run offline,
 #   - every target in tests/integration/targets/ (see targets/README.md),
 #   - the molecule scenario (molecule/default) from the repo root,
 #   - an AWX-style run with ansible-runner (tests/integration/awx/).
@@ -93,6 +94,27 @@ if selected docs; then
   expect "meta/runtime.yml defines the action group pve" \
     "$PY" -c 'import sys, yaml; g = yaml.safe_load(open(sys.argv[1]))["action_groups"]["pve"]; sys.exit(0 if len(g) == 6 else 1)' \
     "$COLLECTION_DIR/meta/runtime.yml"
+  PLAY_OUT=
+fi
+
+# --- ansible-test sanity ----------------------------------------------------
+# The sanity tests that run offline (the others install their requirements
+# with a pip bootstrap from the internet). validate-modules cannot read a
+# binary module: tests/sanity/ignore-*.txt skips it for the six binaries.
+SANITY_TESTS=(action-plugin-docs ansible-doc changelog compile empty-init ignores
+  line-endings no-assert no-get-exception no-illegal-filenames no-smart-quotes pslint
+  replace-urlopen shebang shellcheck symlinks use-argspec-type-path use-compat-six)
+if selected sanity; then
+  CURRENT=sanity
+  sanity_dir=$WORK/sanity/ansible_collections/pve/access
+  mkdir -p "$sanity_dir" "$WORK/logs"
+  tar xzf "$tarball" -C "$sanity_dir"
+  PLAY_OUT=$WORK/logs/sanity.log
+  py_version=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  (cd "$sanity_dir" && ansible-test sanity --python "$py_version" \
+    $(printf -- '--test %s ' "${SANITY_TESTS[@]}")) >"$PLAY_OUT" 2>&1
+  rc=$?
+  expect "ansible-test sanity passes (${#SANITY_TESTS[@]} offline tests)" test "$rc" -eq 0
   PLAY_OUT=
 fi
 
