@@ -418,6 +418,38 @@ impl TestModule {
         r.json
     }
 
+    /// Runs `args` in check mode, then for real (both in diff mode), and
+    /// asserts what every module promises: the check run writes nothing and
+    /// predicts the real one (same `changed`, `diff` and values under
+    /// `keys`), and a predicted change says what "would" happen. Returns
+    /// (predicted, done).
+    pub fn check_then_run(&self, sim: &Sim, args: &Value, keys: &[&str]) -> (Value, Value) {
+        let mut check = args.clone();
+        check["_ansible_check_mode"] = Value::Bool(true);
+        check["_ansible_diff"] = Value::Bool(true);
+        sim.clear_requests();
+        let predicted = self.ok(sim, check);
+        assert_eq!(
+            sim.writes(),
+            Vec::<String>::new(),
+            "{args}: check mode wrote"
+        );
+        let mut real = args.clone();
+        real["_ansible_diff"] = Value::Bool(true);
+        let done = self.ok(sim, real);
+        for key in ["changed", "diff"].iter().chain(keys) {
+            assert_eq!(
+                predicted[key], done[key],
+                "{args}: check mode predicted another {key}"
+            );
+        }
+        if done["changed"] == true {
+            let msg = predicted["msg"].as_str().unwrap_or_default();
+            assert!(msg.contains("would "), "{args}: check mode msg {msg:?}");
+        }
+        (predicted, done)
+    }
+
     /// Runs the module and asserts it failed without a change; its result.
     pub fn fail(&self, sim: &Sim, args: Value) -> Value {
         let r = self.run(sim, args.clone());
