@@ -3,7 +3,9 @@
 # (sourced, not run). They start pve-sim, run playbooks, read the PLAY RECAP
 # and pve-sim's request log, and count passed and failed checks.
 #
-# Needs: WORK (scratch dir), PY (python with PyYAML), PVE_SIM_BIN.
+# Needs: WORK (scratch dir), PY (python with PyYAML), PVE_SIM_BIN, and with
+# PVE_TEST_SERVER=pve-oracle, PVE_ORACLE (the real PVE code, which has
+# pve-sim's command line, ready line and request log).
 
 PASSED=${PASSED:-0}
 FAILED=${FAILED:-0}
@@ -34,19 +36,21 @@ expect() {
   if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
 
-# sim_start NAME VERSION [PVE-SIM ARGS...]: start a fresh pve-sim and wait
-# for its ready line. Sets SIM_DIR SIM_URL SIM_FP SIM_CA SIM_PW SIM_LOG
-# SIM_PID SIM_VERSION SIM_VARS (an extra-vars file for the playbooks).
+# sim_start NAME VERSION [PVE-SIM ARGS...]: start a fresh server of the
+# kind PVE_TEST_SERVER names (pve-sim by default) and wait for its ready
+# line. Sets SIM_DIR SIM_URL SIM_FP SIM_CA SIM_PW SIM_LOG SIM_PID SIM_VERSION
+# SIM_VARS (an extra-vars file for the playbooks).
 sim_start() {
-  local name=$1 version=$2
+  local name=$1 version=$2 bin=$PVE_SIM_BIN
   shift 2
+  [[ ${PVE_TEST_SERVER:-pve-sim} == pve-oracle ]] && bin=$PVE_ORACLE
   SIM_DIR=$WORK/sim/$name
   rm -rf "$SIM_DIR"
   mkdir -p "$SIM_DIR"
   SIM_PW=$(random_secret)
   SIM_LOG=$SIM_DIR/requests.jsonl
   SIM_VERSION=$version
-  "$PVE_SIM_BIN" --listen 127.0.0.1:0 --pve-version "$version" --root-password "$SIM_PW" \
+  "$bin" --listen 127.0.0.1:0 --pve-version "$version" --root-password "$SIM_PW" \
     --request-log "$SIM_LOG" "$@" >"$SIM_DIR/ready.json" 2>"$SIM_DIR/stderr.log" &
   SIM_PID=$!
   SIM_PIDS+=("$SIM_PID")
@@ -57,7 +61,7 @@ sim_start() {
     sleep 0.1
   done
   if [[ $(wc -l <"$SIM_DIR/ready.json") -lt 1 ]]; then
-    echo "pve-sim did not become ready:" >&2
+    echo "$bin did not become ready:" >&2
     cat "$SIM_DIR/stderr.log" >&2
     return 1
   fi

@@ -65,6 +65,6 @@ PYEOF
   expect "the injected password is in no job output (stdout, job events)${leaks:+ (found in: $leaks)}" test -z "$leaks"
   sim_stop
 else
-  not_ok "pve-sim starts for the AWX job"
+  not_ok "$PVE_TEST_SERVER starts for the AWX job"
 fi
 PLAY_OUT=

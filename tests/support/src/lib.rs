@@ -15,13 +15,24 @@
 //! assert_eq!(sim.requests().len(), 3);
 //! ```
 //!
-//! `Sim` runs the binary from `sim_binary()` (`$PVE_SIM_BIN`, else
-//! `<workspace>/target/debug/pve-sim`; `make test` builds it) on a free
-//! loopback port with its own temporary directory (request log, state, the CA
-//! certificate, the sim's stderr), and kills it and removes the directory on
-//! drop. Failed logins answer at once (`PVE_SIM_AUTH_DELAY_MS=0`) unless the
-//! environment sets that variable. This crate is test-only: failures panic
-//! with what went wrong.
+//! `Sim` is the server a test runs against. `PVE_TEST_SERVER` picks it for
+//! the whole run:
+//!
+//! - `pve-sim` (the default): the binary from `sim_binary()` (`$PVE_SIM_BIN`,
+//!   else `<workspace>/target/debug/pve-sim`; `make test` builds it);
+//! - `pve-oracle`: the real PVE access-control code from `oracle_binary()`
+//!   (`$PVE_ORACLE`, else `<workspace>/../shared/pve-oracle/pve-oracle`),
+//!   which has pve-sim's command line, ready line and request log.
+//!
+//! What only pve-sim has is decided here and nowhere else: a test that
+//! injects `--fault`s, or asks for PVE 9.0 (no real 9.0 code is pinned), runs
+//! on pve-sim whatever the switch says ([`SimBuilder::start`]).
+//!
+//! Either runs on a free loopback port with its own temporary directory
+//! (request log, state, the CA certificate, the server's stderr), and is
+//! killed, its directory removed, on drop. Failed logins answer at once
+//! unless the environment asks for PVE's delay. This crate is test-only:
+//! failures panic with what went wrong.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -54,9 +65,39 @@ const CONNECTION_ENV: &[&str] = &[
     "PROXMOX_API_TIMEOUT",
 ];
 
-/// A running pve-sim, killed on drop.
+/// Which server a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// Our simulator, `tests/pve-sim`.
+    PveSim,
+    /// The real PVE code, `../shared/pve-oracle`.
+    PveOracle,
+}
+
+impl Server {
+    /// The server `PVE_TEST_SERVER` names (`pve-sim` when unset); panics on
+    /// any other value, so a typo cannot silently test the wrong thing.
+    pub fn from_env() -> Server {
+        match std::env::var("PVE_TEST_SERVER").as_deref() {
+            Err(_) | Ok("") | Ok("pve-sim") => Server::PveSim,
+            Ok("pve-oracle") => Server::PveOracle,
+            Ok(other) => panic!("PVE_TEST_SERVER={other:?}: expected pve-sim or pve-oracle"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::PveSim => "pve-sim",
+            Server::PveOracle => "pve-oracle",
+        }
+    }
+}
+
+/// A running pve-sim or pve-oracle, killed on drop.
 #[derive(Debug)]
 pub struct Sim {
+    /// The server this is.
+    pub server: Server,
     /// `https://127.0.0.1:PORT`
     pub url: String,
     /// SHA-256 of the server certificate, `AB:CD:...`.
@@ -79,9 +120,26 @@ pub struct SimBuilder {
     faults: Vec<String>,
     state_dir: Option<PathBuf>,
     root_password: String,
+    server: Option<Server>,
 }
 
 impl SimBuilder {
+    /// Run on this server, whatever `PVE_TEST_SERVER` says (the
+    /// differential tests start one of each).
+    pub fn server(mut self, server: Server) -> SimBuilder {
+        self.server = Some(server);
+        self
+    }
+
+    /// The server `start()` will launch: pve-sim where the test needs what
+    /// only pve-sim has (faults, PVE 9.0), else the one asked for.
+    pub fn resolved_server(&self) -> Server {
+        if !self.faults.is_empty() || self.version == "9.0" {
+            return Server::PveSim;
+        }
+        self.server.unwrap_or_else(Server::from_env)
+    }
+
     /// Start from this user.cfg text (`--user-cfg`).
     pub fn user_cfg(mut self, text: &str) -> SimBuilder {
         self.user_cfg = Some(text.to_string());
@@ -116,7 +174,16 @@ impl SimBuilder {
     }
 
     pub fn start(self) -> Sim {
-        let binary = sim_binary();
+        let server = self.resolved_server();
+        let binary = match server {
+            Server::PveSim => sim_binary(),
+            Server::PveOracle => oracle_binary().unwrap_or_else(|| {
+                panic!(
+                    "PVE_TEST_SERVER=pve-oracle, but there is no pve-oracle at {}: {ORACLE_HINT}",
+                    default_oracle_path().display()
+                )
+            }),
+        };
         let dir = unique_temp_dir("pve-sim-test");
         let request_log = dir.join("requests.jsonl");
         let state_dir = self.state_dir.clone().unwrap_or_else(|| dir.join("state"));
@@ -147,7 +214,7 @@ impl SimBuilder {
             cmd.arg("--fault").arg(fault);
         }
         // Failed logins are delayed 3 s as on PVE; tests do not wait for
-        // that unless the environment asks for it.
+        // that unless the environment asks for it (pve-oracle's default is 0).
         if std::env::var_os("PVE_SIM_AUTH_DELAY_MS").is_none() {
             cmd.env("PVE_SIM_AUTH_DELAY_MS", "0");
         }
@@ -185,12 +252,14 @@ impl SimBuilder {
             let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
             let _ = fs::remove_dir_all(&dir);
             panic!(
-                "pve-sim ({}) printed no ready line within {}s\nstdout: {ready:?}\nstderr:\n{stderr}",
+                "{} ({}) printed no ready line within {}s\nstdout: {ready:?}\nstderr:\n{stderr}",
+                server.name(),
                 binary.display(),
                 READY_TIMEOUT.as_secs()
             );
         };
         Sim {
+            server,
             url,
             fingerprint,
             ca_cert: PathBuf::from(ca_cert),
@@ -216,6 +285,7 @@ impl Sim {
             faults: Vec::new(),
             state_dir: None,
             root_password: "pve-sim-test-root".to_string(),
+            server: None,
         }
     }
 
@@ -312,6 +382,27 @@ pub fn sim_binary() -> PathBuf {
         );
     }
     path
+}
+
+/// What to do when the real PVE code is wanted and missing.
+pub const ORACLE_HINT: &str = "set PVE_ORACLE to the pve-oracle program \
+(see ../shared/pve-oracle/README.md; its Debian packages come from its deps.sh)";
+
+/// `<workspace>/../shared/pve-oracle/pve-oracle`, where a checkout beside
+/// `shared/` finds it.
+fn default_oracle_path() -> PathBuf {
+    match std::env::var_os("PVE_ORACLE") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace_root().join("../shared/pve-oracle/pve-oracle"),
+    }
+}
+
+/// The pve-oracle program (`$PVE_ORACLE`, else
+/// `<workspace>/../shared/pve-oracle/pve-oracle`), or `None` when there is
+/// none. Its `bin/pvesh` is the real pvesh.
+pub fn oracle_binary() -> Option<PathBuf> {
+    let path = default_oracle_path();
+    path.is_file().then_some(path)
 }
 
 /// tests/support is two levels below the workspace root.
