@@ -87,11 +87,38 @@ pub fn explain(name: &str, valid: &[String]) -> Unknown {
 }
 
 /// Names renamed, removed or added between PVE versions: the note, and the
-/// names to use instead (when the server has them).
+/// names to use instead (when the server has them). An old prefix is
+/// renamed first, since the new name may have a story of its own
+/// (`Qemu.Monitor` is `VM.Monitor`, which PVE 9 removed).
 fn history(name: &str, valid: &[String]) -> (Option<String>, Vec<String>) {
     let has = |p: &str| valid.iter().any(|v| v == p);
     let lower = name.to_ascii_lowercase();
-    if lower == "vm.monitor" {
+    for (old, new) in [("qemu.", "VM."), ("nodes.", "Sys."), ("node.", "Sys.")] {
+        if lower.starts_with(old) {
+            // The prefix is ASCII, so `old.len()` is a char boundary of `name`.
+            let (old_name, rest) = name.split_at(old.len() - 1);
+            let renamed = format!("{new}{}", &rest[1..]);
+            let mut note = format!("{old_name}.* privileges are called {new}* in PVE");
+            if has(&renamed) {
+                return (Some(note), vec![renamed]);
+            }
+            let (later, suggestions) = changed_name(&renamed, valid);
+            if let Some(later) = later {
+                note = format!("{note}, and {renamed} is {later}");
+                return (Some(note), suggestions);
+            }
+            return (Some(note), closest(&renamed, valid));
+        }
+    }
+    changed_name(name, valid)
+}
+
+/// Names of the current prefixes that PVE removed, added in a later version,
+/// or never had under that name.
+fn changed_name(name: &str, valid: &[String]) -> (Option<String>, Vec<String>) {
+    let has = |p: &str| valid.iter().any(|v| v == p);
+    let lower = name.to_ascii_lowercase();
+    if lower == "vm.monitor" && !has("VM.Monitor") {
         return (
             Some(
                 "removed in PVE 9.0: use Sys.Audit for monitoring and VM.GuestAgent.* for guest agent access"
@@ -122,21 +149,17 @@ fn history(name: &str, valid: &[String]) -> (Option<String>, Vec<String>) {
             vec!["Datastore.Audit".into()],
         );
     }
-    for (old, new) in [("qemu.", "VM."), ("nodes.", "Sys."), ("node.", "Sys.")] {
-        if lower.starts_with(old) {
-            // The prefix is ASCII, so `old.len()` is a char boundary of `name`.
-            let (old_name, rest) = name.split_at(old.len() - 1);
-            let renamed = format!("{new}{}", &rest[1..]);
-            let suggestions = if has(&renamed) {
-                vec![renamed]
-            } else {
-                closest(&renamed, valid)
-            };
-            return (
-                Some(format!("{old_name}.* privileges are called {new}* in PVE")),
-                suggestions,
-            );
-        }
+    if matches!(
+        lower.as_str(),
+        "sys.shutdown" | "sys.reboot" | "sys.poweroff" | "sys.power"
+    ) {
+        return (
+            Some(
+                "PVE has no such privilege: shutting down and rebooting a node needs Sys.PowerMgmt"
+                    .into(),
+            ),
+            vec!["Sys.PowerMgmt".into()],
+        );
     }
     (None, vec![])
 }

@@ -188,8 +188,41 @@ fn old_names_are_renamed() {
     let u = explain("Datastore.Browse", &v);
     assert_eq!(u.suggestions, s(&["Datastore.Audit"]));
     assert!(u.describe().contains("needs Datastore.Audit"));
-    // A rename target the server lacks is not suggested.
-    assert!(explain("Qemu.Monitor", &v).suggestions.is_empty());
+    // A rename target the server lacks is not suggested, and what became
+    // of it is said.
+    let u = explain("Qemu.Monitor", &v);
+    assert!(u.suggestions.is_empty());
+    assert_eq!(
+        u.describe(),
+        "'Qemu.Monitor' (Qemu.* privileges are called VM.* in PVE, and VM.Monitor is removed in PVE 9.0: \
+         use Sys.Audit for monitoring and VM.GuestAgent.* for guest agent access)"
+    );
+    // On PVE 8 the renamed name is there.
+    assert_eq!(
+        explain("Qemu.Monitor", &pve8()).suggestions,
+        s(&["VM.Monitor"])
+    );
+}
+
+#[test]
+fn power_management_has_one_privilege() {
+    for name in [
+        "Nodes.Shutdown",
+        "Sys.Shutdown",
+        "sys.reboot",
+        "Node.Reboot",
+    ] {
+        let u = explain(name, &pve9());
+        assert_eq!(u.suggestions, s(&["Sys.PowerMgmt"]), "{name}");
+        assert!(
+            u.describe().contains("needs Sys.PowerMgmt"),
+            "{name}: {}",
+            u.describe()
+        );
+    }
+    assert!(explain("Nodes.Shutdown", &pve9()).describe().starts_with(
+        "'Nodes.Shutdown' (Nodes.* privileges are called Sys.* in PVE, and Sys.Shutdown is"
+    ));
 }
 
 #[test]
