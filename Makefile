@@ -2,7 +2,8 @@
 #
 #   make demo        build, start pve-sim, run the example bootstrap playbook
 #   make test        everything CI runs: lint, Rust tests, Ansible integration,
-#                    molecule, ansible-runner
+#                    molecule, ansible-runner; against pve-sim, then again
+#                    against the real PVE code (pve-oracle) when it is there
 #   make collection  build the Galaxy tarball into build/
 #   make bench       benchmarks (run time, requests, per-task time, sizes)
 #
@@ -26,7 +27,16 @@ export PVE_SIM_BIN            := $(CURDIR)/$(SIM)
 export PVE_SIM_AUTH_DELAY_MS  ?= 0
 export ANSIBLE_PYTHON         := $(CURDIR)/$(VENV)/bin/python
 
-.PHONY: all demo test lint rust-test ansible-test collection modules sim venv bench clean
+# The real PVE access-control code, the judge of pve-sim and the modules
+# (../shared/pve-oracle, AGPL, never copied here): found through this one
+# variable. It needs its Debian packages (its deps.sh); without them or it,
+# `make test` runs everything else and says the real-PVE suite was skipped,
+# unless PVE_REQUIRE_ORACLE=1 (CI), which makes that a failure.
+export PVE_ORACLE ?= $(abspath $(CURDIR)/../shared/pve-oracle/pve-oracle)
+ORACLE_READY := $(shell test -x '$(PVE_ORACLE)' && perl -MAnyEvent::HTTP -MJSON::XS -MNet::SSLeay -e1 2>/dev/null && echo yes)
+ORACLE_HOWTO := get ../shared/pve-oracle beside this checkout (or set PVE_ORACLE) and run its deps.sh as root
+
+.PHONY: all demo test lint rust-test ansible-test real-pve-test collection modules sim venv bench clean
 
 all: modules sim
 
@@ -66,7 +76,25 @@ collection: modules venv
 ansible-test: collection sim
 	tests/integration/run.sh $(TARBALL)
 
-test: lint rust-test ansible-test
+# The same module tests and Ansible targets against the real PVE code (9.1
+# and 8.4); pve-sim's own tests are not repeated (the conformance test in
+# tests/pve-sim compares it with the real code).
+real-pve-test: modules sim collection
+ifeq ($(ORACLE_READY),yes)
+	PVE_TEST_SERVER=pve-oracle cargo test --locked --workspace --exclude pve-sim --tests
+	PVE_TEST_SERVER=pve-oracle PVE_TEST_VERSIONS="9.1 8.4" tests/integration/run.sh $(TARBALL)
+else ifeq ($(PVE_REQUIRE_ORACLE),1)
+	@echo "real-PVE suite required (PVE_REQUIRE_ORACLE=1) but pve-oracle is not usable at $(PVE_ORACLE): $(ORACLE_HOWTO)" >&2; exit 1
+else
+	@echo "real-PVE suite skipped: no usable pve-oracle at $(PVE_ORACLE)"
+endif
+
+test: lint rust-test ansible-test real-pve-test
+ifeq ($(ORACLE_READY),yes)
+	@echo "make test: all green, against pve-sim and the real PVE code ($(PVE_ORACLE), 9.1 and 8.4)"
+else
+	@echo "make test: all green against pve-sim; the real-PVE suite was SKIPPED (no usable pve-oracle at $(PVE_ORACLE)): to run it, $(ORACLE_HOWTO)"
+endif
 
 demo: collection sim
 	scripts/demo.sh $(TARBALL)

@@ -13,6 +13,8 @@
 # Environment: PVE_SIM_BIN (default target/debug/pve-sim), VENV (default .venv),
 #   PVE_TEST_SERVER=pve-oracle runs every target against the real PVE code
 #   ($PVE_ORACLE, default ../shared/pve-oracle/pve-oracle) instead,
+#   PVE_TEST_VERSIONS="9.1 8.4" runs every target, molecule and the AWX job
+#   on each of these versions (default: a target's target.conf, else 9.1),
 #   KEEP_WORK=1 keeps the scratch directory for a look at the logs.
 set -uo pipefail
 
@@ -145,6 +147,7 @@ run_target() {
   PVE_VERSIONS=9.1
   # shellcheck disable=SC1091
   [[ -f $dir/target.conf ]] && source "$dir/target.conf"
+  [[ -n ${PVE_TEST_VERSIONS:-} ]] && PVE_VERSIONS=$PVE_TEST_VERSIONS
   for version in $PVE_VERSIONS; do
     CURRENT="$name@$version"
     PLAY_OUT=
@@ -194,34 +197,38 @@ done
 
 # --- molecule ---------------------------------------------------------------
 if selected molecule; then
-  CURRENT=molecule
-  if sim_start molecule 9.1; then
-    vault_pw=$WORK/molecule-vault-pass
-    random_secret >"$vault_pw"
-    PLAY_OUT=$WORK/logs/molecule.log
-    (
-      cd "$root" &&
-        PROXMOX_HOST=$SIM_URL PROXMOX_FINGERPRINT=$SIM_FP PROXMOX_USER=root@pam PROXMOX_PASSWORD=$SIM_PW \
-          ANSIBLE_VAULT_PASSWORD_FILE=$vault_pw MOLECULE_EPHEMERAL_DIRECTORY=$WORK/molecule \
-          molecule test -s default
-    ) >"$PLAY_OUT" 2>&1
-    rc=$?
-    expect "molecule test (syntax, converge, idempotence, verify) passes" test "$rc" -eq 0
-    for step in converge idempotence verify; do
-      expect "molecule step $step executed successfully" grep -Eq "$step.*Executed: .*Successful" "$PLAY_OUT"
-    done
-    sim_stop
-  else
-    not_ok "$PVE_TEST_SERVER starts for molecule"
-  fi
-  PLAY_OUT=
+  for version in ${PVE_TEST_VERSIONS:-9.1}; do
+    CURRENT=molecule@$version
+    if sim_start "molecule-$version" "$version"; then
+      vault_pw=$WORK/molecule-vault-pass
+      random_secret >"$vault_pw"
+      PLAY_OUT=$WORK/logs/molecule-$version.log
+      (
+        cd "$root" &&
+          PROXMOX_HOST=$SIM_URL PROXMOX_FINGERPRINT=$SIM_FP PROXMOX_USER=root@pam PROXMOX_PASSWORD=$SIM_PW \
+            ANSIBLE_VAULT_PASSWORD_FILE=$vault_pw MOLECULE_EPHEMERAL_DIRECTORY=$WORK/molecule-$version \
+            molecule test -s default
+      ) >"$PLAY_OUT" 2>&1
+      rc=$?
+      expect "molecule test (syntax, converge, idempotence, verify) passes" test "$rc" -eq 0
+      for step in converge idempotence verify; do
+        expect "molecule step $step executed successfully" grep -Eq "$step.*Executed: .*Successful" "$PLAY_OUT"
+      done
+      sim_stop
+    else
+      not_ok "$PVE_TEST_SERVER starts for molecule"
+    fi
+    PLAY_OUT=
+  done
 fi
 
 # --- ansible-runner (AWX-style) ------------------------------------------------
 if selected awx; then
-  CURRENT=awx
-  # shellcheck source=tests/integration/awx/run-awx.sh
-  source "$here/awx/run-awx.sh"
+  for AWX_VERSION in ${PVE_TEST_VERSIONS:-9.1}; do
+    CURRENT=awx@$AWX_VERSION
+    # shellcheck source=tests/integration/awx/run-awx.sh
+    source "$here/awx/run-awx.sh"
+  done
 fi
 
 echo

@@ -4,10 +4,10 @@
 # env/envvars with the PROXMOX_* credentials (as an AWX custom credential
 # injects them), runs `ansible-runner run DIR -p playbook.yml` twice and
 # checks the status, the changes (from the job events) and that the password
-# is in no artifact.
+# is in no artifact. AWX_VERSION: the PVE version to run against.
 awx_template=$here/awx
-if sim_start awx 9.1; then
-  awx_dir=$WORK/awx
+if sim_start "awx-$AWX_VERSION" "$AWX_VERSION"; then
+  awx_dir=$WORK/awx-$AWX_VERSION
   rm -rf "$awx_dir"
   cp -r "$awx_template" "$awx_dir"
   rm -f "$awx_dir/run-awx.sh"
