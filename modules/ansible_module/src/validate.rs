@@ -159,6 +159,9 @@ impl Checker<'_> {
         }
         for o in &spec.opts {
             if let Some(v) = p.remove(o.name) {
+                if let Some(w) = string_conversion_warning(o, &v, prefix) {
+                    self.warnings.push(w);
+                }
                 match self.coerce_opt(o, v, ctx) {
                     Ok(v) => {
                         if o.no_log {
@@ -267,6 +270,34 @@ impl Checker<'_> {
             Err(errors)
         }
     }
+}
+
+/// The warning AnsibleModule gave (ansible-core up to 2.18) when a value
+/// that is not a string reached a string option: `comment: [a, b]` is
+/// stored as `"['a', 'b']"` and `comment: yes` as `"True"`, which is rarely
+/// what was meant. Numbers are converted silently: options such as `expire`
+/// document epoch seconds, which YAML hands over as integers. A secret's
+/// value is never shown.
+fn string_conversion_warning(o: &Opt, v: &Value, prefix: &str) -> Option<String> {
+    let converted = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_) | Value::Bool(_));
+    let what = match (o.kind, o.elements, v) {
+        (Kind::Str, _, v) if converted(v) => v,
+        (Kind::List, Some(Kind::Str), Value::Array(items)) => {
+            items.iter().find(|i| converted(i))?
+        }
+        _ => return None,
+    };
+    let (value, as_text) = if o.no_log {
+        ("'********'".to_string(), "'********'".to_string())
+    } else {
+        (py_repr(what), py_repr(&Value::String(py_str(what))))
+    };
+    Some(format!(
+        "The value {value} (type {}) in a string field ({prefix}{}) was converted to {as_text} (type string). \
+         If this does not look like what you expect, quote the entire value to ensure it does not change.",
+        py_type(what),
+        o.name
+    ))
 }
 
 fn check_choices(o: &Opt, v: &mut Value) -> Option<String> {

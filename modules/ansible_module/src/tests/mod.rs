@@ -268,6 +268,47 @@ fn raw_is_unchanged() {
     }
 }
 
+#[test]
+fn a_value_converted_to_a_string_is_warned_about() {
+    let warnings = |args: Value| exec(&user_spec(), args).0["warnings"].clone();
+    assert_eq!(
+        warnings(json!({"userid": "a@pve", "comment": ["a", "b"]})),
+        json!([
+            "The value ['a', 'b'] (type list) in a string field (comment) was converted to \
+                \"['a', 'b']\" (type string). If this does not look like what you expect, \
+                quote the entire value to ensure it does not change."
+        ])
+    );
+    assert!(warnings(json!({"userid": "a@pve", "comment": true}))[0]
+        .as_str()
+        .unwrap()
+        .starts_with(
+            "The value True (type bool) in a string field (comment) was converted to 'True'"
+        ));
+    // Strings, numbers (epoch seconds of `expire`) and options left out or
+    // null are not worth a warning.
+    assert_eq!(
+        warnings(json!({"userid": "a@pve", "comment": 7, "api_host": null})),
+        Value::Null
+    );
+    // A secret's value is never shown, also not in a warning.
+    let w = warnings(json!({"userid": "a@pve", "password": ["hunter2"]}));
+    assert!(
+        w[0].as_str()
+            .unwrap()
+            .contains("(password) was converted to '********'"),
+        "{w}"
+    );
+    assert!(!w.to_string().contains("hunter2"));
+    // Elements of a list of strings.
+    let spec = Spec::new([Opt::list("users").elements(Kind::Str)]);
+    let (v, _) = exec(&spec, json!({"users": ["a@pve", {"b": 1}]}));
+    assert!(v["warnings"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("The value {'b': 1} (type dict) in a string field (users) was converted"));
+}
+
 fn user_spec() -> Spec {
     Spec::new([
         Opt::str("userid").required().aliases(&["user", "name"]),
