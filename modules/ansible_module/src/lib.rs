@@ -59,6 +59,7 @@
 //!
 //! [`execute`] is the same without process I/O, for unit tests.
 
+pub mod text;
 mod validate;
 
 pub use serde_json::{json, Map, Value};
@@ -511,9 +512,28 @@ pub fn execute(
     if !warnings.is_empty() {
         result.insert("warnings".into(), Value::Array(warnings));
     }
+    bound_messages(&mut result);
     let mut v = Value::Object(result);
     scrub_result(&mut v, &m.secrets);
     (v, code)
+}
+
+/// The last resort of [`text`]: `msg` and each warning cut at
+/// [`text::MAX_MESSAGE`] characters, whatever built them.
+fn bound_messages(result: &mut Map<String, Value>) {
+    let cut = |v: &mut Value| {
+        if let Value::String(s) = v {
+            if s.chars().count() > text::MAX_MESSAGE {
+                *s = text::cut(s, text::MAX_MESSAGE);
+            }
+        }
+    };
+    if let Some(msg) = result.get_mut("msg") {
+        cut(msg);
+    }
+    if let Some(Value::Array(warnings)) = result.get_mut("warnings") {
+        warnings.iter_mut().for_each(cut);
+    }
 }
 
 fn parse_args(name: &str, text: &str) -> Result<Map<String, Value>, String> {

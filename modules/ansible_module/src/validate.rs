@@ -42,7 +42,7 @@ pub(crate) fn check(
             let names: Vec<&str> = c.unsupported.iter().map(|(n, _)| n.as_str()).collect();
             Err(format!(
                 "Unsupported parameters for ({module}) module: {}. Supported parameters include: {supported}.",
-                names.join(", ")
+                crate::text::list(&names, crate::text::MAX_ITEMS)
             ))
         }
         (None, _) => Ok(params),
@@ -301,7 +301,13 @@ fn string_conversion_warning(o: &Opt, v: &Value, prefix: &str) -> Option<String>
 }
 
 fn check_choices(o: &Opt, v: &mut Value) -> Option<String> {
-    let shown = |s: String| if o.no_log { "********".to_string() } else { s };
+    let shown = |s: String| {
+        if o.no_log {
+            "********".to_string()
+        } else {
+            crate::text::value(&s)
+        }
+    };
     let choices = o.choices.join(", ");
     if let Value::Array(items) = v {
         let bad: Vec<String> = items
@@ -351,7 +357,7 @@ fn coerce(kind: Kind, v: Value, hide: bool, env: Env) -> Result<Value, (&'static
         if hide {
             "'********'".to_string()
         } else {
-            py_repr(v)
+            crate::text::value(&py_repr(v))
         }
     };
     let fail = |v: &Value, e: String| Err((py_type(v), e));

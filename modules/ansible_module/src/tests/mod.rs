@@ -309,6 +309,34 @@ fn a_value_converted_to_a_string_is_warned_about() {
         .starts_with("The value {'b': 1} (type dict) in a string field (users) was converted"));
 }
 
+#[test]
+fn messages_stay_readable_whatever_their_input() {
+    // A thousand unknown options are named ten at a time.
+    let mut args = json!({"userid": "a@pve"});
+    for i in 0..1000 {
+        args[format!("opt{i:04}")] = json!(1);
+    }
+    let msg = error(&user_spec(), args);
+    assert!(msg.contains("opt0009 and 990 more. Supported"), "{msg}");
+    // A megabyte given for an option with choices is shown by its ends.
+    let huge = "x".repeat(1 << 20);
+    let msg = error(&user_spec(), json!({"userid": "a@pve", "state": huge}));
+    assert!(msg.len() < 400, "{} characters", msg.len());
+    assert!(msg.ends_with("(1048576 characters)"), "{msg}");
+    // Whatever a body says is cut at MAX_MESSAGE, both ends kept.
+    fn long(_: &mut Module) -> Result<Map<String, Value>, Failure> {
+        Err(Failure::new(format!("start {} end", "y".repeat(1 << 20))))
+    }
+    let (v, _) = exec_with(&user_spec(), r#"{"userid": "a@pve"}"#, &[], long);
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.chars().count() < text::MAX_MESSAGE + 40);
+    assert!(
+        msg.starts_with("start y") && msg.ends_with("y end (1048586 characters)"),
+        "{}",
+        &msg[msg.len() - 40..]
+    );
+}
+
 fn user_spec() -> Spec {
     Spec::new([
         Opt::str("userid").required().aliases(&["user", "name"]),
