@@ -5,6 +5,7 @@
 #                    molecule, ansible-runner; against pve-sim, then again
 #                    against the real PVE code (pve-oracle) when it is there
 #   make collection  build the Galaxy tarball into build/
+#   make docs        the collection's docs site (HTML) into build/docs/html
 #   make bench       benchmarks (run time, requests, per-task time, sizes)
 #
 # A fresh clone needs only Rust and Python 3.11: the virtual environment and
@@ -18,6 +19,7 @@ MODULES     := pve_user pve_group pve_role pve_acl pve_token pve_permission_info
 RELEASE_DIR := target/$(TARGET)/release
 SIM         := target/debug/pve-sim
 VENV        := .venv
+DOCS_VENV   := .venv-docs
 PYTHON      ?= python3
 VERSION     := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL     := build/pve-access-$(VERSION).tar.gz
@@ -36,7 +38,7 @@ export PVE_ORACLE ?= $(abspath $(CURDIR)/../shared/pve-oracle/pve-oracle)
 ORACLE_READY := $(shell test -x '$(PVE_ORACLE)' && perl -MAnyEvent::HTTP -MJSON::XS -MNet::SSLeay -e1 2>/dev/null && echo yes)
 ORACLE_HOWTO := get ../shared/pve-oracle beside this checkout (or set PVE_ORACLE) and run its deps.sh as root
 
-.PHONY: all demo test lint rust-test ansible-test real-pve-test collection modules sim venv bench clean
+.PHONY: all demo test lint rust-test ansible-test real-pve-test collection-lint docs docs-venv collection modules sim venv bench clean
 
 all: modules sim
 
@@ -62,6 +64,15 @@ $(VENV)/.stamp: requirements.txt
 
 venv: $(VENV)/.stamp
 
+# The docs and collection-linting tools live apart from the test venv, so
+# neither pins the other's dependencies.
+$(DOCS_VENV)/.stamp: requirements-docs.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-docs.txt
+	touch $@
+
+docs-venv: $(DOCS_VENV)/.stamp
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
@@ -76,6 +87,12 @@ collection: modules venv
 ansible-test: collection sim
 	tests/integration/run.sh $(TARBALL)
 
+collection-lint: collection docs-venv
+	scripts/lint-collection.sh $(TARBALL)
+
+docs: collection docs-venv
+	scripts/build-docs.sh $(TARBALL)
+
 # The same module tests and Ansible targets against the real PVE code (9.1
 # and 8.4); pve-sim's own tests are not repeated (the conformance test in
 # tests/pve-sim compares it with the real code).
@@ -89,7 +106,7 @@ else
 	@echo "real-PVE suite skipped: no usable pve-oracle at $(PVE_ORACLE)"
 endif
 
-test: lint rust-test ansible-test real-pve-test
+test: lint rust-test collection-lint ansible-test real-pve-test
 ifeq ($(ORACLE_READY),yes)
 	@echo "make test: all green, against pve-sim and the real PVE code ($(PVE_ORACLE), 9.1 and 8.4)"
 else

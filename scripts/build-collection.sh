@@ -13,6 +13,7 @@ rm -rf "$stage"
 mkdir -p "$stage"
 cp -r "$root/collection/." "$stage/"
 cp "$root/galaxy.yml" "$stage/"
+cp -r "$root/changelogs" "$stage/"
 for m in "$@"; do
   [[ -f $root/collection/plugins/modules/$m.yml ]] || { echo "no documentation for $m (collection/plugins/modules/$m.yml)" >&2; exit 1; }
   install -m 0755 "$root/$release/$m" "$stage/plugins/modules/$m"
