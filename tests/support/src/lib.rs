@@ -44,6 +44,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+mod state;
+pub use state::UserCfg;
+
 /// How long the sim may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one module run may take before it is killed.
@@ -107,6 +110,8 @@ pub struct Sim {
     pub root_password: String,
     /// The sim's temporary directory (removed on drop).
     pub dir: PathBuf,
+    /// Its `/etc/pve`: `user.cfg`, `priv/token.cfg`, ...
+    pub state_dir: PathBuf,
     request_log: PathBuf,
     child: Child,
 }
@@ -265,6 +270,7 @@ impl SimBuilder {
             ca_cert: PathBuf::from(ca_cert),
             root_password: self.root_password,
             dir,
+            state_dir,
             request_log,
             child,
         }
@@ -346,6 +352,14 @@ impl Sim {
             .into_iter()
             .filter(|c| !c.starts_with("GET "))
             .collect()
+    }
+
+    /// The access configuration as the server saved it (its `user.cfg`),
+    /// read directly: see [`UserCfg`].
+    pub fn state(&self) -> UserCfg {
+        let path = self.state_dir.join("user.cfg");
+        let bytes = fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        UserCfg::parse(&bytes)
     }
 
     /// The sim's stderr so far (for failure messages).
