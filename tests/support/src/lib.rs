@@ -390,8 +390,11 @@ pub fn sim_binary() -> PathBuf {
         }
     };
     if !path.is_file() {
+        // `cargo test` cannot build it from here: cargo holds the build
+        // directory's lock while the tests run.
         panic!(
-            "no pve-sim binary at {}: build it first: cargo build -p pve-sim (make test does this)",
+            "no pve-sim binary at {}: run `make test`, which builds it and the release modules \
+             first (or `make sim modules`, then `cargo test`)",
             path.display()
         );
     }
@@ -471,7 +474,8 @@ pub fn release_module(name: &str) -> PathBuf {
     };
     assert!(
         path.is_file(),
-        "no release binary of {name} at {}: run `make modules` first",
+        "no release binary of {name} at {}: run `make test`, which builds the release modules \
+         and pve-sim first (or `make sim modules`, then `cargo test`)",
         path.display()
     );
     path
