@@ -25,7 +25,7 @@
 //! that touches nothing of the caller costs no request. [`weakened`] and
 //! [`refusal`] are the pure rule.
 
-use ansible_module::Failure;
+use ansible_module::{Failure, Opt, Params};
 
 use crate::access::{self, AclEntry, PrincipalKind};
 use crate::{time, ApiError, ApiRequest, Client, Identity};
@@ -373,11 +373,18 @@ pub fn refusal(caller: &Caller, weakened: &[Weakened], allow: bool) -> Option<St
     ))
 }
 
+/// `allow_self_lockout`, an option of every module that changes state.
+pub fn option() -> Opt {
+    Opt::bool("allow_self_lockout").default(false)
+}
+
 /// Refuses the task when `changes` remove or weaken the caller's access
-/// (see the module's doc). Reads only what the judgement needs: nothing
-/// when no change could concern the caller, or when `allow` leaves only the
-/// refusals that need no read.
-pub fn enforce(client: &Client, changes: &[Change], allow: bool) -> Result<(), Failure> {
+/// (see the module's doc), unless the task's `allow_self_lockout` allows
+/// it. Reads only what the judgement needs: nothing when no change could
+/// concern the caller, or when the option leaves only the refusals that
+/// need no read.
+pub fn enforce(client: &Client, params: &Params, changes: &[Change]) -> Result<(), Failure> {
+    let allow = params.bool("allow_self_lockout").unwrap_or(false);
     let mut caller = Caller::new(client.identity());
     if !allow && caller.needs_reading(changes) {
         caller.read(client)?;
