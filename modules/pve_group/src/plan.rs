@@ -146,7 +146,9 @@ pub fn lockout_changes(d: &Desired, current: Option<&Group>) -> Vec<Change> {
             members: g.members.clone(),
         }];
     }
-    let target = d.target_members(current).unwrap_or_else(|| g.members.clone());
+    let target = d
+        .target_members(current)
+        .unwrap_or_else(|| g.members.clone());
     g.members
         .iter()
         .filter(|m| !target.contains(m))

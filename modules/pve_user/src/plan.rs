@@ -315,15 +315,12 @@ pub fn lockout_changes(d: &Desired, cur: &Current) -> Vec<Change> {
     }
     if let Some(wanted) = &d.groups {
         let target = merge_list(&user.groups, wanted, d.append);
-        out.extend(
-            user.groups
-                .iter()
-                .filter(|g| !target.contains(g))
-                .map(|g| Change::Membership {
-                    userid: id.clone(),
-                    group: g.clone(),
-                }),
-        );
+        out.extend(user.groups.iter().filter(|g| !target.contains(g)).map(|g| {
+            Change::Membership {
+                userid: id.clone(),
+                group: g.clone(),
+            }
+        }));
     }
     out
 }

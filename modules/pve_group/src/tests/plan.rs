@@ -107,13 +107,7 @@ fn create() {
         json!({"groupid": "ops", "comment": "operators", "members": ["alice@pve", "bob@pve"]})
     );
     assert_eq!(p.msg, "group 'ops' created with members alice@pve, bob@pve");
-    let p = plan(
-        &desired(json!({"groupid": "ops"})),
-        None,
-        None,
-        true,
-    )
-    .unwrap();
+    let p = plan(&desired(json!({"groupid": "ops"})), None, None, true).unwrap();
     assert_eq!(reqs(&p), ["POST /access/groups groupid=ops"]);
     assert_eq!(p.msg, "group 'ops' would be created");
     assert_eq!(
@@ -228,8 +222,7 @@ fn absent() {
 #[test]
 fn what_is_taken_away_from_members() {
     let cur = group(&["alice@pve", "bob@pve"]);
-    let changes =
-        |args: Value, cur: Option<&Group>| lockout_changes(&desired(args), cur);
+    let changes = |args: Value, cur: Option<&Group>| lockout_changes(&desired(args), cur);
     assert_eq!(
         changes(json!({"groupid": "ops", "state": "absent"}), Some(&cur)),
         [Change::GroupDeleted {
@@ -238,7 +231,10 @@ fn what_is_taken_away_from_members() {
         }]
     );
     assert_eq!(
-        changes(json!({"groupid": "ops", "members": ["bob@pve", "carol@pve"]}), Some(&cur)),
+        changes(
+            json!({"groupid": "ops", "members": ["bob@pve", "carol@pve"]}),
+            Some(&cur)
+        ),
         [Change::Membership {
             userid: "alice@pve".into(),
             group: "ops".into()
@@ -251,7 +247,10 @@ fn what_is_taken_away_from_members() {
     ] {
         assert_eq!(changes(args, Some(&cur)), []);
     }
-    assert_eq!(changes(json!({"groupid": "ops", "state": "absent"}), None), []);
+    assert_eq!(
+        changes(json!({"groupid": "ops", "state": "absent"}), None),
+        []
+    );
 }
 
 #[test]

@@ -389,7 +389,10 @@ fn what_is_taken_away_from_roles() {
         lockout_changes(cur, &p)
     };
     assert_eq!(
-        changes(json!({"roleid": "Ops", "privs": ["VM.Audit", "VM.Console"]}), Some(&cur)),
+        changes(
+            json!({"roleid": "Ops", "privs": ["VM.Audit", "VM.Console"]}),
+            Some(&cur)
+        ),
         [Change::RolePrivs {
             roleid: "Ops".into(),
             removed: s(&["Sys.Audit"]),

@@ -362,7 +362,9 @@ fn what_is_taken_away_from_users() {
     );
     // Nothing taken: the same values, more groups, other attributes.
     assert_eq!(
-        changes(json!({"enable": true, "expire": 0, "groups": ["dev"], "append": true, "comment": "x"})),
+        changes(
+            json!({"enable": true, "expire": 0, "groups": ["dev"], "append": true, "comment": "x"})
+        ),
         []
     );
     // A user that does not exist loses nothing.
