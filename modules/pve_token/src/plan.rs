@@ -6,6 +6,7 @@
 use ansible_module::{Params, Value};
 use pve_api::access::{AclEntry, PrincipalKind, Token};
 use pve_api::ids::{self, TokenId};
+use pve_api::self_lockout::Change;
 use pve_api::{seg, time, ApiRequest};
 use std::collections::BTreeMap;
 
@@ -121,23 +122,14 @@ fn clears_comment(current: Option<&Token>, target: &Token) -> bool {
     current.is_some_and(|c| c.comment.is_some()) && target.comment.is_none()
 }
 
-/// Decides what to do. `authid` is who the module authenticates as (a
-/// token may not delete or regenerate itself); `now` is the time in epoch
-/// seconds (for `renew_before`/`expire_in`).
-pub fn decide(
-    d: &Desired,
-    current: Option<&Token>,
-    authid: &str,
-    now: i64,
-) -> Result<Action, String> {
-    let full = d.full();
-    let own = authid == full;
+/// Decides what to do. `now` is the time in epoch seconds (for
+/// `renew_before`/`expire_in`).
+pub fn decide(d: &Desired, current: Option<&Token>, now: i64) -> Result<Action, String> {
     if d.state == State::Absent {
-        return match current {
-            None => Ok(Action::Nothing),
-            Some(_) if own => Err(lockout(&full, "delete")),
-            Some(_) => Ok(Action::Delete),
-        };
+        return Ok(match current {
+            None => Action::Nothing,
+            Some(_) => Action::Delete,
+        });
     }
     let renew_expire = d.renew.map(|r| now.saturating_add(r.expire_in));
     let Some(cur) = current else {
@@ -173,20 +165,7 @@ pub fn decide(
     if target.privsep != cur.privsep {
         fields.push("privsep");
     }
-    if own {
-        // Turning privilege separation on leaves the token only its own ACL
-        // entries, usually none; a past expiry ends it at once.
-        if target.privsep && !cur.privsep {
-            return Err(lockout(&full, "turn on privilege separation of"));
-        }
-        if target.expire != cur.expire && target.expire != 0 && target.expire <= now {
-            return Err(lockout(&full, "set a past expiry on"));
-        }
-    }
     if d.regenerate || due {
-        if own {
-            return Err(lockout(&full, "regenerate"));
-        }
         return Ok(Action::Regenerate(target, fields));
     }
     if fields.is_empty() {
@@ -196,27 +175,51 @@ pub fn decide(
     }
 }
 
-/// Refuses, before any request, to delete or regenerate the token the
-/// module authenticates with: it exists (it just logged in), and a
-/// privilege-separated token may not even read itself to find out.
-/// ([`decide`] checks the same after the read, also for `renew_before`.)
-pub fn refuse_own_token(d: &Desired, authid: &str) -> Result<(), String> {
-    let full = d.full();
-    if authid != full {
-        Ok(())
-    } else if d.state == State::Absent {
-        Err(lockout(&full, "delete"))
+/// What the task takes away from the token, known before any request:
+/// deleting or regenerating it. Judged before the read for the token the
+/// module authenticates with, since a privilege-separated token may not
+/// even read itself. ([`lockout_changes`] says the same after the read,
+/// also for `renew_before`.)
+pub fn early_lockout(d: &Desired) -> Vec<Change> {
+    if d.state == State::Absent {
+        vec![Change::TokenDeleted(d.full())]
     } else if d.regenerate {
-        Err(lockout(&full, "regenerate"))
+        vec![Change::TokenRegenerated(d.full())]
     } else {
-        Ok(())
+        Vec::new()
     }
 }
 
-fn lockout(full: &str, verb: &str) -> String {
-    format!(
-        "refusing to {verb} token '{full}': the module authenticates with this token and would lock itself out; run the task with other credentials (another token, or api_user and api_password)"
-    )
+/// What `action` takes away from the token, for the self-lockout rule
+/// ([`pve_api::self_lockout`]): the token itself, its secret, its
+/// privilege separation turned on (leaving it only its own ACL entries),
+/// an expiry coming sooner.
+pub fn lockout_changes(d: &Desired, current: Option<&Token>, action: &Action) -> Vec<Change> {
+    let full = d.full();
+    let (target, regenerate) = match (action, current) {
+        (Action::Delete, _) => return vec![Change::TokenDeleted(full)],
+        (Action::Update(t, _), Some(_)) => (t, false),
+        (Action::Regenerate(t, _), Some(_)) => (t, true),
+        _ => return Vec::new(),
+    };
+    let Some(cur) = current else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if regenerate {
+        out.push(Change::TokenRegenerated(full.clone()));
+    }
+    if target.privsep && !cur.privsep {
+        out.push(Change::TokenPrivsepOn(full.clone()));
+    }
+    if target.expire != cur.expire {
+        out.push(Change::TokenExpire {
+            full,
+            from: cur.expire,
+            to: target.expire,
+        });
+    }
+    out
 }
 
 /// What the server offers, read only when [`Action::needs_version`].
