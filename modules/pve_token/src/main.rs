@@ -85,8 +85,12 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
         &plan::lockout_changes(&d, current.as_ref(), &action),
     )?;
     let server = if action.needs_version(current.as_ref()) {
-        let acl = matches!(action, Action::Regenerate(..));
-        Some(read_server(&client, &d, acl)?)
+        let regenerate = matches!(action, Action::Regenerate(..));
+        let server = read_server(&client, &d, regenerate)?;
+        if regenerate {
+            plan::refuse_recreating_itself(&d, client.identity().authid(), &server)?;
+        }
+        Some(server)
     } else {
         None
     };

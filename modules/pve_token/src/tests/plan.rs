@@ -483,3 +483,15 @@ fn diff_views_never_hold_a_secret() {
         );
     }
 }
+
+#[test]
+fn a_token_regenerates_itself_only_with_pves_regenerate() {
+    let d = desired(json!({"tokenid": "joe@pve!ci", "regenerate": true}));
+    assert!(refuse_recreating_itself(&d, "joe@pve!ci", &server((9, 1), vec![])).is_ok());
+    let e = refuse_recreating_itself(&d, "joe@pve!ci", &server((8, 4), vec![])).unwrap_err();
+    assert!(
+        e.starts_with("cannot regenerate token 'joe@pve!ci' with itself on PVE 8.4"),
+        "{e}"
+    );
+    assert!(refuse_recreating_itself(&d, "joe@pve", &server((8, 4), vec![])).is_ok());
+}
