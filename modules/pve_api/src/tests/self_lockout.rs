@@ -58,7 +58,6 @@ fn the_identity_is_read_from_the_login() {
     let c = Caller::new(&Identity::Token {
         owner: "ci@pve".into(),
         full: "ci@pve!deploy".into(),
-        privsep: None,
     });
     assert_eq!(c, token("ci@pve!deploy", &[], None).with_groups(None));
     assert_eq!(Caller::new(&Identity::LocalRoot).userid, "root@pam");
@@ -308,7 +307,6 @@ fn reads_only_when_a_change_could_concern_the_caller() {
     let fresh = Caller::new(&Identity::Token {
         owner: "ci@pve".into(),
         full: "ci@pve!t".into(),
-        privsep: None,
     });
     assert!(!fresh.needs_reading(&[removed(User, "ci@pve"), removed(Token, "x@pve!y")]));
     assert!(fresh.needs_reading(&[removed(Group, "ops")]));
