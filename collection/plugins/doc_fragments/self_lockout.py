@@ -25,7 +25,7 @@ options:
         expiry (and a token's own entries, privsep, expiry and secret) count.
       - Deleting or disabling V(root@pam), the user the module authenticates as (for a token
         login, its owner) or the token it authenticates with is refused also with this
-        option: do that with another login.
+        option; do that with another login.
       - The groups of the login and a token's privilege separation are read (one
         C(GET /access/users?full=1)), and for a role the ACL (C(GET /access/acl)), only when
         a change could concern them. A token that may not read its owner's user counts every
