@@ -76,6 +76,7 @@ CONTRACT = {
         "append": opt("bool", False),
         "password": opt("str", no_log=True),
         "update_password": opt("str", "on_create", choices=["always", "on_create"]),
+        "allow_self_lockout": opt("bool", False),
     },
     "pve_group": {
         "groupid": opt("str", aliases=["name", "group"], required=True),
@@ -83,6 +84,7 @@ CONTRACT = {
         "comment": opt("str"),
         "members": opt("list", elements="str"),
         "append": opt("bool", False),
+        "allow_self_lockout": opt("bool", False),
     },
     "pve_role": {
         "roleid": opt("str", aliases=["name", "role"], required=True),
@@ -90,6 +92,7 @@ CONTRACT = {
         "privs": opt("list", aliases=["privileges"], elements="str"),
         "append": opt("bool", False),
         "unknown_privs": opt("str", "fail", choices=["fail", "warn"]),
+        "allow_self_lockout": opt("bool", False),
     },
     "pve_acl": {
         "path": opt("str"),
@@ -113,6 +116,7 @@ CONTRACT = {
         "regenerate": opt("bool", False),
         "renew_before": opt("str"),
         "expire_in": opt("str"),
+        "allow_self_lockout": opt("bool", False),
     },
     "pve_permission_info": {
         "userid": opt("str"),

@@ -9,11 +9,14 @@
 //! mode, so a task with a mistake changes nothing. `exclusive: true` makes
 //! every principal the task names hold exactly the listed entries (its
 //! other entries, on any path, are removed); principals not named are never
-//! touched. Removing the entries that are the module's own access (the
-//! login's user, or its token and the token's owner) is refused unless
-//! `allow_self_lockout: true`.
+//! touched. Removing the entries that are the module's own access (those of
+//! the login's user and its groups; for a token, its owner's and, with
+//! privilege separation, its own) is refused unless `allow_self_lockout:
+//! true`.
 //!
 //! Requests: one `GET /access/acl`; a run that changes nothing stops there.
+//! Removing a group's entry, or a token's own, reads the login's groups and
+//! privilege separation (`GET /access/users?full=1`) to judge whose it is.
 //! Otherwise the lists needed to check the names (`GET /access/roles`, and
 //! `/access/users?full=1` / `/access/groups` when users, tokens or groups
 //! are written; a name missing from a list, which PVE filters by privilege,
@@ -37,7 +40,7 @@ use std::collections::BTreeSet;
 
 use ansible_module::{json, Failure, Kind, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, AclEntry, PrincipalKind};
-use pve_api::{ApiError, Client};
+use pve_api::{self_lockout, ApiError, Client};
 
 use plan::{Desired, Known, Plan, Put};
 
@@ -68,7 +71,7 @@ fn spec() -> Spec {
                 .elements(Kind::Dict)
                 .suboptions(entry),
             Opt::bool("exclusive").default(false),
-            Opt::bool("allow_self_lockout").default(false),
+            self_lockout::option(),
         ])
         .required_one_of(&["path", "entries"])
         .mutually_exclusive(&["path", "entries"])
@@ -165,7 +168,8 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     }
     let client = Client::connect(&m.params)?;
     let current = access::list_acl(&client)?;
-    let plan = plan::plan(&desired, &current, client.identity(), m.check_mode)?;
+    let plan = plan::plan(&desired, &current, m.check_mode)?;
+    self_lockout::enforce(&client, &m.params, &plan.lockout)?;
     if plan.changed {
         plan::check_names(&plan, &known(&client, &plan)?)?;
         let newer = plan::newer_paths(&plan);

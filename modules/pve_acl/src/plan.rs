@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ansible_module::{json, Params, Value};
 use pve_api::access::{AclEntry, PrincipalKind};
-use pve_api::{ids, ApiRequest, Identity};
+use pve_api::self_lockout::Change;
+use pve_api::{ids, ApiRequest};
 
 /// A user id, a bare group name or a full token id, with its kind.
 pub type Principal = (PrincipalKind, String);
@@ -30,7 +31,6 @@ pub struct Item {
 pub struct Desired {
     pub items: Vec<Item>,
     pub exclusive: bool,
-    pub allow_self_lockout: bool,
     /// Said to the user, the task still runs (entries for root@pam).
     pub warnings: Vec<String>,
 }
@@ -156,7 +156,6 @@ impl Desired {
         let d = Desired {
             items,
             exclusive: p.bool("exclusive").unwrap_or(false),
-            allow_self_lockout: p.bool("allow_self_lockout").unwrap_or(false),
             warnings,
         };
         d.wanted()?;
@@ -310,23 +309,9 @@ pub struct Plan {
     /// `{action: add|update|remove, path, type, ugid, roleid, propagate}`.
     pub changes: Vec<Value>,
     pub msg: String,
-}
-
-/// The principals whose entries are the module's own access: the login's
-/// user, or the token and its owner. A token's permissions never exceed its
-/// owner's (all of them with privilege separation off, the intersection
-/// with its own entries with it on), so the owner's entries are its access
-/// either way.
-pub fn protected(identity: &Identity) -> Vec<Principal> {
-    match identity {
-        Identity::User(u) => vec![(PrincipalKind::User, u.clone())],
-        Identity::Token { owner, full, .. } => vec![
-            (PrincipalKind::Token, full.clone()),
-            (PrincipalKind::User, owner.clone()),
-        ],
-        // root@pam holds everything without any entry.
-        Identity::LocalRoot => vec![],
-    }
+    /// Entries removed or no longer propagated, for the self-lockout rule
+    /// ([`pve_api::self_lockout`]).
+    pub lockout: Vec<Change>,
 }
 
 fn entry(k: &Key, propagate: bool) -> AclEntry {
@@ -345,14 +330,9 @@ fn change(action: &str, k: &Key, propagate: bool) -> Value {
     v
 }
 
-/// Plans the task against the server's ACL (`GET /access/acl`). `identity`
-/// is who the module logged in as; `check_mode` only changes the wording.
-pub fn plan(
-    d: &Desired,
-    current: &[AclEntry],
-    identity: &Identity,
-    check_mode: bool,
-) -> Result<Plan, String> {
+/// Plans the task against the server's ACL (`GET /access/acl`).
+/// `check_mode` only changes the wording.
+pub fn plan(d: &Desired, current: &[AclEntry], check_mode: bool) -> Result<Plan, String> {
     let wanted = d.wanted()?;
     let named = d.principals();
     let now: BTreeMap<Key, bool> = current.iter().map(|e| (key(e), e.propagate)).collect();
@@ -372,35 +352,22 @@ pub fn plan(
         after.retain(|k, _| !named.contains(&k.1) || wanted.get(k).is_some_and(Option::is_some));
     }
 
-    // Self-lockout: losing an entry, or its propagation, is losing access.
-    if !d.allow_self_lockout {
-        let mine = protected(identity);
-        let lost: Vec<String> = now
-            .iter()
-            .filter(|(k, p)| mine.contains(&k.1) && after.get(*k).is_none_or(|a| **p && !a))
-            .map(|(k, p)| {
-                let what = if after.contains_key(k) {
-                    "the propagation of"
-                } else {
-                    "the entry"
-                };
-                format!(
-                    "{what} role '{}' of {} on '{}'{}",
-                    k.2,
-                    who(&k.1),
-                    k.0,
-                    if *p { " (propagated)" } else { "" }
-                )
-            })
-            .collect();
-        if !lost.is_empty() {
-            return Err(format!(
-                "refusing to remove {}: it is the access of {} this module authenticates as, and the task could lock it out. Nothing was changed. Log in as another administrator, or set allow_self_lockout: true if this is intended",
-                lost.join(", "),
-                identity.authid()
-            ));
-        }
-    }
+    // Losing an entry, or its propagation, is losing access: the
+    // self-lockout rule judges whose.
+    let lockout = now
+        .iter()
+        .filter_map(|(k, p)| match after.get(k) {
+            None => Some(Change::AclEntry {
+                entry: entry(k, *p),
+                propagation_only: false,
+            }),
+            Some(a) if *p && !a => Some(Change::AclEntry {
+                entry: entry(k, *p),
+                propagation_only: true,
+            }),
+            Some(_) => None,
+        })
+        .collect();
 
     let puts = group_puts(&now, &after);
     let mut changes = Vec::new();
@@ -449,6 +416,7 @@ pub fn plan(
         puts,
         changes,
         msg,
+        lockout,
     })
 }
 

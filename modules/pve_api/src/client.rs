@@ -40,19 +40,16 @@ pub(crate) struct Failed {
     pub class: Class,
 }
 
-/// Who the client is authenticated as: what modules need for their
-/// self-lockout protection.
+/// Who the client is authenticated as: what the self-lockout rule
+/// ([`crate::self_lockout`]) starts from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Identity {
     /// Password login (the user id as PVE returned it).
     User(String),
-    /// An API token: its owner and the full id `user@realm!name`. `privsep`
-    /// is not known from the credentials alone (modules may look it up).
-    Token {
-        owner: String,
-        full: String,
-        privsep: Option<bool>,
-    },
+    /// An API token: its owner and the full id `user@realm!name` (its
+    /// privilege separation is not known from the credentials; the
+    /// self-lockout rule reads it when it matters).
+    Token { owner: String, full: String },
     /// The local backend: `pvesh` as root on the node.
     LocalRoot,
 }
@@ -145,7 +142,6 @@ impl Client {
                     identity: Identity::Token {
                         owner: id.userid,
                         full,
-                        privsep: None,
                     },
                     secrets: vec![secret, header],
                     credential_options: options,

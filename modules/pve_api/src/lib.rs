@@ -19,6 +19,8 @@
 //!   output contains a password, token secret, ticket or CSRF token.
 //! - [`ids`], [`time`] and [`access`]: PVE's id rules, dates and durations,
 //!   and typed reads of users, groups, roles, ACLs and tokens.
+//! - [`self_lockout`]: the one rule by which every module refuses to take
+//!   away the access of the login it runs with.
 //! - [`privs`]: privilege names checked against the server's set, with the
 //!   closest valid names and the renames between PVE versions.
 //!
@@ -56,6 +58,7 @@ pub mod ids;
 mod local;
 pub mod privs;
 mod request;
+pub mod self_lockout;
 pub mod time;
 mod tls;
 

@@ -282,7 +282,6 @@ fn token_authorization_header() {
         &Identity::Token {
             owner: "ci@pve".into(),
             full: TOKEN.into(),
-            privsep: None
         }
     );
     client

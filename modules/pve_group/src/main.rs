@@ -9,9 +9,10 @@
 //! list, or with `append: true` only adds; left out, members are left alone.
 //! Every member to add must exist, checked before the first write, also in
 //! check mode. Deleting a group deletes its ACL entries too (PVE does). The
-//! module refuses to remove the user it authenticates as (other than
-//! root@pam, which needs no group) from a group, or to delete a group it is
-//! a member of: that could take away its own privileges.
+//! module refuses to remove the user it authenticates as (a token's owner;
+//! not root@pam, which needs no group) from a group, or to delete a group it
+//! is a member of, unless `allow_self_lockout: true`: that could take away
+//! its own privileges.
 //!
 //! Requests: one `GET /access/groups/{groupid}` for a run that changes
 //! nothing; `GET /access/users?full=1` only when members change; then one
@@ -29,7 +30,7 @@ mod plan;
 
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access;
-use pve_api::{ApiError, Client};
+use pve_api::{self_lockout, ApiError, Client};
 
 use plan::{Desired, Settle};
 
@@ -42,6 +43,7 @@ fn spec() -> Spec {
         Opt::str("state")
             .choices(&["present", "absent"])
             .default("present"),
+        self_lockout::option(),
     ])
     .with(pve_api::connection_options())
 }
@@ -59,15 +61,13 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     } else {
         None
     };
-    let caller = client.identity().userid().to_string();
-    let plan = plan::plan(
-        &desired,
-        current.as_ref(),
-        users.as_deref(),
-        &caller,
-        m.check_mode,
-    )
-    .map_err(Failure::new)?;
+    self_lockout::enforce(
+        &client,
+        &m.params,
+        &plan::lockout_changes(&desired, current.as_ref()),
+    )?;
+    let plan = plan::plan(&desired, current.as_ref(), users.as_deref(), m.check_mode)
+        .map_err(Failure::new)?;
     if !m.check_mode {
         let mut done: Vec<String> = Vec::new();
         for step in &plan.steps {

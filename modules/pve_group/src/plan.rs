@@ -4,6 +4,7 @@
 
 use ansible_module::{Params, Value};
 use pve_api::access::{merge_list, sorted_unique, Group, User};
+use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, ApiRequest};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,21 +134,37 @@ fn view(group: Option<&Group>) -> Value {
     group.map_or_else(|| Value::Object(Default::default()), Group::to_json)
 }
 
-fn lockout(groupid: &str, caller: &str, what: &str) -> String {
-    format!(
-        "refusing to {what} group '{groupid}': {caller}, the user this module authenticates as, is a member and could lose the privileges it has through the group; run the task as root@pam or another administrator"
-    )
+/// What the task takes away from users, for the self-lockout rule
+/// ([`pve_api::self_lockout`]): the group itself, or members it loses.
+pub fn lockout_changes(d: &Desired, current: Option<&Group>) -> Vec<Change> {
+    let Some(g) = current else {
+        return Vec::new();
+    };
+    if d.state == State::Absent {
+        return vec![Change::GroupDeleted {
+            group: g.groupid.clone(),
+            members: g.members.clone(),
+        }];
+    }
+    let target = d
+        .target_members(current)
+        .unwrap_or_else(|| g.members.clone());
+    g.members
+        .iter()
+        .filter(|m| !target.contains(m))
+        .map(|m| Change::Membership {
+            userid: m.clone(),
+            group: g.groupid.clone(),
+        })
+        .collect()
 }
 
 /// Plans the task. `users` are the server's users (read when
-/// [`Desired::needs_users`]); `caller` is the user the module authenticates
-/// as (a token's owner), whose own membership is never removed unless it is
-/// root@pam, which needs no group.
+/// [`Desired::needs_users`]).
 pub fn plan(
     d: &Desired,
     current: Option<&Group>,
     users: Option<&[User]>,
-    caller: &str,
     check_mode: bool,
 ) -> Result<Plan, String> {
     let id = &d.groupid;
@@ -160,10 +177,9 @@ pub fn plan(
     };
     let before = view(current);
     let path = format!("/access/groups/{}", seg(id));
-    let protect = caller != "root@pam";
 
     if d.state == State::Absent {
-        let Some(g) = current else {
+        let Some(_) = current else {
             return Ok(Plan {
                 steps: vec![],
                 changed: false,
@@ -172,9 +188,6 @@ pub fn plan(
                 msg: format!("group '{id}' does not exist"),
             });
         };
-        if protect && g.members.iter().any(|m| m == caller) {
-            return Err(lockout(id, caller, "delete"));
-        }
         return Ok(Plan {
             steps: vec![Step {
                 req: ApiRequest::delete(path),
@@ -235,9 +248,6 @@ pub fn plan(
             .filter(|m| !target.contains(m))
             .cloned()
             .collect();
-        if protect && removed.iter().any(|m| m == caller) {
-            return Err(lockout(id, caller, &format!("remove {caller} from")));
-        }
         if !added.is_empty() || !removed.is_empty() {
             let users = users.unwrap_or_default();
             let find = |u: &str| users.iter().find(|x| x.userid == u);

@@ -182,7 +182,7 @@ fn own_membership_is_protected() {
         sim.clear_requests();
         let r = fail(&sim, with_token(task.clone()));
         assert!(msg(&r).starts_with("refusing to"), "{task}: {}", msg(&r));
-        assert!(msg(&r).contains("auditor@pve, the user this module authenticates as"));
+        assert!(msg(&r).contains("allow_self_lockout: true"), "{}", msg(&r));
         assert_eq!(sim.writes(), Vec::<String>::new());
     }
 }

@@ -9,13 +9,17 @@
 //! `VM.Monitor`, gone in PVE 9.0), what to use instead. `unknown_privs: warn`
 //! leaves such names out with a warning instead, for playbooks shared by
 //! PVE 8 and 9 clusters. Built-in roles are never changed or deleted, and no
-//! new role id may start with `PVE`.
+//! new role id may start with `PVE`. Removing a privilege from (or deleting)
+//! a role that an ACL entry of the login the module runs with uses is
+//! refused unless `allow_self_lockout: true`.
 //!
 //! Requests: one `GET /access/roles`, which holds both the role and the
 //! privilege set (the `Administrator` entry), so a run that changes nothing
 //! costs one read; then at most one write (`POST` to create, `PUT` to replace
 //! or, with `append: true`, PVE's own `append=1`, `DELETE`). `GET /version`
-//! is only read to report unknown names.
+//! is only read to report unknown names; `GET /access/users?full=1` and
+//! `GET /access/acl` only when privileges are removed (the self-lockout
+//! rule), and not for root@pam.
 //!
 //! ```yaml
 //! - name: A role for the monitoring token
@@ -29,7 +33,7 @@ mod plan;
 
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, Role};
-use pve_api::{ApiError, Client};
+use pve_api::{self_lockout, ApiError, Client};
 
 use plan::{Desired, Refusal};
 
@@ -44,6 +48,7 @@ fn spec() -> Spec {
         Opt::str("state")
             .choices(&["present", "absent"])
             .default("present"),
+        self_lockout::option(),
     ])
     .with(pve_api::connection_options())
 }
@@ -81,6 +86,11 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
             )));
         }
     };
+    self_lockout::enforce(
+        &client,
+        &m.params,
+        &plan::lockout_changes(current.as_ref(), &plan),
+    )?;
     for w in &plan.warnings {
         m.warn(w.clone());
     }

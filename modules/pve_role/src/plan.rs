@@ -5,6 +5,7 @@
 use ansible_module::{Params, Value};
 use pve_api::access::{merge_list, sorted_unique, Role};
 use pve_api::privs::{self, Unknown};
+use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, ApiRequest};
 
 /// Advice added to every refusal to change a built-in role.
@@ -301,6 +302,35 @@ pub fn plan(
         msg: format!("role '{id}' {}: {}", verb("updated"), changes.join("; ")),
         warnings,
     })
+}
+
+/// What `plan` takes away from the role, for the self-lockout rule
+/// ([`pve_api::self_lockout`]): privileges removed, or all of them with the
+/// role.
+pub fn lockout_changes(current: Option<&Role>, plan: &Plan) -> Vec<Change> {
+    let Some(role) = current.filter(|_| plan.changed) else {
+        return Vec::new();
+    };
+    let (removed, deleted) = match &plan.expect {
+        Expect::Absent => (role.privs.clone(), true),
+        Expect::Exactly(target) => (
+            role.privs
+                .iter()
+                .filter(|p| !target.contains(p))
+                .cloned()
+                .collect(),
+            false,
+        ),
+        Expect::Includes(_) => return Vec::new(),
+    };
+    if removed.is_empty() {
+        return Vec::new();
+    }
+    vec![Change::RolePrivs {
+        roleid: role.roleid.clone(),
+        removed,
+        deleted,
+    }]
 }
 
 /// The failure for unknown privilege names (`unknown_privs: fail`), with the

@@ -10,8 +10,10 @@
 //! secret is in the result. `regenerate: true` (or `renew_before` with
 //! `expire_in`, when due) issues a new secret: with PVE 9.1's `regenerate`
 //! parameter, or on older releases by deleting and re-creating the token
-//! and re-adding its ACL entries, which PVE drops with the token. It refuses
-//! to delete or regenerate the token it authenticates with.
+//! and re-adding its ACL entries, which PVE drops with the token. It never
+//! deletes the token it authenticates with, and regenerates it, turns its
+//! privilege separation on or brings its expiry closer only with
+//! `allow_self_lockout: true`.
 //!
 //! Requests: one `GET` of the token, so a run that changes nothing costs
 //! one read; a creation also reads the user (it must exist); a regeneration
@@ -33,7 +35,7 @@ mod plan;
 
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, Token};
-use pve_api::{time, ApiError, Client};
+use pve_api::{self_lockout, time, ApiError, Client};
 
 use plan::{Action, Desired, Server, Settle, State, Step};
 
@@ -50,6 +52,7 @@ fn spec() -> Spec {
         Opt::bool("regenerate").default(false),
         Opt::str("renew_before"),
         Opt::str("expire_in"),
+        self_lockout::option(),
     ])
     .with(pve_api::connection_options())
     .required_together(&["renew_before", "expire_in"])
@@ -63,7 +66,7 @@ fn main() {
 fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let d = Desired::from_params(&m.params)?;
     let client = Client::connect(&m.params)?;
-    plan::refuse_own_token(&d, client.identity().authid())?;
+    self_lockout::enforce(&client, &m.params, &plan::early_lockout(&d))?;
     let current = access::get_token(&client, &d.id.userid, &d.id.name)?;
     if current.is_none() && d.state == State::Present {
         // For root, a missing user also reads as a missing token.
@@ -75,15 +78,19 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
             )));
         }
     }
-    let action = plan::decide(
-        &d,
-        current.as_ref(),
-        client.identity().authid(),
-        time::now(),
+    let action = plan::decide(&d, current.as_ref(), time::now())?;
+    self_lockout::enforce(
+        &client,
+        &m.params,
+        &plan::lockout_changes(&d, current.as_ref(), &action),
     )?;
     let server = if action.needs_version(current.as_ref()) {
-        let acl = matches!(action, Action::Regenerate(..));
-        Some(read_server(&client, &d, acl)?)
+        let regenerate = matches!(action, Action::Regenerate(..));
+        let server = read_server(&client, &d, regenerate)?;
+        if regenerate {
+            plan::refuse_recreating_itself(&d, client.identity().authid(), &server)?;
+        }
+        Some(server)
     } else {
         None
     };

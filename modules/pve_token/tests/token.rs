@@ -618,7 +618,7 @@ fn own_token_is_never_deleted_or_regenerated() {
             assert_eq!(r.code, 1, "{}", r.stdout);
             let m = msg(&r.json);
             assert!(m.starts_with("refusing to "), "{m}");
-            assert!(m.contains("authenticates with this token"), "{m}");
+            assert!(m.contains("this module authenticates with"), "{m}");
             assert!(!r.stdout.contains(SEEDED));
             assert_eq!(sim.writes(), Vec::<String>::new());
         }

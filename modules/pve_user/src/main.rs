@@ -7,8 +7,10 @@
 //! same time do not undo each other; order never matters. The user's API
 //! tokens are never touched. Everything is checked before the first write,
 //! also in check mode: the userid and its realm, the groups, `expire`,
-//! `email`, the password. The module refuses to delete, disable or expire
-//! root@pam or the user it authenticates as.
+//! `email`, the password. What would take away the access of the login the
+//! module runs with (its groups, an expiry coming sooner) is refused unless
+//! `allow_self_lockout: true`; deleting or disabling root@pam or that login's
+//! own user always is.
 //!
 //! Passwords (pve realm only) are set on creation; with `update_password:
 //! always` the module first tries to log in with it and only changes it
@@ -34,7 +36,7 @@ mod plan;
 
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access;
-use pve_api::{time, ApiError, Client, Identity};
+use pve_api::{self_lockout, time, ApiError, Client, Identity};
 
 use plan::{Caller, Current, Desired, Password, Settle};
 
@@ -56,6 +58,7 @@ fn spec() -> Spec {
         Opt::str("state")
             .choices(&["present", "absent"])
             .default("present"),
+        self_lockout::option(),
     ])
     .with(pve_api::connection_options())
 }
@@ -116,6 +119,11 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let desired = Desired::from_params(&m.params)?;
     let client = Client::connect(&m.params)?;
     let current = read(&client, &desired)?;
+    self_lockout::enforce(
+        &client,
+        &m.params,
+        &plan::lockout_changes(&desired, &current),
+    )?;
     let who = caller(&client, m);
     let plan = plan::plan(&desired, &current, &who, m.check_mode).map_err(Failure::new)?;
     for w in &plan.warnings {

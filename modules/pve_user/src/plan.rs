@@ -7,6 +7,7 @@ use std::fmt;
 
 use ansible_module::{Params, Value};
 use pve_api::access::{merge_list, sorted_unique, User};
+use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, time, ApiRequest};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,24 +291,43 @@ fn target_text(given: &str) -> Option<String> {
     (!given.is_empty()).then(|| given.to_string())
 }
 
-fn refuse_self(d: &Desired, caller: &Caller, what: &str) -> Result<(), String> {
-    if d.userid == "root@pam" {
-        return Err(format!(
-            "refusing to {what} root@pam: it is the administrator of last resort on every PVE node"
-        ));
+/// What the task takes away from users, for the self-lockout rule
+/// ([`pve_api::self_lockout`]): deleting, disabling, an expiry coming
+/// sooner, groups left.
+pub fn lockout_changes(d: &Desired, cur: &Current) -> Vec<Change> {
+    let Some(user) = &cur.user else {
+        return Vec::new();
+    };
+    let id = &d.userid;
+    if d.state == State::Absent {
+        return vec![Change::UserDeleted(id.clone())];
     }
-    if d.userid == caller.userid {
-        return Err(format!(
-            "refusing to {what} {}: it is the user this module authenticates as, and the task would lock it out; run the task as another administrator (e.g. root@pam)",
-            d.userid
-        ));
+    let mut out = Vec::new();
+    if d.enable == Some(false) && user.enable {
+        out.push(Change::UserDisabled(id.clone()));
     }
-    Ok(())
+    if let Some(to) = d.expire.filter(|e| *e != user.expire) {
+        out.push(Change::UserExpire {
+            userid: id.clone(),
+            from: user.expire,
+            to,
+        });
+    }
+    if let Some(wanted) = &d.groups {
+        let target = merge_list(&user.groups, wanted, d.append);
+        out.extend(user.groups.iter().filter(|g| !target.contains(g)).map(|g| {
+            Change::Membership {
+                userid: id.clone(),
+                group: g.clone(),
+            }
+        }));
+    }
+    out
 }
 
 /// Plans the task. Fails, before any write, for what cannot be done: the
-/// realm or a group does not exist, the caller would lock itself out, or a
-/// password change with a token.
+/// realm or a group does not exist, or a password change with a token.
+/// (What would lock the caller out is [`lockout_changes`]' business.)
 pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Result<Plan, String> {
     let id = &d.userid;
     let verb = |done: &str| {
@@ -331,7 +351,6 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
                 warnings: vec![],
             }),
             Some(u) => {
-                refuse_self(d, caller, "delete")?;
                 let mut msg = format!("user '{id}' {}", verb("deleted"));
                 if !u.tokens.is_empty() {
                     msg.push_str(&format!(" (with its API tokens {})", u.tokens.join(", ")));
@@ -375,16 +394,6 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
     let Some(user) = &cur.user else {
         return create(d, cur, check_mode, before);
     };
-
-    // Self-lockout: only a change is refused.
-    if d.enable == Some(false) && user.enable {
-        refuse_self(d, caller, "disable")?;
-    }
-    if let Some(e) = d.expire {
-        if e != user.expire && e != 0 && e <= cur.now {
-            refuse_self(d, caller, "set a past expiry date on")?;
-        }
-    }
 
     let mut after = user.clone();
     let mut req = ApiRequest::put(&path);

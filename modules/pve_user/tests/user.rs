@@ -360,11 +360,11 @@ fn self_lockout_is_refused() {
     for (task, want) in [
         (
             json!({"userid": "auditor@pve", "state": "absent"}),
-            "refusing to delete auditor@pve: it is the user this module authenticates as",
+            "refusing to delete auditor@pve, the owner of the token this module authenticates with",
         ),
         (
-            json!({"userid": "auditor@pve", "enable": false}),
-            "refusing to disable auditor@pve",
+            json!({"userid": "auditor@pve", "enable": false, "allow_self_lockout": true}),
+            "refusing to disable auditor@pve, the owner of the token",
         ),
     ] {
         sim.clear_requests();

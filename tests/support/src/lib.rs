@@ -381,13 +381,7 @@ impl Drop for Sim {
 pub fn sim_binary() -> PathBuf {
     let path = match std::env::var_os("PVE_SIM_BIN") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => {
-            let target = match std::env::var_os("CARGO_TARGET_DIR") {
-                Some(t) if !t.is_empty() => PathBuf::from(t),
-                _ => workspace_root().join("target"),
-            };
-            target.join("debug").join("pve-sim")
-        }
+        _ => debug_binary("pve-sim"),
     };
     if !path.is_file() {
         // `cargo test` cannot build it from here: cargo holds the build
@@ -420,6 +414,29 @@ fn default_oracle_path() -> PathBuf {
 pub fn oracle_binary() -> Option<PathBuf> {
     let path = default_oracle_path();
     path.is_file().then_some(path)
+}
+
+/// `<target>/debug/<name>`: `$CARGO_TARGET_DIR`, else the workspace's `target`.
+fn debug_binary(name: &str) -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(t) if !t.is_empty() => PathBuf::from(t),
+        _ => workspace_root().join("target"),
+    };
+    target.join("debug").join(name)
+}
+
+/// A module binary for tests that run several modules:
+/// `$PVE_ACCESS_MODULES_DIR/<name>` (the release binaries `make test`
+/// ships), else the debug build (`cargo build --bins`). Panics with what to
+/// run when it has not been built.
+pub fn built_module(name: &str) -> PathBuf {
+    let path = module_binary(name, &debug_binary(name).to_string_lossy());
+    assert!(
+        path.is_file(),
+        "no binary of {name} at {}: run `cargo build --bins` (or `make modules` with PVE_ACCESS_MODULES_DIR)",
+        path.display()
+    );
+    path
 }
 
 /// tests/support is two levels below the workspace root.

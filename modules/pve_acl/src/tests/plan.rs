@@ -8,7 +8,6 @@ fn params(v: Value) -> Params {
         ("propagate", json!(true)),
         ("state", json!("present")),
         ("exclusive", json!(false)),
-        ("allow_self_lockout", json!(false)),
     ] {
         m.entry(k).or_insert(d);
     }
@@ -34,12 +33,8 @@ fn acl(path: &str, kind: PrincipalKind, ugid: &str, role: &str, propagate: bool)
     }
 }
 
-fn root() -> Identity {
-    Identity::User("root@pam".into())
-}
-
 fn ok(d: &Desired, cur: &[AclEntry]) -> Plan {
-    plan(d, cur, &root(), false).unwrap()
+    plan(d, cur, false).unwrap()
 }
 
 fn reqs(p: &Plan) -> Vec<ApiRequest> {
@@ -88,7 +83,7 @@ fn single_entry_options_are_read() {
             present: true,
         }]
     );
-    assert!(!d.exclusive && !d.allow_self_lockout);
+    assert!(!d.exclusive);
 }
 
 #[test]
@@ -196,7 +191,7 @@ fn create_is_one_put_for_all_principal_kinds() {
     assert_eq!(p.before, json!([]));
     assert_eq!(p.after.as_array().map(Vec::len), Some(6));
     assert_eq!(
-        plan(&d, &[], &root(), true).unwrap().msg,
+        plan(&d, &[], true).unwrap().msg,
         "would add 6, change 0 and remove 0 ACL entries"
     );
 }
@@ -435,57 +430,54 @@ fn exclusive_touches_only_named_principals() {
 }
 
 #[test]
-fn self_lockout_is_refused() {
+fn entries_lost_go_to_the_self_lockout_rule() {
     let cur = [
         acl("/", User, "admin@pve", "Administrator", true),
-        acl("/", Token, "admin@pve!ci", "Administrator", true),
-        acl("/", User, "other@pve", "Administrator", true),
+        acl("/", Group, "admins", "Administrator", true),
+        acl("/vms", User, "admin@pve", "PVEVMAdmin", false),
     ];
-    let user = Identity::User("admin@pve".into());
-    let token = Identity::Token {
-        owner: "admin@pve".into(),
-        full: "admin@pve!ci".into(),
-        privsep: None,
+    let lost = |args: Value| plan(&desired(args), &cur, false).unwrap().lockout;
+    let removed = |e: AclEntry| Change::AclEntry {
+        entry: e,
+        propagation_only: false,
     };
-    let drop_user = desired(
-        json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "state": "absent"}),
+    assert_eq!(
+        lost(
+            json!({"path": "/", "roles": ["Administrator"], "groups": ["admins"], "state": "absent"})
+        ),
+        [removed(acl("/", Group, "admins", "Administrator", true))]
     );
-    let drop_token = desired(
-        json!({"path": "/", "roles": ["Administrator"], "tokens": ["admin@pve!ci"], "state": "absent"}),
+    // Propagation turned off: the entry stays, on the path only.
+    assert_eq!(
+        lost(
+            json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "propagate": false})
+        ),
+        [Change::AclEntry {
+            entry: acl("/", User, "admin@pve", "Administrator", true),
+            propagation_only: true,
+        }]
     );
-    let e = plan(&drop_user, &cur, &user, false).unwrap_err();
-    assert_eq!(e, "refusing to remove the entry role 'Administrator' of user 'admin@pve' on '/' (propagated): it is the access of admin@pve this module authenticates as, and the task could lock it out. Nothing was changed. Log in as another administrator, or set allow_self_lockout: true if this is intended");
-    // A token protects itself and its owner.
-    assert!(plan(&drop_user, &cur, &token, false)
-        .unwrap_err()
-        .contains("of admin@pve!ci this module"));
-    assert!(plan(&drop_token, &cur, &token, true).is_err());
-    // The user login may remove its token's entry; root may remove anything.
-    assert!(plan(&drop_token, &cur, &user, false).unwrap().changed);
-    assert!(
-        plan(&drop_user, &cur, &Identity::LocalRoot, false)
-            .unwrap()
-            .changed
+    // Exclusive removes the principal's other entries.
+    assert_eq!(
+        lost(
+            json!({"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["admin@pve"], "exclusive": true})
+        ),
+        [
+            removed(acl("/", User, "admin@pve", "Administrator", true)),
+            removed(acl("/vms", User, "admin@pve", "PVEVMAdmin", false)),
+        ]
     );
-    // Turning propagation off is losing access below the path.
-    let d = desired(
-        json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "propagate": false}),
+    // Adding, or turning propagation on, takes nothing.
+    assert_eq!(
+        lost(
+            json!({"path": "/vms", "roles": ["PVEVMAdmin"], "users": ["admin@pve"], "propagate": true})
+        ),
+        []
     );
-    assert!(plan(&d, &cur, &user, false)
-        .unwrap_err()
-        .starts_with("refusing to remove the propagation of role 'Administrator'"));
-    // Exclusive on the own login.
-    let d = desired(
-        json!({"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["admin@pve"], "exclusive": true}),
+    assert_eq!(
+        lost(json!({"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["admin@pve"]})),
+        []
     );
-    assert!(plan(&d, &cur, &user, false).is_err());
-    // Adding is always fine, and allow_self_lockout allows it.
-    let d = desired(json!({"path": "/vms/100", "roles": ["PVEVMUser"], "users": ["admin@pve"]}));
-    assert!(plan(&d, &cur, &user, false).unwrap().changed);
-    let d = desired(
-        json!({"path": "/", "roles": ["Administrator"], "users": ["admin@pve"], "state": "absent", "allow_self_lockout": true}),
-    );
-    assert!(plan(&d, &cur, &user, false).unwrap().changed);
 }
 
 #[test]

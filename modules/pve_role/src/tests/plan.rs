@@ -380,3 +380,40 @@ fn settling_a_lost_answer() {
     assert!(Expect::Absent.met_by(None));
     assert!(!Expect::Absent.met_by(Some(&r)));
 }
+
+#[test]
+fn what_is_taken_away_from_roles() {
+    let cur = role("Ops", &["Sys.Audit", "VM.Audit"]);
+    let changes = |args: Value, cur: Option<&Role>| {
+        let p = ok(&desired(args), cur);
+        lockout_changes(cur, &p)
+    };
+    assert_eq!(
+        changes(
+            json!({"roleid": "Ops", "privs": ["VM.Audit", "VM.Console"]}),
+            Some(&cur)
+        ),
+        [Change::RolePrivs {
+            roleid: "Ops".into(),
+            removed: s(&["Sys.Audit"]),
+            deleted: false
+        }]
+    );
+    assert_eq!(
+        changes(json!({"roleid": "Ops", "state": "absent"}), Some(&cur)),
+        [Change::RolePrivs {
+            roleid: "Ops".into(),
+            removed: s(&["Sys.Audit", "VM.Audit"]),
+            deleted: true
+        }]
+    );
+    // Adding, appending, no change and creating take nothing away.
+    for args in [
+        json!({"roleid": "Ops", "privs": ["Sys.Audit", "VM.Audit", "VM.Console"]}),
+        json!({"roleid": "Ops", "privs": ["VM.Console"], "append": true}),
+        json!({"roleid": "Ops", "privs": ["VM.Audit", "Sys.Audit"]}),
+    ] {
+        assert_eq!(changes(args, Some(&cur)), []);
+    }
+    assert_eq!(changes(json!({"roleid": "Ops", "privs": []}), None), []);
+}

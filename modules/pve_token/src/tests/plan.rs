@@ -47,7 +47,7 @@ fn acl(path: &str, role: &str, propagate: bool) -> AclEntry {
 }
 
 fn run(d: &Desired, cur: Option<&Token>, srv: Option<&Server>) -> Plan {
-    let action = decide(d, cur, "root@pam", NOW).unwrap();
+    let action = decide(d, cur, NOW).unwrap();
     assert_eq!(action.needs_version(cur), srv.is_some(), "{action:?}");
     plan(d, cur, &action, srv, false).unwrap()
 }
@@ -143,7 +143,7 @@ fn create_with_defaults_and_with_everything() {
 #[test]
 fn check_mode_wording() {
     let d = desired(json!({"tokenid": "joe@pve!ci"}));
-    let action = decide(&d, None, "root@pam", NOW).unwrap();
+    let action = decide(&d, None, NOW).unwrap();
     let p = plan(&d, None, &action, None, true).unwrap();
     assert_eq!(
         p.msg,
@@ -225,7 +225,7 @@ fn each_option_updated_alone() {
 fn clearing_a_comment_needs_pve9() {
     let cur = token(Some("old"), 0, true);
     let d = desired(json!({"tokenid": "joe@pve!ci", "comment": ""}));
-    let action = decide(&d, Some(&cur), "root@pam", NOW).unwrap();
+    let action = decide(&d, Some(&cur), NOW).unwrap();
     assert!(action.needs_version(Some(&cur)));
     let p = plan(
         &d,
@@ -381,65 +381,75 @@ fn absent() {
 }
 
 #[test]
-fn own_token_is_refused_before_any_read() {
-    for (task, refused) in [
-        (json!({"tokenid": "joe@pve!ci", "state": "absent"}), true),
-        (json!({"tokenid": "joe@pve!ci", "regenerate": true}), true),
-        (json!({"tokenid": "joe@pve!ci", "comment": "me"}), false),
+fn deleting_or_regenerating_is_known_before_any_read() {
+    let full = || "joe@pve!ci".to_string();
+    for (task, want) in [
+        (
+            json!({"tokenid": "joe@pve!ci", "state": "absent"}),
+            vec![Change::TokenDeleted(full())],
+        ),
+        (
+            json!({"tokenid": "joe@pve!ci", "regenerate": true}),
+            vec![Change::TokenRegenerated(full())],
+        ),
+        (json!({"tokenid": "joe@pve!ci", "comment": "me"}), vec![]),
     ] {
-        let d = desired(task.clone());
-        assert_eq!(
-            refuse_own_token(&d, "joe@pve!ci").is_err(),
-            refused,
-            "{task}"
-        );
-        assert!(refuse_own_token(&d, "joe@pve!other").is_ok(), "{task}");
-        assert!(refuse_own_token(&d, "joe@pve").is_ok(), "{task}");
+        assert_eq!(early_lockout(&desired(task.clone())), want, "{task}");
     }
 }
 
 #[test]
-fn own_token_is_never_deleted_or_regenerated() {
-    let cur = token(None, NOW + DAY, true);
+fn what_is_taken_away_from_tokens() {
+    let full = || "joe@pve!ci".to_string();
+    let changes = |task: Value, cur: &Token| {
+        let d = desired(task);
+        let action = decide(&d, Some(cur), NOW).unwrap();
+        lockout_changes(&d, Some(cur), &action)
+    };
+    let open = token(None, NOW + DAY, false);
+    assert_eq!(
+        changes(json!({"tokenid": "joe@pve!ci", "state": "absent"}), &open),
+        [Change::TokenDeleted(full())]
+    );
+    assert_eq!(
+        changes(
+            json!({"tokenid": "joe@pve!ci", "privsep": true, "expire": (NOW - 1).to_string()}),
+            &open
+        ),
+        [
+            Change::TokenPrivsepOn(full()),
+            Change::TokenExpire {
+                full: full(),
+                from: NOW + DAY,
+                to: NOW - 1
+            }
+        ]
+    );
+    // renew_before regenerates when due, and moves the expiry (later).
+    assert_eq!(
+        changes(
+            json!({"tokenid": "joe@pve!ci", "renew_before": "14d", "expire_in": "90d"}),
+            &open
+        ),
+        [
+            Change::TokenRegenerated(full()),
+            Change::TokenExpire {
+                full: full(),
+                from: NOW + DAY,
+                to: NOW + 90 * DAY
+            }
+        ]
+    );
+    // A comment, or privsep turned off, takes nothing; nor does creating.
     for task in [
-        json!({"tokenid": "joe@pve!ci", "state": "absent"}),
-        json!({"tokenid": "joe@pve!ci", "regenerate": true}),
-        json!({"tokenid": "joe@pve!ci", "renew_before": "14d", "expire_in": "90d"}),
-    ] {
-        let e = decide(&desired(task.clone()), Some(&cur), "joe@pve!ci", NOW).unwrap_err();
-        assert!(e.starts_with("refusing to "), "{e}");
-        assert!(e.contains("authenticates with this token"), "{e}");
-        // Other identities may.
-        assert!(decide(&desired(task), Some(&cur), "joe@pve", NOW).is_ok());
-    }
-    // Updating its own comment is fine.
-    let d = desired(json!({"tokenid": "joe@pve!ci", "comment": "me"}));
-    assert!(matches!(
-        decide(&d, Some(&cur), "joe@pve!ci", NOW),
-        Ok(Action::Update(..))
-    ));
-}
-
-#[test]
-fn own_token_keeps_its_access() {
-    let open = token(None, 0, false);
-    for task in [
-        json!({"tokenid": "joe@pve!ci", "privsep": true}),
-        json!({"tokenid": "joe@pve!ci", "expire": (NOW - 1).to_string()}),
-    ] {
-        let e = decide(&desired(task.clone()), Some(&open), "joe@pve!ci", NOW).unwrap_err();
-        assert!(e.starts_with("refusing to "), "{e}");
-        assert!(decide(&desired(task), Some(&open), "joe@pve", NOW).is_ok());
-    }
-    // A later expiry, or privsep turned off, keeps it working.
-    let sep = token(None, 0, true);
-    for task in [
-        json!({"tokenid": "joe@pve!ci", "expire": (NOW + DAY).to_string()}),
+        json!({"tokenid": "joe@pve!ci", "comment": "me"}),
         json!({"tokenid": "joe@pve!ci", "privsep": false}),
     ] {
-        let got = decide(&desired(task.clone()), Some(&sep), "joe@pve!ci", NOW);
-        assert!(matches!(got, Ok(Action::Update(..))), "{task}: {got:?}");
+        assert_eq!(changes(task, &open), []);
     }
+    let d = desired(json!({"tokenid": "joe@pve!new"}));
+    let action = decide(&d, None, NOW).unwrap();
+    assert_eq!(lockout_changes(&d, None, &action), []);
 }
 
 #[test]
@@ -472,4 +482,16 @@ fn diff_views_never_hold_a_secret() {
             ]
         );
     }
+}
+
+#[test]
+fn a_token_regenerates_itself_only_with_pves_regenerate() {
+    let d = desired(json!({"tokenid": "joe@pve!ci", "regenerate": true}));
+    assert!(refuse_recreating_itself(&d, "joe@pve!ci", &server((9, 1), vec![])).is_ok());
+    let e = refuse_recreating_itself(&d, "joe@pve!ci", &server((8, 4), vec![])).unwrap_err();
+    assert!(
+        e.starts_with("cannot regenerate token 'joe@pve!ci' with itself on PVE 8.4"),
+        "{e}"
+    );
+    assert!(refuse_recreating_itself(&d, "joe@pve", &server((8, 4), vec![])).is_ok());
 }
