@@ -85,8 +85,8 @@ fn main() {
 
 /// Reads what the plan's names must be checked against: only the lists of
 /// the kinds it writes.
-fn known(client: &Client, plan: &Plan) -> Result<Known, ApiError> {
-    let (roles, users, groups) = plan::needs(plan);
+fn known(client: &Client, d: &Desired, plan: &Plan) -> Result<Known, ApiError> {
+    let (roles, users, groups) = plan::needs(d, plan);
     let mut k = Known::default();
     if roles {
         k.roles = Some(
@@ -166,8 +166,14 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let client = Client::connect(&m.params)?;
     let current = access::list_acl(&client)?;
     let plan = plan::plan(&desired, &current, client.identity(), m.check_mode)?;
+    let (roles, _, _) = plan::needs(&desired, &plan);
+    if roles {
+        let known = known(&client, &desired, &plan)?;
+        for w in plan::check_names(&desired, &plan, &known, m.check_mode)? {
+            m.warn(w);
+        }
+    }
     if plan.changed {
-        plan::check_names(&plan, &known(&client, &plan)?)?;
         let newer = plan::newer_paths(&plan);
         if !newer.is_empty() {
             plan::check_versions(&newer, &access::version(&client)?)?;

@@ -19,6 +19,8 @@
 //!   output contains a password, token secret, ticket or CSRF token.
 //! - [`ids`], [`time`] and [`access`]: PVE's id rules, dates and durations,
 //!   and typed reads of users, groups, roles, ACLs and tokens.
+//! - [`assume`]: referenced objects that do not exist yet: refused by a
+//!   real run, assumed created by an earlier task in check mode.
 //! - [`privs`]: privilege names checked against the server's set, with the
 //!   closest valid names and the renames between PVE versions.
 //!
@@ -48,6 +50,7 @@
 //! ```
 
 pub mod access;
+pub mod assume;
 mod client;
 mod connection;
 mod error;

@@ -33,6 +33,7 @@ mod plan;
 
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, Token};
+use pve_api::assume::{self, Kind, Missing};
 use pve_api::{time, ApiError, Client};
 
 use plan::{Action, Desired, Server, Settle, State, Step};
@@ -67,12 +68,19 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let current = access::get_token(&client, &d.id.userid, &d.id.name)?;
     if current.is_none() && d.state == State::Present {
         // For root, a missing user also reads as a missing token.
-        if access::get_user(&client, &d.id.userid)?.is_none() {
-            return Err(Failure::new(format!(
+        let missing: Vec<Missing> = match access::get_user(&client, &d.id.userid)? {
+            None => vec![Missing::new(Kind::User, &d.id.userid)],
+            Some(_) => vec![],
+        };
+        let assumed = assume::assume_created(m.check_mode, &missing, |_| {
+            format!(
                 "user '{}' does not exist: create it first (pve.access.pve_user), then its token '{}'",
                 d.id.userid,
                 d.full()
-            )));
+            )
+        })?;
+        for w in assumed {
+            m.warn(w);
         }
     }
     let action = plan::decide(
@@ -244,10 +252,18 @@ fn recover_secret(client: &Client, d: &Desired, progress: &mut Progress) -> Resu
 fn step_failure(e: &ApiError, d: &Desired, rest: &[Step], progress: &Progress) -> Failure {
     let mut f = Failure::from(e.clone());
     if e.status == Some(403) {
-        f.msg.push_str(&format!(
-            " - managing the tokens of {} needs User.Modify on its groups (/access/groups), unless you are that user",
-            d.id.userid
-        ));
+        match rest.first().map(|s| &s.settle) {
+            // Re-adding the token's ACL entries after it was re-created.
+            Some(Settle::Acl(entries)) => f.msg.push_str(&format!(
+                " - re-adding the ACL entries of token '{}' needs Permissions.Modify on '{}' (or, on /vms/ID, /storage/ID or /pool/ID, VM.Allocate, Datastore.Allocate or Pool.Allocate with every privilege of the role)",
+                d.full(),
+                entries.first().map_or("/", |e| e.path.as_str())
+            )),
+            _ => f.msg.push_str(&format!(
+                " - managing the tokens of {} needs User.Modify on its groups (/access/groups), unless you are that user",
+                d.id.userid
+            )),
+        }
     }
     if !progress.done.is_empty() {
         f.msg

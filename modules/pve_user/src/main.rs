@@ -7,8 +7,10 @@
 //! same time do not undo each other; order never matters. The user's API
 //! tokens are never touched. Everything is checked before the first write,
 //! also in check mode: the userid and its realm, the groups, `expire`,
-//! `email`, the password. The module refuses to delete, disable or expire
-//! root@pam or the user it authenticates as.
+//! `email`, the password; only a realm or group that does not exist yet is,
+//! in check mode, assumed to be created by an earlier task (with a warning).
+//! The module refuses to delete, disable or expire root@pam or the user it
+//! authenticates as.
 //!
 //! Passwords (pve realm only) are set on creation; with `update_password:
 //! always` the module first tries to log in with it and only changes it
