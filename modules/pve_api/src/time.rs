@@ -225,6 +225,28 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// Shows `expire` (epoch seconds) of the `diff` views in a module result as
+/// a date with the epoch, `2027-01-31T12:00:00Z (1801396800)`, or `never
+/// (0)`: a diff is read by people. The returned resource keeps the number.
+pub fn show_expire_in_diff(result: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(diff) = result.get_mut("diff") else {
+        return;
+    };
+    for side in ["before", "after"] {
+        let Some(expire) = diff.get_mut(side).and_then(|v| v.get_mut("expire")) else {
+            continue;
+        };
+        if let Some(e) = expire.as_i64() {
+            let date = if e == 0 {
+                "never".to_string()
+            } else {
+                format_epoch(e)
+            };
+            *expire = serde_json::Value::String(format!("{date} ({e})"));
+        }
+    }
+}
+
 /// Epoch seconds as RFC 3339 in UTC, such as `2027-01-31T12:00:00Z`.
 pub fn format_epoch(epoch: i64) -> String {
     let days = epoch.div_euclid(DAY);

@@ -126,6 +126,7 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
         msg.push_str(note);
     }
     let mut out = m.outcome(plan.changed, msg, "token", plan.before, plan.after);
+    time::show_expire_in_diff(&mut out);
     if let Some(secret) = progress.secret {
         if !m.no_log {
             m.warn(format!(

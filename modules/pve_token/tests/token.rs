@@ -749,3 +749,18 @@ fn a_refused_acl_re_add_names_what_it_needs() {
         "{m}"
     );
 }
+
+#[test]
+fn diff_shows_expire_as_a_date() {
+    let sim = seeded("9.1");
+    let args = json!({"tokenid": "joe@pve!tk", "expire": "2027-01-31", "comment": "Grüße",
+        "_ansible_no_log": true});
+    let (predicted, _) = module().check_then_run(&sim, &args, &["token"]);
+    assert_eq!(predicted["diff"]["before"], json!({}));
+    assert_eq!(
+        predicted["diff"]["after"]["expire"],
+        "2027-01-31T00:00:00Z (1801353600)"
+    );
+    assert_eq!(predicted["diff"]["after"]["comment"], "Grüße");
+    assert_eq!(predicted["token"]["expire"], 1_801_353_600);
+}

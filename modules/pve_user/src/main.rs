@@ -142,7 +142,9 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
             done.push(format!("{} {}", step.req.method, step.req.path));
         }
     }
-    Ok(m.outcome(plan.changed, plan.msg, "user", plan.before, plan.after))
+    let mut out = m.outcome(plan.changed, plan.msg, "user", plan.before, plan.after);
+    time::show_expire_in_diff(&mut out);
+    Ok(out)
 }
 
 /// A failed write: PVE's words, what to check for a permission, and what

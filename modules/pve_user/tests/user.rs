@@ -522,3 +522,27 @@ fn check_mode_on_an_empty_server_pve91() {
 fn check_mode_on_an_empty_server_pve84() {
     check_mode_on_an_empty_server("8.4");
 }
+
+#[test]
+fn diff_shows_expire_as_a_date() {
+    let sim = seeded("9.1");
+    let r = ok(
+        &sim,
+        json!({"userid": "dora@pve", "expire": "2027-01-31", "_ansible_diff": true}),
+    );
+    assert_eq!(
+        r["diff"]["after"]["expire"],
+        "2027-01-31T00:00:00Z (1801353600)"
+    );
+    assert_eq!(r["user"]["expire"], 1_801_353_600);
+    assert!(sim.user_cfg_has("user:dora@pve:1:1801353600::::::"));
+    let r = ok(
+        &sim,
+        json!({"userid": "dora@pve", "expire": "never", "_ansible_diff": true}),
+    );
+    assert_eq!(
+        r["diff"]["before"]["expire"],
+        "2027-01-31T00:00:00Z (1801353600)"
+    );
+    assert_eq!(r["diff"]["after"]["expire"], "never (0)");
+}
