@@ -11,11 +11,11 @@ from ansible.plugins.callback import CallbackBase
 DOCUMENTATION = """
 name: task_outcomes
 type: aggregate
-short_description: one JSON line per task result (action, name, changed, failed, skipped, warnings)
+short_description: one JSON line per task result
 description:
-  - Appends C({"task", "action", "changed", "failed", "skipped", "warnings"}) for every task result
-    to the file in the environment variable TASK_OUTCOMES_FILE. Secrets never reach it: a no_log
-    result is already censored, and only these keys are written.
+  - "Appends task, action, status, changed and warnings of every task result as one JSON line
+    to the file named by the environment variable TASK_OUTCOMES_FILE. Secrets never reach it:
+    a no_log result is already censored, and only these keys are written."
 requirements:
   - TASK_OUTCOMES_FILE set
 """
