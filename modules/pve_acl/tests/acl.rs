@@ -1,7 +1,7 @@
 //! pve_acl against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{with_api_token, Sim, TestModule};
+use pve_test_support::{diff_view, with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -46,7 +46,7 @@ fn server_acl(sim: &Sim) -> Value {
             "exclusive": true, "allow_self_lockout": true,
             "_ansible_check_mode": true, "_ansible_diff": true}),
     );
-    r["diff"]["before"]["acl"].clone()
+    diff_view(&r, "before")["acl"].clone()
 }
 
 fn e(path: &str, kind: &str, ugid: &str, role: &str, propagate: bool) -> Value {
@@ -188,7 +188,10 @@ fn exclusive_touches_only_named_principals() {
         r["acl"],
         json!([e("/", "group", "auditors", "PVEAuditor", true)])
     );
-    assert_eq!(r["diff"]["before"]["acl"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        diff_view(&r, "before")["acl"].as_array().map(Vec::len),
+        Some(3)
+    );
     // joe@pve, not named, keeps his entry.
     assert_eq!(
         server_acl(&sim),
@@ -225,7 +228,7 @@ fn diff_mode() {
         json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "_ansible_diff": true}),
     );
     assert_eq!(
-        r["diff"],
+        json!({"before": diff_view(&r, "before"), "after": diff_view(&r, "after")}),
         json!({"before": {"acl": []}, "after": {"acl": [e("/", "user", "joe@pve", "PVEAuditor", true)]}})
     );
     let r = ok(
@@ -233,7 +236,7 @@ fn diff_mode() {
         json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent", "_ansible_diff": true}),
     );
     assert_eq!(
-        r["diff"],
+        json!({"before": diff_view(&r, "before"), "after": diff_view(&r, "after")}),
         json!({"before": {"acl": [e("/", "user", "joe@pve", "PVEAuditor", true)]}, "after": {"acl": []}})
     );
     let r = ok(

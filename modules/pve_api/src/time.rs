@@ -225,17 +225,11 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
-/// Shows `expire` (epoch seconds) of the `diff` views in a module result as
+/// A user or token view as its diff shows it: `expire` (epoch seconds) as
 /// a date with the epoch, `2027-01-31T12:00:00Z (1801396800)`, or `never
-/// (0)`: a diff is read by people. The returned resource keeps the number.
-pub fn show_expire_in_diff(result: &mut serde_json::Map<String, serde_json::Value>) {
-    let Some(diff) = result.get_mut("diff") else {
-        return;
-    };
-    for side in ["before", "after"] {
-        let Some(expire) = diff.get_mut(side).and_then(|v| v.get_mut("expire")) else {
-            continue;
-        };
+/// (0)`, since people read a diff. The module's result keeps the number.
+pub fn expire_shown(mut view: serde_json::Value) -> serde_json::Value {
+    if let Some(expire) = view.get_mut("expire") {
         if let Some(e) = expire.as_i64() {
             let date = if e == 0 {
                 "never".to_string()
@@ -245,6 +239,7 @@ pub fn show_expire_in_diff(result: &mut serde_json::Map<String, serde_json::Valu
             *expire = serde_json::Value::String(format!("{date} ({e})"));
         }
     }
+    view
 }
 
 /// Epoch seconds as RFC 3339 in UTC, such as `2027-01-31T12:00:00Z`.

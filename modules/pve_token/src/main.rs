@@ -125,8 +125,14 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     if let Some(note) = &progress.note {
         msg.push_str(note);
     }
-    let mut out = m.outcome(plan.changed, msg, "token", plan.before, plan.after);
-    time::show_expire_in_diff(&mut out);
+    let mut out = m.outcome_shown(
+        plan.changed,
+        msg,
+        "token",
+        plan.before,
+        plan.after,
+        &time::expire_shown,
+    );
     if let Some(secret) = progress.secret {
         if !m.no_log {
             m.warn(format!(

@@ -142,9 +142,14 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
             done.push(format!("{} {}", step.req.method, step.req.path));
         }
     }
-    let mut out = m.outcome(plan.changed, plan.msg, "user", plan.before, plan.after);
-    time::show_expire_in_diff(&mut out);
-    Ok(out)
+    Ok(m.outcome_shown(
+        plan.changed,
+        plan.msg,
+        "user",
+        plan.before,
+        plan.after,
+        &time::expire_shown,
+    ))
 }
 
 /// A failed write: PVE's words, what to check for a permission, and what

@@ -475,6 +475,15 @@ pub fn release_module(name: &str) -> PathBuf {
     path
 }
 
+/// One side (`before` or `after`) of a result's diff, read back from the
+/// text the module shows (`Null` when there is none).
+pub fn diff_view(result: &Value, side: &str) -> Value {
+    result["diff"][side]
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// A module under test, with the assertions every module's tests make.
 ///
 /// ```no_run

@@ -35,6 +35,10 @@ runbook() {
     expect "check mode says: $a does not exist yet; assuming an earlier task creates it" \
       grep -qF "$a does not exist yet; assuming an earlier task creates it" "$SIM_DIR/check.jsonl"
   done
+  if [[ $name == netbox ]]; then
+    expect "the diff shows non-ASCII text as it is" grep -qF '"comment": "NetBox – Inventar für das Büro (read only)"' "$PLAY_OUT"
+    expect "the diff has no \\u escapes" test -z "$(grep -F '\u' "$PLAY_OUT")"
+  fi
   TASK_OUTCOMES_FILE=$SIM_DIR/real.jsonl play "$label-apply" "$playbook"
   expect "the real run succeeds" play_succeeded
   PLAY_OUT=$WORK/logs/$label-compare.log
