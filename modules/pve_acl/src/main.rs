@@ -6,14 +6,18 @@
 //! `propagate`, `state`) or many `entries`. Paths are normalised as PVE
 //! does and checked against its allowed ACL paths; roles and principals
 //! must exist; all of it is checked before the first write, also in check
-//! mode, so a task with a mistake changes nothing. `exclusive: true` makes
+//! mode, so a task with a mistake changes nothing. Only a role or principal
+//! that does not exist yet is, in check mode, assumed to be created by an
+//! earlier task (`pve_api::assume`): predicted, with a warning each. The
+//! roles of an entry whose only principal is root@pam are checked too. `exclusive: true` makes
 //! every principal the task names hold exactly the listed entries (its
 //! other entries, on any path, are removed); principals not named are never
 //! touched. Removing the entries that are the module's own access (the
 //! login's user, or its token and the token's owner) is refused unless
 //! `allow_self_lockout: true`.
 //!
-//! Requests: one `GET /access/acl`; a run that changes nothing stops there.
+//! Requests: one `GET /access/acl`; a run that changes nothing stops there
+//! (a root@pam-only task also reads `GET /access/roles`).
 //! Otherwise the lists needed to check the names (`GET /access/roles`, and
 //! `/access/users?full=1` / `/access/groups` when users, tokens or groups
 //! are written; a name missing from a list, which PVE filters by privilege,

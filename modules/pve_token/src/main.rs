@@ -14,7 +14,8 @@
 //! to delete or regenerate the token it authenticates with.
 //!
 //! Requests: one `GET` of the token, so a run that changes nothing costs
-//! one read; a creation also reads the user (it must exist); a regeneration
+//! one read; a creation also reads the user (it must exist; check mode
+//! assumes a missing one is created by an earlier task); a regeneration
 //! reads `GET /version` (and, before PVE 9.1, `GET /access/acl`). A creation
 //! whose answer, with the secret, is lost in transit is settled by reading
 //! the token back and then regenerated at once: no one can hold that secret.
