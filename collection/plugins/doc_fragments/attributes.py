@@ -18,14 +18,18 @@ attributes:
         mode it makes none of them (only reads and logins, C(POST /access/ticket), such as the
         login of a password session).
       - Everything the module checks before writing (names, paths, privileges, self-lockout)
-        is checked in check mode too, so check mode fails where the real run would.
+        is checked in check mode too, so check mode fails where the real run would; except a
+        referenced role, user, group, realm or token that does not exist yet, which check
+        mode assumes an earlier task of the same run creates (with a warning naming it).
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
       - "The result has C(diff.before) and C(diff.after), the resource as the module returns it
-        (V({}) when it does not exist); a list of ACL entries is shown as a mapping
-        V({acl: [...]})."
+        (V({}) when it does not exist; a list of ACL entries as a mapping V({acl: [...]});
+        C(expire) as a date with its epoch), as the text Ansible shows: JSON with the keys
+        sorted and non-ASCII characters as they are (Ansible would show a mapping with
+        C(\\u) escapes). C(from_json) reads it back."
   action_group:
     description: Use C(group/pve.access.pve) in C(module_defaults) to set defaults for this module.
     support: full

@@ -306,9 +306,8 @@ impl Module {
     /// The result every module returns: `changed`, `msg`, the resource after
     /// the run under `key`, and in diff mode `diff: {before, after}` (Ansible
     /// prints it with `--diff`). `before`/`after` are the resource views the
-    /// plan computed, so check mode shows the same diff as the real run.
-    /// Ansible's diff output only renders text and mappings, so a list view
-    /// (ACL entries) is shown as `{key: list}`.
+    /// plan computed, so check mode shows the same diff as the real run. A
+    /// list view (ACL entries) is shown as `{key: list}`.
     pub fn outcome(
         &self,
         changed: bool,
@@ -317,13 +316,30 @@ impl Module {
         before: Value,
         after: Value,
     ) -> Map<String, Value> {
+        self.outcome_shown(changed, msg, key, before, after, &|v| v)
+    }
+
+    /// [`Module::outcome`] whose diff shows each view as `show` makes it for
+    /// people (a date for an epoch, say); the returned resource stays as it is.
+    pub fn outcome_shown(
+        &self,
+        changed: bool,
+        msg: impl Into<String>,
+        key: &str,
+        before: Value,
+        after: Value,
+        show: &dyn Fn(Value) -> Value,
+    ) -> Map<String, Value> {
         let mut out = Map::new();
         out.insert("changed".into(), Value::Bool(changed));
         out.insert("msg".into(), Value::String(msg.into()));
         if self.diff {
-            let view = |v: Value| match v {
-                Value::Array(_) => json!({ key: v }),
-                other => other,
+            let view = |v: Value| {
+                let shown = match v {
+                    Value::Array(_) => json!({ key: v }),
+                    other => other,
+                };
+                Value::String(diff_text(&show(shown)))
             };
             out.insert(
                 "diff".into(),
@@ -333,6 +349,22 @@ impl Module {
         out.insert(key.into(), after);
         out
     }
+}
+
+/// A diff view as the text Ansible shows. Ansible would render a mapping
+/// itself with `json.dumps`, which writes non-ASCII text as `\u` escapes
+/// (`Gr\u00fc\u00dfe`); given text, it shows it as it is. So the view is
+/// rendered here the way Ansible renders it (keys sorted, four-space indent,
+/// a final newline), with every character kept.
+pub fn diff_text(view: &Value) -> String {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    let text = match serde::Serialize::serialize(view, &mut ser) {
+        Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| view.to_string()),
+        Err(_) => view.to_string(),
+    };
+    text + "\n"
 }
 
 /// A module failure: `msg` plus extra result keys.

@@ -6,7 +6,10 @@
 //! `propagate`, `state`) or many `entries`. Paths are normalised as PVE
 //! does and checked against its allowed ACL paths; roles and principals
 //! must exist; all of it is checked before the first write, also in check
-//! mode, so a task with a mistake changes nothing. `exclusive: true` makes
+//! mode, so a task with a mistake changes nothing. Only a role or principal
+//! that does not exist yet is, in check mode, assumed to be created by an
+//! earlier task (`pve_api::assume`): predicted, with a warning each. The
+//! roles of an entry whose only principal is root@pam are checked too. `exclusive: true` makes
 //! every principal the task names hold exactly the listed entries (its
 //! other entries, on any path, are removed); principals not named are never
 //! touched. Removing the entries that are the module's own access (those of
@@ -14,9 +17,10 @@
 //! privilege separation, its own) is refused unless `allow_self_lockout:
 //! true`.
 //!
-//! Requests: one `GET /access/acl`; a run that changes nothing stops there.
-//! Removing a group's entry, or a token's own, reads the login's groups and
-//! privilege separation (`GET /access/users?full=1`) to judge whose it is.
+//! Requests: one `GET /access/acl`; a run that changes nothing stops there
+//! (a root@pam-only task also reads `GET /access/roles`). Removing a
+//! group's entry, or a token's own, reads the login's groups and privilege
+//! separation (`GET /access/users?full=1`) to judge whose it is.
 //! Otherwise the lists needed to check the names (`GET /access/roles`, and
 //! `/access/users?full=1` / `/access/groups` when users, tokens or groups
 //! are written; a name missing from a list, which PVE filters by privilege,
@@ -88,8 +92,8 @@ fn main() {
 
 /// Reads what the plan's names must be checked against: only the lists of
 /// the kinds it writes.
-fn known(client: &Client, plan: &Plan) -> Result<Known, ApiError> {
-    let (roles, users, groups) = plan::needs(plan);
+fn known(client: &Client, d: &Desired, plan: &Plan) -> Result<Known, ApiError> {
+    let (roles, users, groups) = plan::needs(d, plan);
     let mut k = Known::default();
     if roles {
         k.roles = Some(
@@ -169,9 +173,15 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let client = Client::connect(&m.params)?;
     let current = access::list_acl(&client)?;
     let plan = plan::plan(&desired, &current, m.check_mode)?;
+    let (roles, _, _) = plan::needs(&desired, &plan);
+    if roles {
+        let known = known(&client, &desired, &plan)?;
+        for w in plan::check_names(&desired, &plan, &known, m.check_mode)? {
+            m.warn(w);
+        }
+    }
     self_lockout::enforce(&client, &m.params, &plan.lockout)?;
     if plan.changed {
-        plan::check_names(&plan, &known(&client, &plan)?)?;
         let newer = plan::newer_paths(&plan);
         if !newer.is_empty() {
             plan::check_versions(&newer, &access::version(&client)?)?;

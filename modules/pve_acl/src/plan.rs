@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ansible_module::{json, Params, Value};
 use pve_api::access::{AclEntry, PrincipalKind};
+use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, ApiRequest};
 
@@ -16,7 +17,8 @@ pub type Principal = (PrincipalKind, String);
 type Key = (String, Principal, String);
 
 /// One entry of the task (the single-entry options or one `entries` item),
-/// checked: a normalised path, role ids, principals.
+/// checked: a normalised path, role ids, principals (none when only
+/// root@pam was named).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     pub path: String,
@@ -59,7 +61,7 @@ fn item_from(
     propagate: bool,
     present: bool,
     warnings: &mut Vec<String>,
-) -> Result<Option<Item>, String> {
+) -> Result<Item, String> {
     let raw = p
         .str("path")
         .ok_or_else(|| format!("{at}path is required"))?;
@@ -105,16 +107,14 @@ fn item_from(
         let id = ids::parse_tokenid(&t, None).map_err(|e| format!("{at}tokens: {e}"))?;
         principals.push((PrincipalKind::Token, id.full()));
     }
-    if principals.is_empty() {
-        if ["users", "groups", "tokens"].iter().any(|k| p.is_set(k)) {
-            // Only root@pam was named: nothing to do, already warned.
-            return Ok(None);
-        }
+    // Only root@pam named (already warned): no principal, nothing to
+    // write, but its roles are still checked.
+    if principals.is_empty() && !["users", "groups", "tokens"].iter().any(|k| p.is_set(k)) {
         return Err(format!(
             "{at}either 'users', 'groups' or 'tokens' is required: who gets the roles on '{path}'"
         ));
     }
-    Ok(Some(Item {
+    Ok(Item {
         path,
         roles: pve_api::access::sorted_unique(roles),
         principals: principals
@@ -124,7 +124,7 @@ fn item_from(
             .collect(),
         propagate,
         present,
-    }))
+    })
 }
 
 impl Desired {
@@ -146,10 +146,10 @@ impl Desired {
                     state_present(e.str("state"), present),
                     &mut warnings,
                 )?;
-                items.extend(item);
+                items.push(item);
             }
         } else if p.is_set("path") {
-            items.extend(item_from(p, "", propagate, present, &mut warnings)?);
+            items.push(item_from(p, "", propagate, present, &mut warnings)?);
         } else {
             return Err("one of path or entries is required".into());
         }
@@ -309,8 +309,8 @@ pub struct Plan {
     /// `{action: add|update|remove, path, type, ugid, roleid, propagate}`.
     pub changes: Vec<Value>,
     pub msg: String,
-    /// Entries removed or no longer propagated, for the self-lockout rule
-    /// ([`pve_api::self_lockout`]).
+    /// Entries removed or no longer propagated, and NoAccess granted, for
+    /// the self-lockout rule ([`pve_api::self_lockout`]).
     pub lockout: Vec<Change>,
 }
 
@@ -352,9 +352,9 @@ pub fn plan(d: &Desired, current: &[AclEntry], check_mode: bool) -> Result<Plan,
         after.retain(|k, _| !named.contains(&k.1) || wanted.get(k).is_some_and(Option::is_some));
     }
 
-    // Losing an entry, or its propagation, is losing access: the
-    // self-lockout rule judges whose.
-    let lockout = now
+    // Losing an entry, or its propagation, is losing access, and so is
+    // gaining NoAccess: the self-lockout rule judges whose.
+    let mut lockout: Vec<Change> = now
         .iter()
         .filter_map(|(k, p)| match after.get(k) {
             None => Some(Change::AclEntry {
@@ -368,6 +368,12 @@ pub fn plan(d: &Desired, current: &[AclEntry], check_mode: bool) -> Result<Plan,
             Some(_) => None,
         })
         .collect();
+    lockout.extend(
+        after
+            .iter()
+            .filter(|(k, _)| k.2 == "NoAccess" && !now.contains_key(*k))
+            .map(|(k, p)| Change::NoAccessGranted(entry(k, *p))),
+    );
 
     let puts = group_puts(&now, &after);
     let mut changes = Vec::new();
@@ -522,62 +528,89 @@ pub struct Known {
     pub tokens: Option<BTreeSet<String>>,
 }
 
-/// Which lists `check_names` needs: (roles, users and tokens, groups).
-pub fn needs(plan: &Plan) -> (bool, bool, bool) {
-    let all: BTreeSet<PrincipalKind> = plan
+/// The roles and principals that must exist: those of the requests, and
+/// the roles of entries whose only principal is root@pam (nothing is
+/// written for them, but a misspelt role is still a mistake).
+fn referenced(d: &Desired, plan: &Plan) -> (BTreeSet<String>, BTreeSet<Principal>) {
+    let mut roles: BTreeSet<String> = plan
         .puts
         .iter()
-        .flat_map(|p| p.principals.iter().map(|(k, _)| *k))
+        .flat_map(|p| p.roles.iter().cloned())
         .collect();
+    roles.extend(
+        d.items
+            .iter()
+            .filter(|i| i.principals.is_empty())
+            .flat_map(|i| i.roles.iter().cloned()),
+    );
+    let principals = plan
+        .puts
+        .iter()
+        .flat_map(|p| p.principals.iter().cloned())
+        .collect();
+    (roles, principals)
+}
+
+/// Which lists `check_names` needs: (roles, users and tokens, groups).
+pub fn needs(d: &Desired, plan: &Plan) -> (bool, bool, bool) {
+    let (roles, principals) = referenced(d, plan);
+    let has = |k: PrincipalKind| principals.iter().any(|(kind, _)| *kind == k);
     (
-        !plan.puts.is_empty(),
-        all.contains(&PrincipalKind::User) || all.contains(&PrincipalKind::Token),
-        all.contains(&PrincipalKind::Group),
+        !roles.is_empty(),
+        has(PrincipalKind::User) || has(PrincipalKind::Token),
+        has(PrincipalKind::Group),
     )
 }
 
-/// Every role and principal the requests name must exist: PVE would
+/// Every role and principal the task references must exist: PVE would
 /// refuse the request otherwise, possibly after earlier ones were applied.
-pub fn check_names(plan: &Plan, known: &Known) -> Result<(), String> {
-    let mut missing = Vec::new();
-    let mut seen = BTreeSet::new();
-    for put in &plan.puts {
-        for role in &put.roles {
-            if known.roles.as_ref().is_some_and(|r| !r.contains(role)) && seen.insert(role.clone())
-            {
-                missing.push(format!(
-                    "role '{role}' does not exist (create it first, e.g. with pve.access.pve_role)"
-                ));
-            }
+/// In check mode a missing one is assumed to be created by an earlier task
+/// ([`pve_api::assume`]): the warnings that say so.
+pub fn check_names(
+    d: &Desired,
+    plan: &Plan,
+    known: &Known,
+    check_mode: bool,
+) -> Result<Vec<String>, String> {
+    let (roles, principals) = referenced(d, plan);
+    let mut missing: Vec<Missing> = roles
+        .into_iter()
+        .filter(|r| known.roles.as_ref().is_some_and(|k| !k.contains(r)))
+        .map(|r| Missing::new(Kind::Role, r))
+        .collect();
+    for (kind, id) in principals {
+        let (list, object) = match kind {
+            PrincipalKind::User => (&known.users, Kind::User),
+            PrincipalKind::Group => (&known.groups, Kind::Group),
+            PrincipalKind::Token => (&known.tokens, Kind::Token),
+        };
+        if list.as_ref().is_some_and(|l| !l.contains(&id)) {
+            missing.push(Missing::new(object, id));
         }
-        for pr in &put.principals {
-            let (kind, id) = pr;
-            let list = match kind {
-                PrincipalKind::User => &known.users,
-                PrincipalKind::Group => &known.groups,
-                PrincipalKind::Token => &known.tokens,
-            };
-            if list.as_ref().is_some_and(|l| !l.contains(id)) && seen.insert(id.clone()) {
-                let hint = match kind {
-                    PrincipalKind::User => "pve.access.pve_user",
-                    PrincipalKind::Group => "pve.access.pve_group",
-                    PrincipalKind::Token => "pve.access.pve_token",
+    }
+    assume::assume_created(check_mode, &missing, |missing| {
+        let texts: Vec<String> = missing
+            .iter()
+            .map(|m| {
+                let hint = match m.kind {
+                    Kind::Role => {
+                        return format!(
+                            "{} does not exist (create it first, e.g. with pve.access.pve_role)",
+                            m.name()
+                        )
+                    }
+                    Kind::User | Kind::Realm => "pve.access.pve_user",
+                    Kind::Group => "pve.access.pve_group",
+                    Kind::Token => "pve.access.pve_token",
                 };
-                missing.push(format!(
+                format!(
                     "{} does not exist (create it first, e.g. with {hint}, or fix the name)",
-                    who(pr)
-                ));
-            }
-        }
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ACL not changed: {}. Nothing was written",
-            missing.join("; ")
-        ))
-    }
+                    m.name()
+                )
+            })
+            .collect();
+        format!("ACL not changed: {}. Nothing was written", texts.join("; "))
+    })
 }
 
 /// Paths only newer PVE versions accept (such as `/sdn/fabrics`, 9.0+)

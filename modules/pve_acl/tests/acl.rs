@@ -1,7 +1,7 @@
 //! pve_acl against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{with_api_token, Sim, TestModule};
+use pve_test_support::{diff_view, with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -194,7 +194,10 @@ fn exclusive_touches_only_named_principals() {
         r["acl"],
         json!([e("/", "group", "auditors", "PVEAuditor", true)])
     );
-    assert_eq!(r["diff"]["before"]["acl"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        diff_view(&r, "before")["acl"].as_array().map(Vec::len),
+        Some(3)
+    );
     // joe@pve, not named, keeps his entry.
     assert_eq!(
         server_acl(&sim),
@@ -231,7 +234,7 @@ fn diff_mode() {
         json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "_ansible_diff": true}),
     );
     assert_eq!(
-        r["diff"],
+        json!({"before": diff_view(&r, "before"), "after": diff_view(&r, "after")}),
         json!({"before": {"acl": []}, "after": {"acl": [e("/", "user", "joe@pve", "PVEAuditor", true)]}})
     );
     let r = ok(
@@ -239,7 +242,7 @@ fn diff_mode() {
         json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent", "_ansible_diff": true}),
     );
     assert_eq!(
-        r["diff"],
+        json!({"before": diff_view(&r, "before"), "after": diff_view(&r, "after")}),
         json!({"before": {"acl": [e("/", "user", "joe@pve", "PVEAuditor", true)]}, "after": {"acl": []}})
     );
     let r = ok(
@@ -265,8 +268,8 @@ fn validation_failures_write_nothing() {
             "entries[1]: invalid ACL path '/vms/99'",
         ),
         (
-            bad_names.clone(),
-            "ACL not changed: role 'Nope' does not exist",
+            json!({"path": "/", "roles": ["PVENope"], "users": ["joe@pve"]}),
+            "ACL not changed: role 'PVENope' does not exist",
         ),
         (
             json!({"path": "/sdn/fabrics/f1", "roles": ["PVEAuditor"], "users": ["joe@pve"]}),
@@ -287,11 +290,20 @@ fn validation_failures_write_nothing() {
             assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
         }
     }
+    // Names that do not exist: refused by a real run (check mode assumes an
+    // earlier task creates them: check_mode_on_an_empty_server).
+    sim.clear_requests();
     let r = fail(&sim, bad_names);
     let msg = r["msg"].as_str().unwrap_or_default();
-    for name in ["user 'ghost@pve'", "group 'nogroup'", "token 'ci@pve!gone'"] {
+    for name in [
+        "role 'Nope'",
+        "user 'ghost@pve'",
+        "group 'nogroup'",
+        "token 'ci@pve!gone'",
+    ] {
         assert!(msg.contains(name), "{msg}");
     }
+    assert_eq!(sim.writes(), Vec::<String>::new());
     assert_eq!(server_acl(&sim), json!([]));
 }
 
@@ -497,4 +509,94 @@ fn a_failure_half_way_reports_what_was_done() {
         .cloned()
         .collect();
     assert_eq!(ops, [e("/vms/100", "group", "ops", "PVEVMUser", true)]);
+}
+
+/// The role, user, group and token the empty-server tests reference.
+const READY_CFG: &str = "user:root@pam:1:0:::root@localhost:::\n\
+user:terraform@pve:1:0::::::\n\
+token:terraform@pve!tf:0:1::\n\
+\n\
+group:ops:::\n\
+\n\
+role:TerraformRole:VM.Audit:\n\
+\n";
+
+fn check_mode_on_an_empty_server(version: &str) {
+    let empty = Sim::start(version);
+    let ready = Sim::builder(version).user_cfg(READY_CFG).start();
+    let args = json!({"path": "/", "roles": ["TerraformRole"], "users": ["terraform@pve"],
+        "groups": ["ops"], "tokens": ["terraform@pve!tf"]});
+    let (predicted, refused, done) = module().assumes_then_refuses(
+        &empty,
+        Some(&ready),
+        &args,
+        &[
+            "role 'TerraformRole'",
+            "user 'terraform@pve'",
+            "group 'ops'",
+            "token 'terraform@pve!tf'",
+        ],
+        &["acl", "changes"],
+    );
+    assert_eq!(
+        predicted["msg"],
+        "would add 3, change 0 and remove 0 ACL entries"
+    );
+    assert_eq!(
+        refused["msg"],
+        "ACL not changed: role 'TerraformRole' does not exist (create it first, e.g. with pve.access.pve_role); user 'terraform@pve' does not exist (create it first, e.g. with pve.access.pve_user, or fix the name); group 'ops' does not exist (create it first, e.g. with pve.access.pve_group, or fix the name); token 'terraform@pve!tf' does not exist (create it first, e.g. with pve.access.pve_token, or fix the name). Nothing was written"
+    );
+    assert_eq!(done["changed"], true);
+    assert!(ready.user_cfg_has("acl:1:/:@ops,terraform@pve,terraform@pve!tf:TerraformRole:"));
+    // Built-in roles and their reserved prefix are known without the
+    // server's list: no earlier task can create a missing one.
+    let f = fail(
+        &empty,
+        json!({"path": "/", "roles": ["PVEMine"], "users": ["root@pam", "terraform@pve"],
+            "_ansible_check_mode": true}),
+    );
+    assert!(
+        f["msg"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("ACL not changed: role 'PVEMine' does not exist")),
+        "{f}"
+    );
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve91() {
+    check_mode_on_an_empty_server("9.1");
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve84() {
+    check_mode_on_an_empty_server("8.4");
+}
+
+#[test]
+fn a_root_pam_only_task_still_checks_its_roles() {
+    let sim = sim("9.1");
+    let task = json!({"path": "/", "roles": ["Deploy", "Deplyo"], "users": ["root@pam"]});
+    let f = fail(&sim, task.clone());
+    assert_eq!(
+        f["msg"],
+        "ACL not changed: role 'Deplyo' does not exist (create it first, e.g. with pve.access.pve_role). Nothing was written"
+    );
+    let mut check = task;
+    check["_ansible_check_mode"] = json!(true);
+    let r = ok(&sim, check);
+    assert_eq!(r["changed"], false);
+    assert!(
+        r["warnings"].as_array().is_some_and(|w| w.contains(&json!(
+            "role 'Deplyo' does not exist yet; assuming an earlier task creates it"
+        ))),
+        "{r}"
+    );
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"path": "/", "roles": ["Deploy"], "users": ["root@pam"]}),
+    );
+    assert_eq!(r["changed"], false);
+    assert_eq!(sim.api_calls(), ["GET /access/acl", "GET /access/roles"]);
 }

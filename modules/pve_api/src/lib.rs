@@ -21,6 +21,8 @@
 //!   and typed reads of users, groups, roles, ACLs and tokens.
 //! - [`self_lockout`]: the one rule by which every module refuses to take
 //!   away the access of the login it runs with.
+//! - [`assume`]: referenced objects that do not exist yet: refused by a
+//!   real run, assumed created by an earlier task in check mode.
 //! - [`privs`]: privilege names checked against the server's set, with the
 //!   closest valid names and the renames between PVE versions.
 //!
@@ -50,6 +52,7 @@
 //! ```
 
 pub mod access;
+pub mod assume;
 mod client;
 mod connection;
 mod error;

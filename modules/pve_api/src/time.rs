@@ -225,6 +225,23 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// A user or token view as its diff shows it: `expire` (epoch seconds) as
+/// a date with the epoch, `2027-01-31T12:00:00Z (1801396800)`, or `never
+/// (0)`, since people read a diff. The module's result keeps the number.
+pub fn expire_shown(mut view: serde_json::Value) -> serde_json::Value {
+    if let Some(expire) = view.get_mut("expire") {
+        if let Some(e) = expire.as_i64() {
+            let date = if e == 0 {
+                "never".to_string()
+            } else {
+                format_epoch(e)
+            };
+            *expire = serde_json::Value::String(format!("{date} ({e})"));
+        }
+    }
+    view
+}
+
 /// Epoch seconds as RFC 3339 in UTC, such as `2027-01-31T12:00:00Z`.
 pub fn format_epoch(epoch: i64) -> String {
     let days = epoch.div_euclid(DAY);

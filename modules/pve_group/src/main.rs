@@ -7,12 +7,13 @@
 //! groups are kept, also when another task adds some at the same time), and
 //! removed by setting the user's other groups. `members` replaces the member
 //! list, or with `append: true` only adds; left out, members are left alone.
-//! Every member to add must exist, checked before the first write, also in
-//! check mode. Deleting a group deletes its ACL entries too (PVE does). The
-//! module refuses to remove the user it authenticates as (a token's owner;
-//! not root@pam, which needs no group) from a group, or to delete a group it
-//! is a member of, unless `allow_self_lockout: true`: that could take away
-//! its own privileges.
+//! Every member to add must exist, checked before the first write (check
+//! mode assumes a missing one is created by an earlier task, and warns).
+//! Deleting a group deletes its ACL entries too (PVE does). The module
+//! refuses to remove the user it authenticates as (a token's owner; not
+//! root@pam, which needs no group) from a group, or to delete a group it is
+//! a member of, unless `allow_self_lockout: true`: that could take away its
+//! own privileges.
 //!
 //! Requests: one `GET /access/groups/{groupid}` for a run that changes
 //! nothing; `GET /access/users?full=1` only when members change; then one
@@ -68,6 +69,9 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     )?;
     let plan = plan::plan(&desired, current.as_ref(), users.as_deref(), m.check_mode)
         .map_err(Failure::new)?;
+    for w in &plan.warnings {
+        m.warn(w.clone());
+    }
     if !m.check_mode {
         let mut done: Vec<String> = Vec::new();
         for step in &plan.steps {

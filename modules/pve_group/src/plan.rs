@@ -4,6 +4,7 @@
 
 use ansible_module::{Params, Value};
 use pve_api::access::{merge_list, sorted_unique, Group, User};
+use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, ApiRequest};
 
@@ -128,6 +129,8 @@ pub struct Plan {
     pub before: Value,
     pub after: Value,
     pub msg: String,
+    /// Members assumed to be created by an earlier task (check mode).
+    pub warnings: Vec<String>,
 }
 
 fn view(group: Option<&Group>) -> Value {
@@ -160,7 +163,8 @@ pub fn lockout_changes(d: &Desired, current: Option<&Group>) -> Vec<Change> {
 }
 
 /// Plans the task. `users` are the server's users (read when
-/// [`Desired::needs_users`]).
+/// [`Desired::needs_users`]); a member to add that is not among them is
+/// refused, or in check mode assumed to be created by an earlier task.
 pub fn plan(
     d: &Desired,
     current: Option<&Group>,
@@ -186,6 +190,7 @@ pub fn plan(
                 before: before.clone(),
                 after: before,
                 msg: format!("group '{id}' does not exist"),
+                warnings: vec![],
             });
         };
         return Ok(Plan {
@@ -200,11 +205,13 @@ pub fn plan(
                 "group '{id}' {} (with its ACL entries, as PVE does)",
                 verb("deleted")
             ),
+            warnings: vec![],
         });
     }
 
     let mut steps = Vec::new();
     let mut changes = Vec::new();
+    let mut warnings = Vec::new();
     let mut after = current.cloned().unwrap_or_else(|| Group::new(id));
     match current {
         None => {
@@ -251,17 +258,18 @@ pub fn plan(
         if !added.is_empty() || !removed.is_empty() {
             let users = users.unwrap_or_default();
             let find = |u: &str| users.iter().find(|x| x.userid == u);
-            let missing: Vec<String> = added
+            let missing: Vec<Missing> = added
                 .iter()
                 .filter(|u| find(u).is_none())
-                .map(|u| format!("'{u}'"))
+                .map(|u| Missing::new(Kind::User, u))
                 .collect();
-            if !missing.is_empty() {
-                return Err(format!(
+            warnings = assume::assume_created(check_mode, &missing, |missing| {
+                let names: Vec<String> = missing.iter().map(|u| format!("'{}'", u.id)).collect();
+                format!(
                     "group '{id}' not changed: user {} does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user",
-                    missing.join(", ")
-                ));
-            }
+                    names.join(", ")
+                )
+            })?;
             for u in &added {
                 // PVE's own append: the user's other groups stay as they are.
                 steps.push(Step {
@@ -310,6 +318,7 @@ pub fn plan(
             before: before.clone(),
             after: before,
             msg: format!("group '{id}' unchanged"),
+            warnings,
         });
     }
     let msg = if current.is_none() {
@@ -327,6 +336,7 @@ pub fn plan(
         before,
         after: after.to_json(),
         msg,
+        warnings,
     })
 }
 

@@ -1,7 +1,7 @@
 //! pve_group against pve-sim (PVE 9.1 and 8.4): the module binary run the
 //! way Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{with_api_token, Sim, TestModule};
+use pve_test_support::{diff_view, with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -260,4 +260,38 @@ fn a_lost_answer_is_settled_by_reading_back() {
     }
     assert_eq!(server_group(&sim, "ops"), json!({}));
     assert_eq!(server_group(&sim, "dev")["members"], json!(["alice@pve"]));
+}
+
+fn check_mode_on_an_empty_server(version: &str) {
+    let empty = Sim::start(version);
+    let ready = Sim::builder(version)
+        .user_cfg("user:root@pam:1:0:::root@localhost:::\nuser:alice@pve:1:0::::::\n")
+        .start();
+    let args = json!({"groupid": "ops", "comment": "operators", "members": ["alice@pve"]});
+    let (predicted, refused, _) = module().assumes_then_refuses(
+        &empty,
+        Some(&ready),
+        &args,
+        &["user 'alice@pve'"],
+        &["group"],
+    );
+    assert_eq!(
+        predicted["msg"],
+        "group 'ops' would be created with members alice@pve"
+    );
+    assert_eq!(
+        msg(&refused),
+        "group 'ops' not changed: user 'alice@pve' does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user"
+    );
+    assert!(ready.user_cfg_has("group:ops:alice@pve:operators:"));
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve91() {
+    check_mode_on_an_empty_server("9.1");
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve84() {
+    check_mode_on_an_empty_server("8.4");
 }

@@ -7,7 +7,9 @@
 //! Returns `permissions: {path: {privilege: propagate}}` and, with
 //! `require: {path: [privileges]}`, `missing: {path: [privileges]}`; the task
 //! fails when anything is missing and names each privilege and path. It never
-//! changes anything and runs normally in check mode.
+//! changes anything and runs normally in check mode, where a user or token
+//! that does not exist yet is assumed to be created (and granted what it
+//! needs) by an earlier task: a warning, not a failure; the real run checks.
 //!
 //! Requests: one `GET /access/permissions` per path the task names (one
 //! without `path` when it names none, or only paths PVE always reports).
@@ -29,6 +31,7 @@ mod plan;
 
 use ansible_module::{json, Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, Permissions};
+use pve_api::assume::{self, Kind, Missing};
 use pve_api::{Client, Identity};
 
 use plan::{Query, Subject};
@@ -61,6 +64,24 @@ fn who(subject: &Subject, client: &Client) -> String {
     }
 }
 
+/// The user or token the task asks about, when the server says it does not
+/// exist (`None` when it does, or when this login may not read it).
+fn absent_subject(client: &Client, subject: &Subject) -> Option<Missing> {
+    let exists = match subject {
+        Subject::Caller => return None,
+        Subject::User(id) => access::get_user(client, id).map(|u| u.is_some()),
+        Subject::Token(id) => match id.split_once('!') {
+            Some((user, name)) => access::get_token(client, user, name).map(|t| t.is_some()),
+            None => return None,
+        },
+    };
+    match (exists, subject) {
+        (Ok(false), Subject::User(id)) => Some(Missing::new(Kind::User, id)),
+        (Ok(false), Subject::Token(id)) => Some(Missing::new(Kind::Token, id)),
+        _ => None,
+    }
+}
+
 fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let q = Query::from_params(&m.params)?;
     let client = Client::connect(&m.params)?;
@@ -74,15 +95,33 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     }
     let perms = q.view(&answers);
     let who = who(&q.subject, &client);
-    if let Some(w) = plan::empty_warning(&q, &perms) {
-        m.warn(w);
-    }
     let missing = plan::missing(&q.require, &perms);
+    let empty = plan::empty_warning(&q, &perms);
+    // PVE answers nothing for an id that does not exist. In check mode an
+    // earlier task may create it (and grant it what it needs), so that is
+    // no failure there; the real run checks it.
+    let assumed = if m.check_mode && (empty.is_some() || !missing.is_empty()) {
+        absent_subject(&client, &q.subject)
+    } else {
+        None
+    };
     let mut out = Map::new();
     out.insert("changed".into(), json!(false));
     out.insert("permissions".into(), access::permissions_to_json(&perms));
     if m.params.is_set("require") {
         out.insert("missing".into(), json!(missing));
+    }
+    if let Some(absent) = assumed {
+        for w in assume::assume_created(true, &[absent], |x| {
+            format!("{} does not exist", x[0].name())
+        })? {
+            m.warn(w);
+        }
+        out.insert("msg".into(), json!(plan::assumed_message(&who)));
+        return Ok(out);
+    }
+    if let Some(w) = empty {
+        m.warn(w);
     }
     if missing.is_empty() {
         out.insert("msg".into(), json!(plan::success_message(&who, &q, &perms)));

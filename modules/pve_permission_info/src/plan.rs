@@ -262,6 +262,11 @@ pub fn success_message(who: &str, q: &Query, perms: &Permissions) -> String {
     )
 }
 
+/// The message of a check-mode run whose subject does not exist yet.
+pub fn assumed_message(who: &str) -> String {
+    format!("{who} does not exist yet: its permissions are checked in the real run")
+}
+
 /// A warning when PVE reported nothing at all for an explicit id: PVE
 /// answers the same for an id that does not exist.
 pub fn empty_warning(q: &Query, perms: &Permissions) -> Option<String> {

@@ -318,3 +318,54 @@ fn transient_faults_are_retried() {
         3
     );
 }
+
+fn check_mode_on_an_empty_server(version: &str) {
+    let empty = Sim::start(version);
+    let ready = sim(version);
+    for (args, subject) in [
+        (
+            json!({"tokenid": "joe@pve!full", "require": {"/vms": ["VM.Audit"]}}),
+            "token 'joe@pve!full'",
+        ),
+        (
+            json!({"userid": "joe@pve", "require": {"/vms": ["VM.Audit"]}}),
+            "user 'joe@pve'",
+        ),
+    ] {
+        let (predicted, refused, _) =
+            module().assumes_then_refuses(&empty, Some(&ready), &args, &[subject], &[]);
+        assert_eq!(
+            msg(&predicted),
+            format!("{subject} does not exist yet: its permissions are checked in the real run")
+        );
+        // The real run reports what PVE answers for an id it does not know:
+        // nothing; a required privilege is missing.
+        assert!(
+            msg(&refused).starts_with(&format!(
+                "{subject} lacks a required privilege: /vms: VM.Audit"
+            )),
+            "{refused}"
+        );
+    }
+    // A subject that exists is checked in check mode as in a real run.
+    let mut args = json!({"userid": "auditor@pve", "require": {"/vms": ["VM.Allocate"]},
+        "_ansible_check_mode": true});
+    let f = fail(&ready, args.clone());
+    assert!(
+        msg(&f).starts_with("user 'auditor@pve' lacks a required privilege"),
+        "{f}"
+    );
+    args["require"] = json!({"/vms": ["VM.Audit"]});
+    let r = ok(&ready, args);
+    assert!(r.get("warnings").is_none(), "{r}");
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve91() {
+    check_mode_on_an_empty_server("9.1");
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve84() {
+    check_mode_on_an_empty_server("8.4");
+}

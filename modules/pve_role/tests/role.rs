@@ -1,7 +1,7 @@
 //! pve_role against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{Sim, TestModule};
+use pve_test_support::{diff_view, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -147,21 +147,21 @@ fn diff_mode() {
         json!({"roleid": "ops", "privs": ["VM.Audit"], "_ansible_diff": true}),
     );
     assert_eq!(
-        r["diff"],
+        json!({"before": diff_view(&r, "before"), "after": diff_view(&r, "after")}),
         json!({"before": {}, "after": {"roleid": "ops", "privs": ["VM.Audit"], "special": false}})
     );
     let r = ok(
         &sim,
         json!({"roleid": "ops", "privs": ["Sys.Audit"], "_ansible_diff": true}),
     );
-    assert_eq!(r["diff"]["before"]["privs"], json!(["VM.Audit"]));
-    assert_eq!(r["diff"]["after"]["privs"], json!(["Sys.Audit"]));
+    assert_eq!(diff_view(&r, "before")["privs"], json!(["VM.Audit"]));
+    assert_eq!(diff_view(&r, "after")["privs"], json!(["Sys.Audit"]));
     let r = ok(
         &sim,
         json!({"roleid": "ops", "state": "absent", "_ansible_diff": true}),
     );
-    assert_eq!(r["diff"]["after"], json!({}));
-    assert_eq!(r["diff"]["before"]["roleid"], "ops");
+    assert_eq!(diff_view(&r, "after"), json!({}));
+    assert_eq!(diff_view(&r, "before")["roleid"], "ops");
     // Without diff mode: no diff key.
     let r = ok(&sim, json!({"roleid": "ops"}));
     assert!(r.get("diff").is_none());

@@ -16,7 +16,8 @@
 //! `allow_self_lockout: true`.
 //!
 //! Requests: one `GET` of the token, so a run that changes nothing costs
-//! one read; a creation also reads the user (it must exist); a regeneration
+//! one read; a creation also reads the user (it must exist; check mode
+//! assumes a missing one is created by an earlier task); a regeneration
 //! reads `GET /version` (and, before PVE 9.1, `GET /access/acl`). A creation
 //! whose answer, with the secret, is lost in transit is settled by reading
 //! the token back and then regenerated at once: no one can hold that secret.
@@ -35,6 +36,7 @@ mod plan;
 
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, Token};
+use pve_api::assume::{self, Kind, Missing};
 use pve_api::{self_lockout, time, ApiError, Client};
 
 use plan::{Action, Desired, Server, Settle, State, Step};
@@ -70,12 +72,19 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let current = access::get_token(&client, &d.id.userid, &d.id.name)?;
     if current.is_none() && d.state == State::Present {
         // For root, a missing user also reads as a missing token.
-        if access::get_user(&client, &d.id.userid)?.is_none() {
-            return Err(Failure::new(format!(
+        let missing: Vec<Missing> = match access::get_user(&client, &d.id.userid)? {
+            None => vec![Missing::new(Kind::User, &d.id.userid)],
+            Some(_) => vec![],
+        };
+        let assumed = assume::assume_created(m.check_mode, &missing, |_| {
+            format!(
                 "user '{}' does not exist: create it first (pve.access.pve_user), then its token '{}'",
                 d.id.userid,
                 d.full()
-            )));
+            )
+        })?;
+        for w in assumed {
+            m.warn(w);
         }
     }
     let action = plan::decide(&d, current.as_ref(), time::now())?;
@@ -124,7 +133,14 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     if let Some(note) = &progress.note {
         msg.push_str(note);
     }
-    let mut out = m.outcome(plan.changed, msg, "token", plan.before, plan.after);
+    let mut out = m.outcome_shown(
+        plan.changed,
+        msg,
+        "token",
+        plan.before,
+        plan.after,
+        &time::expire_shown,
+    );
     if let Some(secret) = progress.secret {
         if !m.no_log {
             m.warn(format!(
@@ -251,10 +267,18 @@ fn recover_secret(client: &Client, d: &Desired, progress: &mut Progress) -> Resu
 fn step_failure(e: &ApiError, d: &Desired, rest: &[Step], progress: &Progress) -> Failure {
     let mut f = Failure::from(e.clone());
     if e.status == Some(403) {
-        f.msg.push_str(&format!(
-            " - managing the tokens of {} needs User.Modify on its groups (/access/groups), unless you are that user",
-            d.id.userid
-        ));
+        match rest.first().map(|s| &s.settle) {
+            // Re-adding the token's ACL entries after it was re-created.
+            Some(Settle::Acl(entries)) => f.msg.push_str(&format!(
+                " - re-adding the ACL entries of token '{}' needs Permissions.Modify on '{}' (or, on /vms/ID, /storage/ID or /pool/ID, VM.Allocate, Datastore.Allocate or Pool.Allocate with every privilege of the role)",
+                d.full(),
+                entries.first().map_or("/", |e| e.path.as_str())
+            )),
+            _ => f.msg.push_str(&format!(
+                " - managing the tokens of {} needs User.Modify on its groups (/access/groups), unless you are that user",
+                d.id.userid
+            )),
+        }
     }
     if !progress.done.is_empty() {
         f.msg

@@ -72,6 +72,15 @@ impl Desired {
                 if expire_in <= 0 {
                     return Err("expire_in must be longer than 0 seconds".into());
                 }
+                // A token renewed for expire_in would be due again at once.
+                if before >= expire_in {
+                    return Err(format!(
+                        "renew_before ({}) must be shorter than expire_in ({}): a token renewed to expire in {} is already due for renewal, so every run would regenerate it",
+                        p.str("renew_before").unwrap_or_default(),
+                        p.str("expire_in").unwrap_or_default(),
+                        p.str("expire_in").unwrap_or_default(),
+                    ));
+                }
                 Some(Renew { before, expire_in })
             }
             (None, None) => None,

@@ -2,7 +2,7 @@
 //! way Ansible runs it, the request log checked for what it sent, and the
 //! secrets it returns used to authenticate later runs.
 
-use pve_test_support::{with_api_token, ModuleRun, Sim, TestModule};
+use pve_test_support::{diff_view, with_api_token, ModuleRun, Sim, TestModule};
 use serde_json::{json, Value};
 use std::fs;
 
@@ -288,9 +288,9 @@ fn diff_never_holds_the_secret() {
     );
     let secret = r["secret"].as_str().unwrap_or_default().to_string();
     assert_eq!(
-        r["diff"],
+        json!({"before": diff_view(&r, "before"), "after": diff_view(&r, "after")}),
         json!({"before": {}, "after": {"full_tokenid": "joe@pve!tk", "userid": "joe@pve",
-               "tokenid": "tk", "comment": "c", "expire": 0, "privsep": true}})
+               "tokenid": "tk", "comment": "c", "expire": "never (0)", "privsep": true}})
     );
     secret_only_where_returned(&r, &secret);
     let r = ok(
@@ -298,14 +298,14 @@ fn diff_never_holds_the_secret() {
         json!({"tokenid": "joe@pve!tk", "regenerate": true, "_ansible_diff": true}),
     );
     let secret = r["secret"].as_str().unwrap_or_default().to_string();
-    assert_eq!(r["diff"]["before"], r["diff"]["after"]);
+    assert_eq!(diff_view(&r, "before"), diff_view(&r, "after"));
     secret_only_where_returned(&r, &secret);
     let r = ok(
         &sim,
         json!({"tokenid": "joe@pve!tk", "state": "absent", "_ansible_diff": true}),
     );
-    assert_eq!(r["diff"]["after"], json!({}));
-    assert_eq!(r["diff"]["before"]["comment"], "c");
+    assert_eq!(diff_view(&r, "after"), json!({}));
+    assert_eq!(diff_view(&r, "before")["comment"], "c");
 }
 
 /// A privsep token with its own ACL entries (User.Modify through
@@ -450,8 +450,8 @@ fn validation_fails_before_any_write() {
             "renew_before",
         ),
         (
-            json!({"tokenid": "nobody@pve!tk"}),
-            "user 'nobody@pve' does not exist: create it first",
+            json!({"tokenid": "joe@pve!tk", "renew_before": "90d", "expire_in": "90d"}),
+            "renew_before (90d) must be shorter than expire_in (90d)",
         ),
         (json!({"tokenid": "joe@pve!tk", "state": "gone"}), "state"),
     ] {
@@ -674,4 +674,100 @@ fn fail_changed(sim: &Sim, args: Value) -> Value {
     assert_eq!(r.json["failed"], true, "{}", r.stdout);
     assert_eq!(r.json["changed"], true, "{}", r.stdout);
     r.json
+}
+
+fn check_mode_on_an_empty_server(version: &str) {
+    let empty = Sim::start(version);
+    let ready = Sim::builder(version)
+        .user_cfg("user:root@pam:1:0:::root@localhost:::\nuser:terraform@pve:1:0::::::\n")
+        .start();
+    let args = json!({"tokenid": "terraform@pve!tf", "privsep": false, "comment": "Terraform",
+        "_ansible_no_log": true});
+    let (predicted, refused, done) = module().assumes_then_refuses(
+        &empty,
+        Some(&ready),
+        &args,
+        &["user 'terraform@pve'"],
+        &["token"],
+    );
+    assert_eq!(
+        predicted["msg"],
+        "token 'terraform@pve!tf' would be created (the real run returns its secret, once)"
+    );
+    assert_eq!(
+        msg(&refused),
+        "user 'terraform@pve' does not exist: create it first (pve.access.pve_user), then its token 'terraform@pve!tf'"
+    );
+    assert!(done["secret"].is_string());
+    assert!(ready.user_cfg_has("token:terraform@pve!tf:0:0:Terraform:"));
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve91() {
+    check_mode_on_an_empty_server("9.1");
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve84() {
+    check_mode_on_an_empty_server("8.4");
+}
+
+/// Before PVE 9.1 a regeneration re-creates the token and re-adds its ACL
+/// entries: a login that may manage the token but not that ACL path gets
+/// the hint for the request that failed.
+#[test]
+fn a_refused_acl_re_add_names_what_it_needs() {
+    const ADMIN: &str = "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";
+    let sim = Sim::builder("8.4")
+        .user_cfg(&format!(
+            "{USER_CFG}user:tokadmin@pve:1:0::::::\ntoken:tokadmin@pve!tk:0:0::\n\nrole:TokAdmin:Sys.Audit,User.Modify:\n\nacl:1:/:tokadmin@pve:TokAdmin:\nacl:1:/vms:joe@pve!ci:PVEVMUser:\n"
+        ))
+        .token_cfg(&format!("joe@pve!ci {SEEDED}\ntokadmin@pve!tk {ADMIN}\n"))
+        .start();
+    let r = run_as(
+        &sim,
+        json!({"tokenid": "joe@pve!ci", "regenerate": true}),
+        &format!("tokadmin@pve!tk={ADMIN}"),
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let m = msg(&r.json);
+    assert!(
+        m.starts_with("PUT /access/acl: 403 Permission check failed"),
+        "{m}"
+    );
+    assert!(
+        m.contains(
+            "re-adding the ACL entries of token 'joe@pve!ci' needs Permissions.Modify on '/vms'"
+        ),
+        "{m}"
+    );
+    assert!(!m.contains("User.Modify"), "{m}");
+    assert!(
+        m.contains(
+            "ACL entries of token 'joe@pve!ci' not re-added yet: /vms PVEVMUser (propagate 1)"
+        ),
+        "{m}"
+    );
+}
+
+#[test]
+fn diff_shows_expire_as_a_date() {
+    let sim = seeded("9.1");
+    let args = json!({"tokenid": "joe@pve!tk", "expire": "2027-01-31", "comment": "Grüße",
+        "_ansible_no_log": true});
+    let (predicted, _) = module().check_then_run(&sim, &args, &["token"]);
+    assert_eq!(diff_view(&predicted, "before"), json!({}));
+    assert_eq!(
+        diff_view(&predicted, "after")["expire"],
+        "2027-01-31T00:00:00Z (1801353600)"
+    );
+    assert_eq!(diff_view(&predicted, "after")["comment"], "Grüße");
+    // The text Ansible shows, as it is (a mapping would be shown with \u escapes).
+    let text = predicted["diff"]["after"].as_str().unwrap_or_default();
+    assert!(text.contains("    \"comment\": \"Grüße\",\n"), "{text}");
+    assert!(
+        text.contains("    \"expire\": \"2027-01-31T00:00:00Z (1801353600)\",\n"),
+        "{text}"
+    );
+    assert_eq!(predicted["token"]["expire"], 1_801_353_600);
 }

@@ -7,8 +7,10 @@
 //! same time do not undo each other; order never matters. The user's API
 //! tokens are never touched. Everything is checked before the first write,
 //! also in check mode: the userid and its realm, the groups, `expire`,
-//! `email`, the password. What would take away the access of the login the
-//! module runs with (its groups, an expiry coming sooner) is refused unless
+//! `email`, the password; only a realm or group that does not exist yet is,
+//! in check mode, assumed to be created by an earlier task (with a warning).
+//! What would take away the access of the login the module runs with (its
+//! groups, an expiry coming sooner) is refused unless
 //! `allow_self_lockout: true`; deleting or disabling root@pam or that login's
 //! own user always is.
 //!
@@ -148,7 +150,14 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
             done.push(format!("{} {}", step.req.method, step.req.path));
         }
     }
-    Ok(m.outcome(plan.changed, plan.msg, "user", plan.before, plan.after))
+    Ok(m.outcome_shown(
+        plan.changed,
+        plan.msg,
+        "user",
+        plan.before,
+        plan.after,
+        &time::expire_shown,
+    ))
 }
 
 /// A failed write: PVE's words, what to check for a permission, and what

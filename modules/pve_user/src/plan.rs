@@ -7,6 +7,7 @@ use std::fmt;
 
 use ansible_module::{Params, Value};
 use pve_api::access::{merge_list, sorted_unique, User};
+use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, time, ApiRequest};
 
@@ -326,7 +327,8 @@ pub fn lockout_changes(d: &Desired, cur: &Current) -> Vec<Change> {
 }
 
 /// Plans the task. Fails, before any write, for what cannot be done: the
-/// realm or a group does not exist, or a password change with a token.
+/// realm or a group does not exist (check mode assumes an earlier task
+/// creates them, with a warning each), or a password change with a token.
 /// (What would lock the caller out is [`lockout_changes`]' business.)
 pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Result<Plan, String> {
     let id = &d.userid;
@@ -370,29 +372,35 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
         };
     }
 
-    // Groups must exist before anything is written.
+    // Groups must exist before anything is written (in check mode, an
+    // earlier task may create them).
+    let mut assumed = Vec::new();
     if let Some(existing) = &cur.groups {
-        let missing: Vec<String> = d
+        let missing: Vec<Missing> = d
             .groups_to_check(cur.user.as_ref())
             .into_iter()
             .filter(|g| !existing.contains(g))
+            .map(|g| Missing::new(Kind::Group, g))
             .collect();
-        if !missing.is_empty() {
-            let names: Vec<String> = missing.iter().map(|g| format!("'{g}'")).collect();
+        assumed = assume::assume_created(check_mode, &missing, |missing| {
+            let names: Vec<String> = missing.iter().map(|g| format!("'{}'", g.id)).collect();
             let (noun, verb) = if names.len() == 1 {
                 ("group", "does")
             } else {
                 ("groups", "do")
             };
-            return Err(format!(
+            format!(
                 "user '{id}' not changed: {noun} {} {verb} not exist (create it first, e.g. with pve.access.pve_group)",
                 names.join(", ")
-            ));
-        }
+            )
+        })?;
     }
 
     let Some(user) = &cur.user else {
-        return create(d, cur, check_mode, before);
+        let mut plan = create(d, cur, check_mode, before)?;
+        assumed.append(&mut plan.warnings);
+        plan.warnings = assumed;
+        return Ok(plan);
     };
 
     let mut after = user.clone();
@@ -471,7 +479,7 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
         });
     }
 
-    let mut warnings = Vec::new();
+    let mut warnings = assumed;
     if let (Some(pw), Some(false)) = (&d.password, cur.login_ok) {
         if caller.token {
             return Err(format!(
@@ -524,15 +532,20 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
 
 fn create(d: &Desired, cur: &Current, check_mode: bool, before: Value) -> Result<Plan, String> {
     let id = &d.userid;
-    if let Some(realms) = &cur.realms {
-        if !realms.contains(&d.realm) {
-            return Err(format!(
-                "cannot create user '{id}': the realm '{}' does not exist on this server (it has {}); add the realm first (Datacenter > Permissions > Realms) or fix the userid",
-                d.realm,
-                realms.join(", ")
-            ));
-        }
-    }
+    let missing: Vec<Missing> = cur
+        .realms
+        .as_ref()
+        .filter(|r| !r.contains(&d.realm))
+        .map(|_| Missing::new(Kind::Realm, &d.realm))
+        .into_iter()
+        .collect();
+    let warnings = assume::assume_created(check_mode, &missing, |_| {
+        format!(
+            "cannot create user '{id}': the realm '{}' does not exist on this server (it has {}); add the realm first (Datacenter > Permissions > Realms) or fix the userid",
+            d.realm,
+            cur.realms.as_deref().unwrap_or_default().join(", ")
+        )
+    })?;
     let mut user = User::new(id);
     let mut req = ApiRequest::post("/access/users").param("userid", id);
     if d.enable == Some(false) {
@@ -586,7 +599,7 @@ fn create(d: &Desired, cur: &Current, check_mode: bool, before: Value) -> Result
                 ""
             }
         ),
-        warnings: vec![],
+        warnings,
     })
 }
 

@@ -1,7 +1,7 @@
 //! pve_user against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{with_api_token, Sim, TestModule};
+use pve_test_support::{diff_view, with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -217,12 +217,12 @@ fn diff_mode() {
         &sim,
         json!({"userid": "joe@pve", "comment": "hi", "_ansible_diff": true}),
     );
-    assert_eq!(r["diff"]["before"]["comment"], json!(null));
-    assert_eq!(r["diff"]["after"]["comment"], "hi");
-    assert_eq!(r["diff"]["after"]["tokens"], json!(["ci"]));
+    assert_eq!(diff_view(&r, "before")["comment"], json!(null));
+    assert_eq!(diff_view(&r, "after")["comment"], "hi");
+    assert_eq!(diff_view(&r, "after")["tokens"], json!(["ci"]));
     let r = ok(&sim, json!({"userid": "new@pve", "_ansible_diff": true}));
-    assert_eq!(r["diff"]["before"], json!({}));
-    assert_eq!(r["diff"]["after"]["userid"], "new@pve");
+    assert_eq!(diff_view(&r, "before"), json!({}));
+    assert_eq!(diff_view(&r, "after")["userid"], "new@pve");
     let r = ok(&sim, json!({"userid": "new@pve"}));
     assert!(r.get("diff").is_none());
 }
@@ -255,18 +255,6 @@ fn validation_failures_write_nothing() {
     for (task, want) in [
         (json!({"userid": "alice"}), "the realm is missing"),
         (
-            json!({"userid": "alice@corp"}),
-            "the realm 'corp' does not exist on this server (it has pam, pve)",
-        ),
-        (
-            json!({"userid": "alice@pve", "groups": ["ops", "nope"]}),
-            "group 'nope' does not exist",
-        ),
-        (
-            json!({"userid": "joe@pve", "groups": ["nope"], "append": true}),
-            "group 'nope' does not exist",
-        ),
-        (
             json!({"userid": "alice@pve", "expire": "next week"}),
             "invalid expire 'next week'",
         ),
@@ -292,6 +280,27 @@ fn validation_failures_write_nothing() {
             assert!(!msg(&r).contains("long-enough"));
             assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
         }
+    }
+    // What does not exist yet: refused by a real run (check mode assumes an
+    // earlier task creates it: check_mode_on_an_empty_server).
+    for (task, want) in [
+        (
+            json!({"userid": "alice@corp"}),
+            "the realm 'corp' does not exist on this server (it has pam, pve)",
+        ),
+        (
+            json!({"userid": "alice@pve", "groups": ["ops", "nope"]}),
+            "group 'nope' does not exist",
+        ),
+        (
+            json!({"userid": "joe@pve", "groups": ["nope"], "append": true}),
+            "group 'nope' does not exist",
+        ),
+    ] {
+        sim.clear_requests();
+        let r = fail(&sim, task.clone());
+        assert!(msg(&r).contains(want), "{task}: {}", msg(&r));
+        assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
     }
     assert_eq!(server_user(&sim, "alice@pve"), json!({}));
 }
@@ -464,4 +473,71 @@ fn a_lost_answer_is_settled_by_reading_back() {
         assert_eq!(sent, 1, "{task}: the write was re-sent: {calls:?}");
     }
     assert_eq!(server_user(&sim, "dan@pve"), json!({}));
+}
+
+fn check_mode_on_an_empty_server(version: &str) {
+    let empty = Sim::start(version);
+    let ready = Sim::builder(version)
+        .user_cfg("user:root@pam:1:0:::root@localhost:::\n\ngroup:ops:::\ngroup:dev:::\n")
+        .start();
+    let args = json!({"userid": "terraform@pve", "comment": "Terraform", "groups": ["ops", "dev"]});
+    let (predicted, refused, _) = module().assumes_then_refuses(
+        &empty,
+        Some(&ready),
+        &args,
+        &["group 'dev'", "group 'ops'"],
+        &["user"],
+    );
+    assert_eq!(predicted["msg"], "user 'terraform@pve' would be created");
+    assert_eq!(
+        msg(&refused),
+        "user 'terraform@pve' not changed: groups 'dev', 'ops' do not exist (create it first, e.g. with pve.access.pve_group)"
+    );
+    assert!(ready.user_cfg_has("group:dev:terraform@pve::"));
+    assert!(ready.user_cfg_has("group:ops:terraform@pve::"));
+    // A realm that does not exist yet: assumed in check mode, refused for real.
+    let (_, refused, _) = module().assumes_then_refuses(
+        &empty,
+        None,
+        &json!({"userid": "joe@corp"}),
+        &["realm 'corp'"],
+        &[],
+    );
+    assert!(
+        msg(&refused).starts_with("cannot create user 'joe@corp': the realm 'corp' does not exist")
+    );
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve91() {
+    check_mode_on_an_empty_server("9.1");
+}
+
+#[test]
+fn check_mode_on_an_empty_server_pve84() {
+    check_mode_on_an_empty_server("8.4");
+}
+
+#[test]
+fn diff_shows_expire_as_a_date() {
+    let sim = seeded("9.1");
+    let r = ok(
+        &sim,
+        json!({"userid": "dora@pve", "expire": "2027-01-31", "_ansible_diff": true}),
+    );
+    assert_eq!(
+        diff_view(&r, "after")["expire"],
+        "2027-01-31T00:00:00Z (1801353600)"
+    );
+    assert_eq!(r["user"]["expire"], 1_801_353_600);
+    assert!(sim.user_cfg_has("user:dora@pve:1:1801353600::::::"));
+    let r = ok(
+        &sim,
+        json!({"userid": "dora@pve", "expire": "never", "_ansible_diff": true}),
+    );
+    assert_eq!(
+        diff_view(&r, "before")["expire"],
+        "2027-01-31T00:00:00Z (1801353600)"
+    );
+    assert_eq!(diff_view(&r, "after")["expire"], "never (0)");
 }

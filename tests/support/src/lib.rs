@@ -362,6 +362,15 @@ impl Sim {
         UserCfg::parse(&bytes)
     }
 
+    /// Whether the saved `user.cfg` (`--state-dir`) holds this exact line:
+    /// the server's state read directly, not through a module.
+    pub fn user_cfg_has(&self, line: &str) -> bool {
+        fs::read_to_string(self.state_dir.join("user.cfg"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l == line)
+    }
+
     /// The sim's stderr so far (for failure messages).
     pub fn stderr(&self) -> String {
         fs::read_to_string(self.dir.join("sim.stderr")).unwrap_or_default()
@@ -498,6 +507,15 @@ pub fn release_module(name: &str) -> PathBuf {
     path
 }
 
+/// One side (`before` or `after`) of a result's diff, read back from the
+/// text the module shows (`Null` when there is none).
+pub fn diff_view(result: &Value, side: &str) -> Value {
+    result["diff"][side]
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// A module under test, with the assertions every module's tests make.
 ///
 /// ```no_run
@@ -574,6 +592,73 @@ impl TestModule {
             assert!(msg.contains("would "), "{args}: check mode msg {msg:?}");
         }
         (predicted, done)
+    }
+
+    /// The promise of check mode on a server where what the task references
+    /// does not exist yet (DESIGN.md, "Check mode on an empty cluster"):
+    /// `args` in check mode on `empty` succeeds without a write and warns
+    /// once for each of `assumed` (`role 'X'`, ...) that it assumes an
+    /// earlier task creates it; the real run on `empty` refuses, also
+    /// without a write; and on `ready`, where those objects exist, the real
+    /// run does what check mode predicted (`changed`, `diff` and the values
+    /// under `keys`). Returns (predicted, refused, done).
+    pub fn assumes_then_refuses(
+        &self,
+        empty: &Sim,
+        ready: Option<&Sim>,
+        args: &Value,
+        assumed: &[&str],
+        keys: &[&str],
+    ) -> (Value, Value, Value) {
+        let mut check = args.clone();
+        check["_ansible_check_mode"] = Value::Bool(true);
+        check["_ansible_diff"] = Value::Bool(true);
+        empty.clear_requests();
+        let predicted = self.ok(empty, check);
+        assert_eq!(
+            empty.writes(),
+            Vec::<String>::new(),
+            "{args}: check mode wrote"
+        );
+        let warnings: Vec<&str> = predicted["warnings"]
+            .as_array()
+            .map(|w| w.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let expected: Vec<String> = assumed
+            .iter()
+            .map(|a| format!("{a} does not exist yet; assuming an earlier task creates it"))
+            .collect();
+        let assumptions: Vec<&str> = warnings
+            .iter()
+            .copied()
+            .filter(|w| w.ends_with("; assuming an earlier task creates it"))
+            .collect();
+        assert_eq!(
+            assumptions, expected,
+            "{args}: check mode warnings {warnings:?}"
+        );
+        let mut real = args.clone();
+        real["_ansible_diff"] = Value::Bool(true);
+        let refused = self.fail(empty, real.clone());
+        assert_eq!(
+            empty.writes(),
+            Vec::<String>::new(),
+            "{args}: a refused run wrote"
+        );
+        let done = match ready {
+            Some(ready) => {
+                let done = self.ok(ready, real);
+                for key in ["changed", "diff"].iter().chain(keys) {
+                    assert_eq!(
+                        predicted[key], done[key],
+                        "{args}: check mode predicted another {key}"
+                    );
+                }
+                done
+            }
+            None => Value::Null,
+        };
+        (predicted, refused, done)
     }
 
     /// Runs the module and asserts it failed without a change; its result.

@@ -1077,8 +1077,40 @@ fn outcome_adds_diff_only_in_diff_mode() {
     let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], outcome_body);
     assert_eq!(
         diffed["diff"],
-        json!({"before": {"a": 1}, "after": {"a": 2}})
+        json!({"before": "{\n    \"a\": 1\n}\n", "after": "{\n    \"a\": 2\n}\n"})
     );
+}
+
+#[test]
+fn diff_text_keeps_non_ascii_and_sorts_keys() {
+    assert_eq!(
+        diff_text(&json!({"z": "Grüße 東京", "a": [1, {"b": null}], "e": {}})),
+        "{\n    \"a\": [\n        1,\n        {\n            \"b\": null\n        }\n    ],\n    \"e\": {},\n    \"z\": \"Grüße 東京\"\n}\n"
+    );
+    assert_eq!(diff_text(&json!({})), "{}\n");
+}
+
+fn shown_outcome_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
+    let show = |mut v: Value| {
+        v["a"] = json!(format!("<{}>", v["a"]));
+        v
+    };
+    Ok(m.outcome_shown(
+        true,
+        "updated",
+        "thing",
+        json!({"a": 1}),
+        json!({"a": 2}),
+        &show,
+    ))
+}
+
+#[test]
+fn outcome_shown_changes_only_the_diff() {
+    let spec = Spec::new([]);
+    let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], shown_outcome_body);
+    assert_eq!(diffed["diff"]["after"], "{\n    \"a\": \"<2>\"\n}\n");
+    assert_eq!(diffed["thing"], json!({"a": 2}));
 }
 
 fn list_outcome_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
@@ -1091,7 +1123,8 @@ fn outcome_shows_a_list_diff_as_a_mapping() {
     let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], list_outcome_body);
     assert_eq!(
         diffed["diff"],
-        json!({"before": {"acl": []}, "after": {"acl": [{"path": "/"}]}})
+        json!({"before": diff_text(&json!({"acl": []})),
+               "after": diff_text(&json!({"acl": [{"path": "/"}]}))})
     );
     assert_eq!(diffed["acl"], json!([{"path": "/"}]));
 }

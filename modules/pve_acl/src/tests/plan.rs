@@ -162,9 +162,70 @@ fn root_pam_is_left_out_with_a_warning() {
     assert_eq!(d.items[0].principals, vec![(User, "a@pve".to_string())]);
     assert_eq!(d.warnings.len(), 1);
     let d = desired(json!({"path": "/", "roles": ["A"], "users": ["root@pam"]}));
-    assert!(d.items.is_empty());
+    assert_eq!(d.items.len(), 1);
+    assert!(d.items[0].principals.is_empty());
     let p = ok(&d, &[]);
     assert!(!p.changed);
+    assert!(p.puts.is_empty());
+}
+
+#[test]
+fn the_roles_of_a_root_pam_only_entry_are_still_checked() {
+    let d = desired(json!({"path": "/", "roles": ["A", "Typo"], "users": ["root@pam"]}));
+    let p = ok(&d, &[]);
+    // Only the role list is read: nothing is written for root@pam.
+    assert_eq!(needs(&d, &p), (true, false, false));
+    let known = Known {
+        roles: Some(["A".to_string()].into()),
+        ..Known::default()
+    };
+    assert_eq!(
+        check_names(&d, &p, &known, false).unwrap_err(),
+        "ACL not changed: role 'Typo' does not exist (create it first, e.g. with pve.access.pve_role). Nothing was written"
+    );
+    assert_eq!(
+        check_names(&d, &p, &known, true),
+        Ok(vec![
+            "role 'Typo' does not exist yet; assuming an earlier task creates it".to_string()
+        ])
+    );
+}
+
+#[test]
+fn check_mode_assumes_missing_names_but_not_missing_builtin_roles() {
+    let d = desired(
+        json!({"path": "/", "roles": ["TerraformRole"], "users": ["terraform@pve"],
+            "groups": ["ops"], "tokens": ["terraform@pve!tf"]}),
+    );
+    let p = ok(&d, &[]);
+    let none = Some(BTreeSet::new());
+    let known = Known {
+        roles: none.clone(),
+        users: none.clone(),
+        groups: none.clone(),
+        tokens: none,
+    };
+    assert_eq!(
+        check_names(&d, &p, &known, true),
+        Ok([
+            "role 'TerraformRole'",
+            "user 'terraform@pve'",
+            "group 'ops'",
+            "token 'terraform@pve!tf'"
+        ]
+        .iter()
+        .map(|n| format!("{n} does not exist yet; assuming an earlier task creates it"))
+        .collect())
+    );
+    let e = check_names(&d, &p, &known, false).unwrap_err();
+    assert!(
+        e.starts_with("ACL not changed: role 'TerraformRole' does not exist (create it first"),
+        "{e}"
+    );
+    // No task creates a built-in role that this PVE version lacks.
+    let d = desired(json!({"path": "/", "roles": ["PVESDNUser"], "groups": ["ops"]}));
+    let e = check_names(&d, &ok(&d, &[]), &known, true).unwrap_err();
+    assert_eq!(e, "ACL not changed: role 'PVESDNUser' does not exist (create it first, e.g. with pve.access.pve_role). Nothing was written");
 }
 
 #[test]
@@ -487,7 +548,7 @@ fn names_are_checked_against_the_server() {
             "groups": ["g"], "tokens": ["a@pve!tok", "a@pve!gone"]}),
     );
     let p = ok(&d, &[]);
-    assert_eq!(needs(&p), (true, true, true));
+    assert_eq!(needs(&d, &p), (true, true, true));
     let set = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect());
     let known = Known {
         roles: set(&["A"]),
@@ -495,14 +556,14 @@ fn names_are_checked_against_the_server() {
         groups: set(&["g"]),
         tokens: set(&["a@pve!tok"]),
     };
-    let e = check_names(&p, &known).unwrap_err();
+    let e = check_names(&d, &p, &known, false).unwrap_err();
     assert_eq!(e, "ACL not changed: role 'Nope' does not exist (create it first, e.g. with pve.access.pve_role); user 'ghost@pve' does not exist (create it first, e.g. with pve.access.pve_user, or fix the name); token 'a@pve!gone' does not exist (create it first, e.g. with pve.access.pve_token, or fix the name). Nothing was written");
     let d = desired(json!({"path": "/", "roles": ["A"], "groups": ["g"]}));
     let p = ok(&d, &[]);
-    assert_eq!(needs(&p), (true, false, true));
-    assert_eq!(check_names(&p, &known), Ok(()));
+    assert_eq!(needs(&d, &p), (true, false, true));
+    assert_eq!(check_names(&d, &p, &known, false), Ok(vec![]));
     assert_eq!(
-        needs(&ok(&d, &[acl("/", Group, "g", "A", true)])),
+        needs(&d, &ok(&d, &[acl("/", Group, "g", "A", true)])),
         (false, false, false)
     );
 }

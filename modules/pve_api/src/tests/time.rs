@@ -121,3 +121,18 @@ fn formatting() {
     }
     assert!(now() > 1_700_000_000);
 }
+
+#[test]
+fn diff_views_show_expire_as_a_date() {
+    use serde_json::json;
+    assert_eq!(
+        expire_shown(json!({"expire": 0, "comment": "x"})),
+        json!({"expire": "never (0)", "comment": "x"})
+    );
+    assert_eq!(
+        expire_shown(json!({"expire": 1_801_396_800})),
+        json!({"expire": "2027-01-31T12:00:00Z (1801396800)"})
+    );
+    // The `{}` of a resource that does not exist stays as it is.
+    assert_eq!(expire_shown(json!({})), json!({}));
+}

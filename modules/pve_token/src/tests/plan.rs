@@ -111,6 +111,19 @@ fn validation_failures() {
         refused(json!({"tokenid": "joe@pve!ci", "renew_before": "1d", "expire_in": "0"}))
             .contains("expire_in must be")
     );
+    // Renewed for expire_in, a token would be due again at once: every run
+    // would regenerate it.
+    for (before, expire_in) in [("90d", "90d"), ("100d", "90d"), ("2160h", "90d")] {
+        assert_eq!(
+            refused(json!({"tokenid": "joe@pve!ci", "renew_before": before, "expire_in": expire_in})),
+            format!("renew_before ({before}) must be shorter than expire_in ({expire_in}): a token renewed to expire in {expire_in} is already due for renewal, so every run would regenerate it")
+        );
+    }
+    assert!(
+        desired(json!({"tokenid": "joe@pve!ci", "renew_before": "89d", "expire_in": "90d"}))
+            .renew
+            .is_some()
+    );
 }
 
 #[test]
