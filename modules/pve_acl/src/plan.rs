@@ -309,8 +309,8 @@ pub struct Plan {
     /// `{action: add|update|remove, path, type, ugid, roleid, propagate}`.
     pub changes: Vec<Value>,
     pub msg: String,
-    /// Entries removed or no longer propagated, for the self-lockout rule
-    /// ([`pve_api::self_lockout`]).
+    /// Entries removed or no longer propagated, and NoAccess granted, for
+    /// the self-lockout rule ([`pve_api::self_lockout`]).
     pub lockout: Vec<Change>,
 }
 
@@ -352,9 +352,9 @@ pub fn plan(d: &Desired, current: &[AclEntry], check_mode: bool) -> Result<Plan,
         after.retain(|k, _| !named.contains(&k.1) || wanted.get(k).is_some_and(Option::is_some));
     }
 
-    // Losing an entry, or its propagation, is losing access: the
-    // self-lockout rule judges whose.
-    let lockout = now
+    // Losing an entry, or its propagation, is losing access, and so is
+    // gaining NoAccess: the self-lockout rule judges whose.
+    let mut lockout: Vec<Change> = now
         .iter()
         .filter_map(|(k, p)| match after.get(k) {
             None => Some(Change::AclEntry {
@@ -368,6 +368,12 @@ pub fn plan(d: &Desired, current: &[AclEntry], check_mode: bool) -> Result<Plan,
             Some(_) => None,
         })
         .collect();
+    lockout.extend(
+        after
+            .iter()
+            .filter(|(k, _)| k.2 == "NoAccess" && !now.contains_key(*k))
+            .map(|(k, p)| Change::NoAccessGranted(entry(k, *p))),
+    );
 
     let puts = group_puts(&now, &after);
     let mut changes = Vec::new();

@@ -39,6 +39,9 @@ pub enum Change {
         entry: AclEntry,
         propagation_only: bool,
     },
+    /// The entry, for role `NoAccess`, is added: it takes every privilege
+    /// on its path (and below, propagated) whatever else grants them.
+    NoAccessGranted(AclEntry),
     /// The user leaves the group.
     Membership {
         userid: String,
@@ -135,7 +138,7 @@ impl Caller {
     /// Whether judging `changes` needs the caller's groups or privsep.
     fn needs_reading(&self, changes: &[Change]) -> bool {
         changes.iter().any(|c| match c {
-            Change::AclEntry { entry, .. } => match entry.kind {
+            Change::AclEntry { entry, .. } | Change::NoAccessGranted(entry) => match entry.kind {
                 PrincipalKind::Group => !self.root() && self.groups.is_none(),
                 PrincipalKind::Token => self.own_token(&entry.ugid) && self.privsep.is_none(),
                 PrincipalKind::User => false,
@@ -246,6 +249,18 @@ pub fn weakened(caller: &Caller, acl: &[AclEntry], changes: &[Change]) -> Vec<We
                 out.push(soft(format!(
                     "{verb} role '{}' of {} on '{}'{note}",
                     e.roleid,
+                    who(e.kind, &e.ugid),
+                    e.path
+                )));
+            }
+            Change::NoAccessGranted(e) if caller.holds(e.kind, &e.ugid) => {
+                let note = if e.kind == PrincipalKind::Group {
+                    unknown_groups()
+                } else {
+                    String::new()
+                };
+                out.push(soft(format!(
+                    "grant NoAccess to {} on '{}', which takes away every privilege there{note}",
                     who(e.kind, &e.ugid),
                     e.path
                 )));
