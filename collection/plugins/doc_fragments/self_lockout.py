@@ -20,7 +20,8 @@ options:
         token never has more than its owner) and, for a token with privilege separation, the
         token's own entries; the privileges of the roles those entries use; its user being
         enabled, and its expiry (a sooner one counts); for a token also its own expiry, its
-        privilege separation staying off, and its secret (regenerating it)."
+        privilege separation staying off, and its secret (regenerating it). Granting the
+        role C(NoAccess) to any of those principals counts too."
       - V(root@pam) holds every privilege without any entry, group or role, so for it only its
         expiry (and a token's own entries, privsep, expiry and secret) count.
       - Deleting or disabling V(root@pam), the user the module authenticates as (for a token

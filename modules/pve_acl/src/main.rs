@@ -14,8 +14,8 @@
 //! other entries, on any path, are removed); principals not named are never
 //! touched. Removing the entries that are the module's own access (those of
 //! the login's user and its groups; for a token, its owner's and, with
-//! privilege separation, its own) is refused unless `allow_self_lockout:
-//! true`.
+//! privilege separation, its own), or granting them `NoAccess`, is refused
+//! unless `allow_self_lockout: true`.
 //!
 //! Requests: one `GET /access/acl`; a run that changes nothing stops there
 //! (a root@pam-only task also reads `GET /access/roles`). Removing a

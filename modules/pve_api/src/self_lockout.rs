@@ -39,6 +39,9 @@ pub enum Change {
         entry: AclEntry,
         propagation_only: bool,
     },
+    /// The entry, for role `NoAccess`, is added: it takes every privilege
+    /// on its path (and below, propagated) whatever else grants them.
+    NoAccessGranted(AclEntry),
     /// The user leaves the group.
     Membership {
         userid: String,
@@ -135,7 +138,7 @@ impl Caller {
     /// Whether judging `changes` needs the caller's groups or privsep.
     fn needs_reading(&self, changes: &[Change]) -> bool {
         changes.iter().any(|c| match c {
-            Change::AclEntry { entry, .. } => match entry.kind {
+            Change::AclEntry { entry, .. } | Change::NoAccessGranted(entry) => match entry.kind {
                 PrincipalKind::Group => !self.root() && self.groups.is_none(),
                 PrincipalKind::Token => self.own_token(&entry.ugid) && self.privsep.is_none(),
                 PrincipalKind::User => false,
@@ -219,8 +222,9 @@ pub fn weakened(caller: &Caller, acl: &[AclEntry], changes: &[Change]) -> Vec<We
     let soft = |what: String| Weakened { what, hard: false };
     let hard = |what: String| Weakened { what, hard: true };
     let me = &caller.userid;
-    let unknown_groups = || {
-        if caller.groups.is_none() {
+    // Said where a group entry counts only because the groups are unknown.
+    let unknown_groups = |group_involved: bool| {
+        if group_involved && caller.groups.is_none() {
             format!(" (this login cannot read the groups of {me}, so any group may be one of them)")
         } else {
             String::new()
@@ -238,14 +242,18 @@ pub fn weakened(caller: &Caller, acl: &[AclEntry], changes: &[Change]) -> Vec<We
                 } else {
                     "remove"
                 };
-                let note = if e.kind == PrincipalKind::Group {
-                    unknown_groups()
-                } else {
-                    String::new()
-                };
+                let note = unknown_groups(e.kind == PrincipalKind::Group);
                 out.push(soft(format!(
                     "{verb} role '{}' of {} on '{}'{note}",
                     e.roleid,
+                    who(e.kind, &e.ugid),
+                    e.path
+                )));
+            }
+            Change::NoAccessGranted(e) if caller.holds(e.kind, &e.ugid) => {
+                let note = unknown_groups(e.kind == PrincipalKind::Group);
+                out.push(soft(format!(
+                    "grant NoAccess to {} on '{}', which takes away every privilege there{note}",
                     who(e.kind, &e.ugid),
                     e.path
                 )));
@@ -278,11 +286,7 @@ pub fn weakened(caller: &Caller, acl: &[AclEntry], changes: &[Change]) -> Vec<We
                 } else {
                     format!("remove {} from role '{roleid}'", removed.join(", "))
                 };
-                let note = if users.iter().any(|u| u.starts_with("group ")) {
-                    unknown_groups()
-                } else {
-                    String::new()
-                };
+                let note = unknown_groups(users.iter().any(|u| u.starts_with("group ")));
                 out.push(soft(format!(
                     "{verb}, which the entries of {} use{note}",
                     users.join(", ")

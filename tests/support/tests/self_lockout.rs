@@ -181,6 +181,11 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "pve_acl",
+            json!({"path": "/storage", "roles": ["NoAccess"], "groups": ["admins"]}),
+            Alices,
+        ),
+        case(
+            "pve_acl",
             json!({"path": "/storage", "roles": ["SepRole"], "tokens": ["alice@pve!sep"], "state": "absent"}),
             Sep,
         ),

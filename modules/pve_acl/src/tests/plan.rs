@@ -528,6 +528,15 @@ fn entries_lost_go_to_the_self_lockout_rule() {
             removed(acl("/vms", User, "admin@pve", "PVEVMAdmin", false)),
         ]
     );
+    // NoAccess takes every privilege on its path.
+    assert_eq!(
+        lost(
+            json!({"path": "/storage", "roles": ["NoAccess", "PVEAuditor"], "groups": ["admins"]})
+        ),
+        [Change::NoAccessGranted(acl(
+            "/storage", Group, "admins", "NoAccess", true
+        ))]
+    );
     // Adding, or turning propagation on, takes nothing.
     assert_eq!(
         lost(

@@ -319,3 +319,19 @@ fn reads_only_when_a_change_could_concern_the_caller() {
     assert!(!root.needs_reading(&[removed(Group, "ops"), role_privs("Ops", true)]));
     assert!(!root.needs_acl(&[role_privs("Ops", true)]));
 }
+
+#[test]
+fn granting_noaccess_to_oneself_is_weakening() {
+    let alice = user("alice@pve", &["admins"]);
+    let grant = |kind, ugid| Change::NoAccessGranted(entry("/storage", kind, ugid, "NoAccess"));
+    assert_eq!(
+        refused(
+            &alice,
+            &[],
+            &[grant(Group, "admins"), grant(Group, "others"), grant(User, "bob@pve")]
+        ),
+        ["grant NoAccess to group 'admins' on '/storage', which takes away every privilege there"]
+    );
+    assert!(refused(&user("root@pam", &[]), &[], &[grant(User, "root@pam")]).is_empty());
+    assert!(Caller::new(&Identity::User("a@pve".into())).needs_reading(&[grant(Group, "g")]));
+}
