@@ -1,7 +1,7 @@
 //! pve_group against pve-sim (PVE 9.1 and 8.4): the module binary run the
 //! way Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{diff_view, with_api_token, Sim, TestModule};
+use pve_test_support::{with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
