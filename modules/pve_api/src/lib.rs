@@ -58,6 +58,7 @@ pub mod privs;
 mod request;
 pub mod time;
 mod tls;
+mod wire;
 
 pub use client::{Client, Identity};
 pub use connection::connection_options;
