@@ -123,15 +123,26 @@ pub fn seg(s: &str) -> String {
 /// and cookies.
 pub(crate) fn encode(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
+    for b in latin1(s) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            push_escaped(&mut out, b);
+        }
+    }
+    out
+}
+
+/// Text as PVE takes the bytes of URL paths, cookies and headers: one byte
+/// per character up to U+00FF (Latin-1). A character beyond has no such
+/// byte and becomes its UTF-8 bytes, which PVE reads as other characters.
+pub(crate) fn latin1(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
     let mut utf8 = [0u8; 4];
     for c in s.chars() {
         match u8::try_from(c) {
-            Ok(b) if b.is_ascii_alphanumeric() || keep.contains(&b) => out.push(c),
-            Ok(b) => push_escaped(&mut out, b),
-            Err(_) => c
-                .encode_utf8(&mut utf8)
-                .bytes()
-                .for_each(|b| push_escaped(&mut out, b)),
+            Ok(b) => out.push(b),
+            Err(_) => out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
         }
     }
     out

@@ -16,6 +16,7 @@
 //! for it), no proxies; bodies with `Content-Length`, chunked, or up to the
 //! end of the connection.
 
+use crate::request::latin1;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use std::io::{self, BufRead, Read, Write};
@@ -341,9 +342,10 @@ fn too_large() -> ExchangeError {
     ExchangeError::Broken(format!("the answer is larger than {} MiB", MAX_BODY >> 20))
 }
 
-/// The request as sent: head and form body.
+/// The request as sent: head and form body. Header values are Latin-1, as
+/// PVE reads them: the token id in `Authorization` may hold `ü`.
 fn message(req: &Request<'_>) -> Result<Vec<u8>, ExchangeError> {
-    let mut out = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+    let mut out = format!("{} {} HTTP/1.1\r\n", req.method, req.target).into_bytes();
     let length = req.form.map(|f| f.len().to_string());
     let form_headers = match (&req.form, &length) {
         (Some(_), Some(len)) => vec![
@@ -353,15 +355,19 @@ fn message(req: &Request<'_>) -> Result<Vec<u8>, ExchangeError> {
         _ => Vec::new(),
     };
     for (name, value) in req.headers.iter().chain(&form_headers) {
+        let value = latin1(value);
         // A line break would end the header and start another.
-        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+        if value.iter().any(|b| b.is_ascii_control() && *b != b'\t') {
             return Err(ExchangeError::BadHeader(name));
         }
-        out.push_str(&format!("{name}: {value}\r\n"));
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(&value);
+        out.extend_from_slice(b"\r\n");
     }
-    out.push_str("\r\n");
-    out.push_str(req.form.unwrap_or_default());
-    Ok(out.into_bytes())
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(req.form.unwrap_or_default().as_bytes());
+    Ok(out)
 }
 
 /// What the head of an answer says about the body and the connection.
@@ -374,12 +380,12 @@ struct Head {
 }
 
 /// Bytes as Latin-1 text: each byte is the character of that code point.
-fn latin1(bytes: &[u8]) -> String {
+fn from_latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 fn parse_status(line: &[u8]) -> Result<Head, ExchangeError> {
-    let text = latin1(line);
+    let text = from_latin1(line);
     let broken = || {
         let shown: String = text.chars().take(40).collect();
         ExchangeError::Broken(format!("not an HTTP/1.x status line: '{shown}'"))
@@ -404,7 +410,7 @@ fn parse_status(line: &[u8]) -> Result<Head, ExchangeError> {
 
 impl Head {
     fn header(&mut self, line: &[u8]) -> Result<(), ExchangeError> {
-        let text = latin1(line);
+        let text = from_latin1(line);
         let Some((name, value)) = text.split_once(':') else {
             return Err(ExchangeError::Broken("a header line without ':'".into()));
         };

@@ -148,6 +148,22 @@ fn request_message() {
 }
 
 #[test]
+fn header_values_are_latin1_as_pve_reads_them() {
+    // PVE 8.4 and 9.1 find the token `jürgen@pve!ci` only as j\xfcrgen
+    let headers = [("Authorization", "PVEAPIToken=jürgen@pve!ci=x")];
+    let req = Request {
+        method: "GET",
+        target: "/",
+        headers: &headers,
+        form: None,
+    };
+    assert_eq!(
+        message(&req).unwrap(),
+        b"GET / HTTP/1.1\r\nAuthorization: PVEAPIToken=j\xfcrgen@pve!ci=x\r\n\r\n"
+    );
+}
+
+#[test]
 fn a_header_value_cannot_start_another_header() {
     let headers = [("Authorization", "PVEAPIToken=a@pve!t=x\r\nX-Evil: 1")];
     let req = Request {
