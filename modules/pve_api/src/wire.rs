@@ -9,8 +9,9 @@
 //! - ureq 2 sends a request again by itself when a reused connection turns
 //!   out to be closed, also a body-less write such as a DELETE; whether a
 //!   write is ever sent twice must be decided by the client, which knows.
-//! - Size: the module binaries are copied to the target on every task, and
-//!   ureq with url and idna weighed about 80 KB of each.
+//! - Size: the module binaries are copied to the target on every task;
+//!   without ureq, url and idna (with its Unicode tables) each is about
+//!   230 KB smaller.
 //!
 //! Only what the PVE API needs: no redirects, no compression (we do not ask
 //! for it), no proxies; bodies with `Content-Length`, chunked, or up to the
@@ -78,7 +79,8 @@ impl ExchangeError {
     }
 }
 
-/// One request: the target is the path with its query, `body` a form.
+/// One request: `target` is the path with its query, `form` the body of a
+/// POST or PUT.
 pub(crate) struct Request<'a> {
     pub method: &'static str,
     pub target: &'a str,
