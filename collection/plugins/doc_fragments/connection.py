@@ -35,6 +35,9 @@ options:
   api_user:
     description:
       - The user for password login, V(name@realm).
+      - A user whose id has non-ASCII characters (such as V(jürgen@pve)) cannot work with a
+        password, because PVE logs such a user in but then refuses its own ticket (PVE 8.4
+        and 9.1). Use an API token of that user instead; tokens work.
       - The owner of a bare O(api_token_id).
       - Uses the E(PROXMOX_USER) environment variable if not specified.
     type: str
@@ -88,9 +91,15 @@ options:
     type: str
   api_timeout:
     description:
-      - Seconds for one request. Transient failures (connection refused or reset, timeouts,
-        HTTP 502, 503, 595, cluster lock timeouts) are retried with backoff, at most 3 tries,
-        each within this time.
+      - Seconds for one try of a request as a whole (resolving the host name, connecting,
+        the TLS handshake, sending the request and receiving the whole answer together), not
+        for each step alone.
+      - Transient failures (connection refused or reset, timeouts, HTTP 502, 503, 595, cluster
+        lock timeouts) are retried with backoff, at most 3 tries with pauses of 0.25 and
+        0.75 seconds, so one request takes at most 3 times O(api_timeout) plus 1 second.
+        A server that does not answer, also one that accepts the connection but never
+        completes the TLS handshake, fails the task within that time, and the message says
+        which step timed out.
       - Uses the E(PROXMOX_API_TIMEOUT) environment variable if not specified.
     type: int
     default: 10

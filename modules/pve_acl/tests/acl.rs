@@ -1,7 +1,7 @@
 //! pve_acl against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{diff_view, with_api_token, Sim, TestModule};
+use pve_test_support::{diff_view, pve_file_bytes, with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -599,4 +599,51 @@ fn a_root_pam_only_task_still_checks_its_roles() {
     );
     assert_eq!(r["changed"], false);
     assert_eq!(sim.api_calls(), ["GET /access/acl", "GET /access/roles"]);
+}
+
+// ---- non-ASCII user ids ------------------------------------------------------
+// On pve-oracle only for now: pve-sim learns Latin-1 user ids (paths, reason
+// phrases, user.cfg) in another branch.
+
+fn latin1_user(version: &str) {
+    let seed = "user:root@pam:1:0:::root@localhost:::\nuser:jürgen@pve:1:0::::::\n";
+    let Some(sim) = Sim::builder(version).user_cfg(seed).start_oracle_only() else {
+        return;
+    };
+    let acl_lines = || {
+        sim.state_lines("user.cfg")
+            .into_iter()
+            .filter(|l| l.starts_with(b"acl:"))
+            .collect::<Vec<_>>()
+    };
+    let task = json!({"path": "/vms", "roles": ["PVEAuditor"], "users": ["jürgen@pve"]});
+
+    let r = ok(&sim, task.clone());
+    assert_eq!(r["changed"], true, "{r}");
+    // PVE keeps it in Latin-1: j\xfcrgen
+    assert_eq!(
+        acl_lines(),
+        [pve_file_bytes("acl:1:/vms:jürgen@pve:PVEAuditor:")]
+    );
+
+    sim.clear_requests();
+    let r = ok(&sim, task.clone());
+    assert_eq!(r["changed"], false, "{r}");
+    assert_eq!(sim.writes(), Vec::<String>::new());
+
+    let mut gone = task;
+    gone["state"] = json!("absent");
+    let r = ok(&sim, gone);
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(acl_lines(), Vec::<Vec<u8>>::new());
+}
+
+#[test]
+fn latin1_user_pve91() {
+    latin1_user("9.1");
+}
+
+#[test]
+fn latin1_user_pve84() {
+    latin1_user("8.4");
 }

@@ -1,17 +1,21 @@
-//! The HTTPS transport (ureq 2 over rustls): one attempt of one request,
-//! classified so that the client knows whether it may be repeated.
+//! The HTTPS transport (our own HTTP/1.1 client, [`crate::wire`], over
+//! rustls): one attempt of one request, classified so that the client knows
+//! whether it may be repeated.
 
 use crate::client::{Class, Failed};
 use crate::connection::{Endpoint, TlsMode};
 use crate::error::{is_lock_timeout, pve_text, ApiError, ErrorKind};
-use crate::request::{encode, ApiRequest, Method};
-use crate::tls::{self, Connector, HandshakeFailed, Verifier};
+use crate::request::{encode, form, ApiRequest, Method};
+use crate::tls::{self, Verifier};
+use crate::wire::{self, Conn, ConnectError, ExchangeError, Request, Response};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use serde_json::Value;
-use std::error::Error as _;
 use std::fmt;
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// What authenticates a request. `Debug` shows no secret.
 pub(crate) enum Auth {
@@ -38,17 +42,19 @@ pub(crate) const COOKIE_SAFE: &[u8] = b"-_.~";
 
 pub(crate) struct Http {
     pub endpoint: Endpoint,
-    /// GETs: connections are kept and reused.
-    reads: ureq::Agent,
-    /// Writes: a new connection each time, never a pooled one. ureq 2
-    /// silently sends a request again when a *reused* connection turns out
-    /// to be closed (for a DELETE without body, say), and a write must never
-    /// be repeated blindly: the server may have applied it before the
-    /// connection died. A fresh connection is never re-sent by ureq, so any
-    /// write is sent exactly once per attempt and an unclear outcome comes
-    /// back to us. The shared TLS configuration resumes the session, so
-    /// the extra handshake is cheap.
-    writes: ureq::Agent,
+    config: Arc<ClientConfig>,
+    server_name: ServerName<'static>,
+    /// Resolved once, at the first connection.
+    addrs: Mutex<Vec<SocketAddr>>,
+    /// The kept-alive connection of the last GET, for the next GET. Writes
+    /// always go on a new connection and never leave one here: when a
+    /// reused connection fails, it is unknown whether the server got the
+    /// request (it may have closed the idle connection, or died after
+    /// applying it), and a write must never be sent again blindly. On a
+    /// new connection such a failure means a real problem and comes back
+    /// as one. The shared TLS configuration resumes the session, so the
+    /// extra handshake is cheap.
+    idle: Mutex<Option<Conn>>,
     verifier: Arc<Verifier>,
     timeout: Duration,
 }
@@ -63,80 +69,131 @@ impl fmt::Debug for Http {
     }
 }
 
+/// Either failure of one attempt.
+enum Failure {
+    Connect(ConnectError),
+    Exchange(ExchangeError),
+}
+
 impl Http {
     pub fn new(endpoint: Endpoint, tls: &TlsMode, timeout: Duration) -> Result<Http, String> {
         let (config, verifier) = tls::client_config(tls)?;
-        let agent = |idle: usize| {
-            ureq::AgentBuilder::new()
-                .tls_connector(Arc::new(Connector(config.clone())))
-                .timeout(timeout)
-                .redirects(0)
-                .max_idle_connections(idle)
-                .max_idle_connections_per_host(idle)
-                .user_agent(concat!("pve.access/", env!("CARGO_PKG_VERSION")))
-                .build()
-        };
+        let server_name = ServerName::try_from(endpoint.host.clone()).map_err(|e| {
+            format!(
+                "api_host: '{}' cannot be checked against a certificate ({e})",
+                endpoint.host
+            )
+        })?;
         Ok(Http {
             endpoint,
-            reads: agent(4),
-            writes: agent(0),
+            config,
+            server_name,
+            addrs: Mutex::new(Vec::new()),
+            idle: Mutex::new(None),
             verifier,
             timeout,
         })
     }
 
+    /// One attempt: connecting, sending and the whole answer within
+    /// `api_timeout`.
     pub fn attempt(&self, req: &ApiRequest, auth: &Auth) -> Result<Value, Failed> {
+        let deadline = Instant::now() + self.timeout;
         let url = self.endpoint.url(&req.path);
-        let agent = match req.method {
-            Method::Get => &self.reads,
-            _ => &self.writes,
+        let mut target = url
+            .strip_prefix(&format!("https://{}", self.endpoint.authority()))
+            .unwrap_or(&url)
+            .to_string();
+        let body = match req.method {
+            Method::Get | Method::Delete => {
+                if !req.params.is_empty() {
+                    target = format!("{target}?{}", form(&req.params));
+                }
+                None
+            }
+            Method::Post | Method::Put => Some(form(&req.params)),
         };
-        let mut r = agent
-            .request(req.method.as_str(), &url)
-            .set("Accept", "application/json");
+        let host = self.endpoint.authority();
+        let mut headers = vec![
+            ("Host", host.as_str()),
+            (
+                "User-Agent",
+                concat!("pve.access/", env!("CARGO_PKG_VERSION")),
+            ),
+            ("Accept", "application/json"),
+        ];
+        let cookie;
         match auth {
             Auth::Anonymous => {}
-            Auth::Token(header) => r = r.set("Authorization", header),
+            Auth::Token(header) => headers.push(("Authorization", header)),
             Auth::Ticket { ticket, csrf } => {
                 // PVE URI-unescapes the cookie value. Escaping everything
                 // but unreserved characters keeps the ticket's base64 '+'
                 // intact whatever decoder the server uses.
-                r = r.set(
-                    "Cookie",
-                    &format!("PVEAuthCookie={}", encode(ticket, COOKIE_SAFE)),
-                );
+                cookie = format!("PVEAuthCookie={}", encode(ticket, COOKIE_SAFE));
+                headers.push(("Cookie", &cookie));
                 if req.method != Method::Get {
-                    r = r.set("CSRFPreventionToken", csrf);
+                    headers.push(("CSRFPreventionToken", csrf));
                 }
             }
         }
-        let result = match req.method {
-            Method::Get | Method::Delete => {
-                for (k, v) in &req.params {
-                    r = r.query(k, v);
-                }
-                r.call()
-            }
-            Method::Post | Method::Put => {
-                let form: Vec<(&str, &str)> = req
-                    .params
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                r.send_form(&form)
-            }
+        let wire_req = Request {
+            method: req.method.as_str(),
+            target: &target,
+            headers: &headers,
+            form: body.as_deref(),
         };
-        match result {
-            Ok(resp) if (200..300).contains(&resp.status()) => self.body(req, resp),
-            Ok(resp) => Err(status_failure(req, resp.status(), resp)),
-            Err(ureq::Error::Status(code, resp)) => Err(status_failure(req, code, resp)),
-            Err(ureq::Error::Transport(t)) => Err(self.transport_failure(req, &t)),
+        match self.exchange(&wire_req, req.method == Method::Get, deadline) {
+            Ok(resp) if (200..300).contains(&resp.status) => self.body(req, &resp),
+            Ok(resp) => Err(status_failure(req, &resp)),
+            Err(Failure::Connect(e)) => Err(self.connect_failure(req, e)),
+            Err(Failure::Exchange(e)) => Err(self.exchange_failure(req, e)),
         }
     }
 
-    fn body(&self, req: &ApiRequest, resp: ureq::Response) -> Result<Value, Failed> {
-        let text = resp.into_string().map_err(|e| self.io_failure(req, &e))?;
-        let json: Value = serde_json::from_str(&text).map_err(|e| Failed {
+    /// Sends `req` on the kept connection if `reuse` and there is one, else
+    /// on a new one. A kept connection the server has closed in the
+    /// meantime is replaced by a new one at once: that is why only GETs
+    /// may reuse one.
+    fn exchange(
+        &self,
+        req: &Request<'_>,
+        reuse: bool,
+        deadline: Instant,
+    ) -> Result<Response, Failure> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = if reuse { idle.take() } else { None };
+        drop(idle);
+        if let Some(mut conn) = kept {
+            match conn.exchange(req, deadline) {
+                Ok((resp, keep)) => return Ok(self.keep(resp, keep.then_some(conn))),
+                Err(e) if e.closed() => {}
+                Err(e) => return Err(Failure::Exchange(e)),
+            }
+        }
+        let mut conn = self.open(deadline).map_err(Failure::Connect)?;
+        let (resp, keep) = conn.exchange(req, deadline).map_err(Failure::Exchange)?;
+        Ok(self.keep(resp, (keep && reuse).then_some(conn)))
+    }
+
+    fn keep(&self, resp: Response, conn: Option<Conn>) -> Response {
+        if let Some(conn) = conn {
+            *self.idle.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn);
+        }
+        resp
+    }
+
+    fn open(&self, deadline: Instant) -> Result<Conn, ConnectError> {
+        let mut addrs = self.addrs.lock().unwrap_or_else(PoisonError::into_inner);
+        if addrs.is_empty() {
+            *addrs = wire::resolve(&self.endpoint.host, self.endpoint.port, deadline)
+                .map_err(ConnectError::Resolve)?;
+        }
+        Conn::open(&addrs, &self.server_name, &self.config, deadline)
+    }
+
+    fn body(&self, req: &ApiRequest, resp: &Response) -> Result<Value, Failed> {
+        let json: Value = serde_json::from_slice(&resp.body).map_err(|e| Failed {
             err: ApiError::unexpected(
                 req.method.as_str(),
                 &req.path,
@@ -157,41 +214,44 @@ impl Http {
         }
     }
 
-    fn transport_failure(&self, req: &ApiRequest, t: &ureq::Transport) -> Failed {
+    /// Nothing of the request was sent.
+    fn connect_failure(&self, req: &ApiRequest, e: ConnectError) -> Failed {
         let authority = self.endpoint.authority();
-        let outer = t.source().and_then(|e| e.downcast_ref::<io::Error>());
-        let handshake = outer
-            .and_then(io::Error::get_ref)
-            .and_then(|e| e.downcast_ref::<HandshakeFailed>());
-        let io_err = handshake.map(|h| &h.0).or(outer);
-        let tls_err = io_err
-            .and_then(io::Error::get_ref)
-            .and_then(|e| e.downcast_ref::<rustls::Error>());
-        let detail = io_err.map_or_else(|| t.to_string(), ToString::to_string);
-        match t.kind() {
-            ureq::ErrorKind::Dns => self.failed(
+        let secs = self.timeout.as_secs();
+        match e {
+            ConnectError::Resolve(e) => {
+                let why = if wire::timed_out(&e) {
+                    format!("no answer within {secs} s")
+                } else {
+                    e.to_string()
+                };
+                self.failed(
+                    req,
+                    ErrorKind::Connect,
+                    Class::Final,
+                    format!(
+                        "cannot resolve the host name {} ({why}): check api_host",
+                        self.endpoint.host
+                    ),
+                )
+            }
+            ConnectError::Tls(e) => {
+                let msg = tls::handshake_error(&e, &self.verifier, &authority);
+                self.failed(req, ErrorKind::Tls, Class::Final, msg)
+            }
+            ConnectError::Handshake(e) if wire::timed_out(&e) => self.failed(
                 req,
-                ErrorKind::Connect,
-                Class::Final,
+                ErrorKind::Timeout,
+                Class::NotSent,
                 format!(
-                    "cannot resolve the host name {} ({detail}): check api_host",
-                    self.endpoint.host
+                    "the TLS handshake with {authority} timed out: the connection was accepted, but no TLS answer came within {secs} s (api_timeout); check that api_host and api_port name the PVE API (pveproxy, port 8006)"
                 ),
             ),
-            // Nothing was sent: the TCP connect or the TLS handshake failed.
-            ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Io
-                if handshake.is_some() || t.kind() == ureq::ErrorKind::ConnectionFailed =>
-            {
-                if let Some(e) = tls_err {
-                    let msg = tls::handshake_error(e, &self.verifier, &authority);
-                    return self.failed(req, ErrorKind::Tls, Class::Final, msg);
-                }
-                let why = match io_err.map(io::Error::kind) {
-                    Some(io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
-                    Some(io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
-                        format!("no answer within {} s", self.timeout.as_secs())
-                    }
-                    _ => detail,
+            ConnectError::Tcp(e) | ConnectError::Handshake(e) => {
+                let why = match e.kind() {
+                    io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+                    _ if wire::timed_out(&e) => format!("no answer within {secs} s"),
+                    _ => e.to_string(),
                 };
                 self.failed(
                     req,
@@ -200,31 +260,20 @@ impl Http {
                     format!("cannot connect to {authority} ({why}); check api_host and api_port"),
                 )
             }
-            ureq::ErrorKind::Io | ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader => {
-                match io_err {
-                    Some(e) => self.io_failure(req, e),
-                    None => self.failed(
-                        req,
-                        ErrorKind::Connect,
-                        Class::Unknown,
-                        format!("{authority} sent a broken answer ({detail})"),
-                    ),
-                }
-            }
-            _ => self.failed(
-                req,
-                ErrorKind::Connect,
-                Class::Final,
-                format!("{authority}: {detail}"),
-            ),
         }
     }
 
     /// The request went out (or partly): what happened to it is unknown.
-    fn io_failure(&self, req: &ApiRequest, e: &io::Error) -> Failed {
+    fn exchange_failure(&self, req: &ApiRequest, e: ExchangeError) -> Failed {
         let authority = self.endpoint.authority();
-        match e.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => self.failed(
+        match e {
+            ExchangeError::BadHeader(name) => self.failed(
+                req,
+                ErrorKind::Config,
+                Class::Final,
+                format!("the {name} header would hold a control character (a line break in api_token_secret?); nothing was sent"),
+            ),
+            ExchangeError::Io(e) if wire::timed_out(&e) => self.failed(
                 req,
                 ErrorKind::Timeout,
                 Class::Unknown,
@@ -233,20 +282,25 @@ impl Http {
                     self.timeout.as_secs()
                 ),
             ),
-            _ => self.failed(
+            ExchangeError::Io(e) => self.failed(
                 req,
                 ErrorKind::Connect,
                 Class::Unknown,
                 format!("the connection to {authority} was closed before the answer came ({e})"),
             ),
+            ExchangeError::Broken(detail) => self.failed(
+                req,
+                ErrorKind::Connect,
+                Class::Unknown,
+                format!("{authority} sent a broken answer ({detail})"),
+            ),
         }
     }
 }
 
-fn status_failure(req: &ApiRequest, code: u16, resp: ureq::Response) -> Failed {
-    let reason = resp.status_text().to_string();
-    let body = resp.into_string().unwrap_or_default();
-    let text = pve_text(&reason, &body);
+fn status_failure(req: &ApiRequest, resp: &Response) -> Failed {
+    let code = resp.status;
+    let text = pve_text(&resp.reason, &String::from_utf8_lossy(&resp.body));
     let class = match code {
         // pveproxy could not get an answer from the API daemon, or the
         // service is restarting: it may or may not have run the request.

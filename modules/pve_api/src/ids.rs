@@ -67,7 +67,19 @@ fn valid_user_name(s: &str) -> bool {
 /// Splits and checks a user id `name@realm` as PVE's `verify_username` does:
 /// 3 to 64 characters, the realm after the last `@` (`a@b@pve` is the user
 /// `a@b` of realm `pve`). Returns `(name, realm)`.
+///
+/// Characters beyond U+00FF are refused, although PVE accepts them: it
+/// writes `user.cfg` as Latin-1 and reads it back so, and a character
+/// beyond makes Perl write the whole file as UTF-8 instead. Such a user
+/// then cannot be found by its id, and every other non-ASCII user id in the
+/// file comes back garbled too (measured on PVE 8.4 and 9.1).
 pub fn parse_userid(userid: &str) -> Result<(String, String), String> {
+    if let Some(c) = userid.chars().find(|c| u32::from(*c) > 0xFF) {
+        return Err(format!(
+            "user name '{userid}' has the character '{c}' (U+{:04X}), which PVE cannot keep: it stores user ids in Latin-1, where characters beyond U+00FF come back garbled, and with them every other non-ASCII user id; use only characters up to U+00FF ('ÿ')",
+            u32::from(c)
+        ));
+    }
     let len = userid.chars().count();
     if len < 3 {
         return Err(format!("user name '{userid}' is too short - {USERID_HINT}"));

@@ -64,6 +64,7 @@ mod request;
 pub mod self_lockout;
 pub mod time;
 mod tls;
+mod wire;
 
 pub use client::{Client, Identity};
 pub use connection::connection_options;

@@ -106,48 +106,107 @@ impl fmt::Debug for ApiRequest {
     }
 }
 
-/// Percent-encodes one path segment (a user, group, role or token id).
+/// Percent-encodes one path segment (a user, group, role or token id) the
+/// way PVE decodes it: pveproxy turns `%XX` in the path into the byte XX and
+/// takes each byte as one character (Latin-1), never as UTF-8. So `ü` is
+/// sent as `%FC`; `%C3%BC` would reach PVE as `Ã¼`. Characters beyond
+/// U+00FF have no such byte: they are sent as UTF-8, which PVE garbles (user
+/// ids with them are refused before, see [`crate::ids::parse_userid`]).
 /// `@` and `!` stay as they are: they are valid in a path segment and keep
 /// paths such as `/access/users/joe@pve/token/ci` readable in logs.
 pub fn seg(s: &str) -> String {
     encode(s, b"-_.~@!")
 }
 
-/// Percent-encodes everything but ASCII letters, digits and `keep`.
+/// Percent-encodes everything but ASCII letters, digits and `keep`;
+/// characters up to U+00FF as their one Latin-1 byte, as PVE reads paths
+/// and cookies.
 pub(crate) fn encode(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    for b in latin1(s) {
         if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            push_escaped(&mut out, b);
         }
     }
     out
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// Text as PVE takes the bytes of URL paths, cookies and headers: one byte
+/// per character up to U+00FF (Latin-1). A character beyond has no such
+/// byte and becomes its UTF-8 bytes, which PVE reads as other characters.
+pub(crate) fn latin1(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut utf8 = [0u8; 4];
+    for c in s.chars() {
+        match u8::try_from(c) {
+            Ok(b) => out.push(b),
+            Err(_) => out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
+        }
+    }
+    out
+}
 
-/// Undoes [`seg`] (for `pvesh`, which takes the path as it is).
-pub(crate) fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |c: u8| char::from(c).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
+/// `application/x-www-form-urlencoded`, for the query of GET and DELETE and
+/// the body of POST and PUT: UTF-8, as PVE decodes parameters; a space is
+/// `+`.
+pub(crate) fn form(params: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (key, value)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        for (j, text) in [key, value].into_iter().enumerate() {
+            if j > 0 {
+                out.push('=');
+            }
+            for b in text.bytes() {
+                match b {
+                    b' ' => out.push('+'),
+                    b'*' | b'-' | b'.' | b'_' => out.push(char::from(b)),
+                    _ if b.is_ascii_alphanumeric() => out.push(char::from(b)),
+                    _ => push_escaped(&mut out, b),
+                }
             }
         }
-        out.push(bytes[i]);
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
+}
+
+fn push_escaped(out: &mut String, b: u8) {
+    out.push('%');
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 15)]));
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The path as PVE sees it after pveproxy decoded it: `%XX` becomes the
+/// character U+00XX. This undoes [`seg`], and gives `pvesh` (which takes the
+/// path as text) what the API would have seen.
+pub(crate) fn decode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let hex = rest
+            .get(i + 1..i + 3)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(char::from(b));
+                rest = &rest[i + 3..];
+            }
+            _ => {
+                out.push('%');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

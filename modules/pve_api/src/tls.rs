@@ -9,12 +9,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
-use rustls::{ClientConnection, StreamOwned};
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use ureq::ReadWrite;
 
 /// Reads the PEM certificates of `ca_path`.
 pub(crate) fn load_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -185,74 +181,6 @@ pub(crate) fn client_config(mode: &TlsMode) -> Result<(Arc<ClientConfig>, Arc<Ve
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
     Ok((Arc::new(config), verifier))
-}
-
-/// ureq's TLS hook, with our configuration. (ureq's own `tls` feature is
-/// off: it would link a CA list, webpki-roots, that is never used here.)
-pub(crate) struct Connector(pub Arc<ClientConfig>);
-
-/// A failed TLS handshake: nothing of the request was sent. It reaches the
-/// client inside ureq's I/O error, where the transport finds it.
-#[derive(Debug)]
-pub(crate) struct HandshakeFailed(pub io::Error);
-
-impl fmt::Display for HandshakeFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TLS handshake failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for HandshakeFailed {}
-
-fn handshake_failed(e: io::Error) -> ureq::Error {
-    io::Error::new(e.kind(), HandshakeFailed(e)).into()
-}
-
-impl ureq::TlsConnector for Connector {
-    fn connect(
-        &self,
-        dns_name: &str,
-        mut io: Box<dyn ReadWrite>,
-    ) -> Result<Box<dyn ReadWrite>, ureq::Error> {
-        // ureq gives IPv6 addresses in brackets.
-        let name = dns_name.trim_start_matches('[').trim_end_matches(']');
-        let server_name = ServerName::try_from(name.to_string())
-            .map_err(|e| handshake_failed(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-        let mut conn = ClientConnection::new(self.0.clone(), server_name)
-            .map_err(|e| handshake_failed(io::Error::other(e)))?;
-        // Runs the whole handshake, certificate checks included.
-        conn.complete_io(&mut io).map_err(handshake_failed)?;
-        Ok(Box::new(TlsStream(StreamOwned::new(conn, io))))
-    }
-}
-
-struct TlsStream(StreamOwned<ClientConnection, Box<dyn ReadWrite>>);
-
-impl fmt::Debug for TlsStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TlsStream")
-    }
-}
-
-impl ReadWrite for TlsStream {
-    fn socket(&self) -> Option<&TcpStream> {
-        self.0.sock.socket()
-    }
-}
-
-impl Read for TlsStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Write for TlsStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
 }
 
 /// The message for a failed handshake: what the server showed and which

@@ -673,8 +673,8 @@ fn missing_credentials_are_a_clear_config_error() {
 
 #[test]
 fn dropped_delete_after_another_write_is_not_resent() {
-    // ureq 2 silently repeats a body-less request that fails on a reused
-    // connection; writes must never be on one.
+    // A write on a reused connection that fails may or may not have been
+    // applied (ureq 2 even repeated it silently): writes are never on one.
     let server = Server::start(first_n(
         1,
         || Reply::data(json!(null)),
@@ -689,4 +689,131 @@ fn dropped_delete_after_another_write_is_not_resent() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::OutcomeUnknown, "{e}");
     assert_eq!(server.count("DELETE", "/access/users/b@pve"), 1);
+}
+
+// ---- the HTTP/1.1 client itself ----------------------------------------------
+
+#[test]
+fn latin1_reason_phrase_is_pve_error_text() {
+    // PVE 8.4 and 9.1 write the reason in Latin-1, with the id as raw bytes,
+    // and may send no JSON message (the text is then the reason).
+    let server = Server::start(|_: &Req| {
+        Reply::Bytes(
+            b"HTTP/1.1 500 no such user ('j\xfcrgen@pve')\r\nContent-Length: 13\r\n\r\n{\"data\":null}"
+                .to_vec(),
+        )
+    });
+    let client = Client::connect(&token_params(&server, json!({}))).unwrap();
+    let e = client.get("/access/users/j%FCrgen@pve").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "GET /access/users/j%FCrgen@pve: 500 no such user ('jürgen@pve')"
+    );
+    assert!(e.is_not_found(), "{e}");
+}
+
+#[test]
+fn chunked_answer_and_the_request_head() {
+    let server = Server::start(|_: &Req| {
+        Reply::Bytes(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"dat\r\nc\r\na\":\"chunks\"}\r\n0\r\n\r\n"
+                .to_vec(),
+        )
+    });
+    let client = Client::connect(&token_params(&server, json!({}))).unwrap();
+    assert_eq!(client.get("/version").unwrap(), "chunks");
+    assert_eq!(client.get("/version").unwrap(), "chunks");
+    let reqs = server.requests();
+    assert_eq!(reqs[0].conn, reqs[1].conn, "kept after a chunked answer");
+    assert_eq!(
+        reqs[0].header("Host"),
+        Some(format!("127.0.0.1:{}", server.port).as_str())
+    );
+    assert_eq!(reqs[0].header("Accept"), Some("application/json"));
+    assert!(reqs[0]
+        .header("User-Agent")
+        .is_some_and(|ua| ua.starts_with("pve.access/")));
+}
+
+#[test]
+fn a_get_on_a_connection_the_server_closed_goes_on_a_new_one() {
+    // A server closes an idle kept-alive connection when it likes; the GET
+    // that finds it closed is sent on a new connection at once.
+    let count = AtomicUsize::new(0);
+    let server = Server::start(move |req: &Req| {
+        if count.fetch_add(1, Ordering::SeqCst) == 1 {
+            Reply::Close
+        } else {
+            Reply::data(json!(req.path))
+        }
+    });
+    let client = Client::connect(&token_params(&server, json!({}))).unwrap();
+    assert_eq!(client.get("/a").unwrap(), "/a");
+    assert_eq!(client.get("/b").unwrap(), "/b");
+    let conns: Vec<usize> = server.requests().iter().map(|r| r.conn).collect();
+    assert_eq!(conns, [0, 0, 1]);
+    assert_eq!(client.requests_made(), 2, "no retry of the client was used");
+}
+
+/// A port that accepts TCP connections (the kernel does, from the backlog)
+/// and never says a word.
+fn silent_port() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+#[test]
+fn a_hanging_tls_handshake_is_named_and_bounded_by_api_timeout() {
+    let (_listener, port) = silent_port();
+    let server = Server::start(version); // for its fingerprint only
+    let params = token_params(
+        &server,
+        json!({"api_host": format!("127.0.0.1:{port}"), "api_timeout": 1}),
+    );
+    let started = Instant::now();
+    let e = connect_err(&params);
+    let took = started.elapsed();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("GET /version: the TLS handshake with 127.0.0.1:{port} timed out: the connection was accepted, but no TLS answer came within 1 s (api_timeout); check that api_host and api_port name the PVE API (pveproxy, port 8006) (tried 3 times)")
+    );
+    // 3 tries of 1 s plus the pauses of 250 and 750 ms
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_millis(5500),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn a_trickling_answer_is_cut_at_api_timeout() {
+    // Each read gets a byte in time; the attempt as a whole must not.
+    let server = Server::start(|_: &Req| Reply::Trickle(Duration::from_millis(200)));
+    let client = Client::connect(&token_params(&server, json!({"api_timeout": 1}))).unwrap();
+    let started = Instant::now();
+    let e = client.get("/version").unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+    assert!(e.to_string().contains("within 1 s (api_timeout"), "{e}");
+    assert_eq!(server.count("GET", "/version"), 3);
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_millis(5500),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn a_line_break_in_the_token_secret_sends_nothing() {
+    let server = Server::start(version);
+    let client = Client::connect(&token_params(
+        &server,
+        json!({"api_token_secret": "abc\r\nX-Injected: 1"}),
+    ))
+    .unwrap();
+    let e = client.get("/version").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("Authorization header"), "{e}");
+    assert!(!e.to_string().contains("X-Injected"), "{e}");
+    assert_eq!(server.requests().len(), 0);
 }

@@ -2,7 +2,7 @@
 //! way Ansible runs it, the request log checked for what it sent, and the
 //! secrets it returns used to authenticate later runs.
 
-use pve_test_support::{diff_view, with_api_token, ModuleRun, Sim, TestModule};
+use pve_test_support::{diff_view, pve_file_bytes, with_api_token, ModuleRun, Sim, TestModule};
 use serde_json::{json, Value};
 use std::fs;
 
@@ -770,4 +770,60 @@ fn diff_shows_expire_as_a_date() {
         "{text}"
     );
     assert_eq!(predicted["token"]["expire"], 1_801_353_600);
+}
+
+// ---- non-ASCII user ids ------------------------------------------------------
+// On pve-oracle only for now: pve-sim learns Latin-1 user ids (paths, reason
+// phrases, user.cfg) in another branch.
+
+fn latin1_owner(version: &str) {
+    let seed = "user:root@pam:1:0:::root@localhost:::\nuser:jürgen@pve:1:0::::::\n\nacl:1:/:jürgen@pve:Administrator:\n";
+    let Some(sim) = Sim::builder(version).user_cfg(seed).start_oracle_only() else {
+        return;
+    };
+    let stored = |file: &str, line: &str| {
+        let line = pve_file_bytes(line);
+        sim.state_lines(file).iter().any(|l| l.starts_with(&line))
+    };
+    let task = json!({"tokenid": "jürgen@pve!ci", "privsep": false, "comment": "Grüße"});
+
+    let r = ok(&sim, task.clone());
+    assert_eq!(r["changed"], true, "{r}");
+    let secret = r["secret"].as_str().unwrap_or_default().to_string();
+    assert_eq!(r["api_token"], format!("jürgen@pve!ci={secret}"));
+    // PVE keeps both in Latin-1: j\xfcrgen
+    assert!(stored("user.cfg", "token:jürgen@pve!ci:0:0:"));
+    assert!(stored("priv/token.cfg", &format!("jürgen@pve!ci {secret}")));
+
+    sim.clear_requests();
+    let r = ok(&sim, task.clone());
+    assert_eq!(r["changed"], false, "{r}");
+    assert_eq!(sim.writes(), Vec::<String>::new());
+    assert!(
+        sim.api_calls()
+            .iter()
+            .all(|c| c.starts_with("GET /access/users/jürgen@pve")),
+        "{:?}",
+        sim.api_calls()
+    );
+
+    // The token id goes in the Authorization header, in Latin-1 as PVE
+    // reads it.
+    assert!(authenticates(&sim, &format!("jürgen@pve!ci={secret}")));
+
+    let r = ok(&sim, json!({"tokenid": "jürgen@pve!ci", "state": "absent"}));
+    assert_eq!(r["changed"], true, "{r}");
+    assert!(!stored("user.cfg", "token:jürgen@pve!ci:"));
+    assert!(!stored("priv/token.cfg", "jürgen@pve!ci "));
+    assert!(!authenticates(&sim, &format!("jürgen@pve!ci={secret}")));
+}
+
+#[test]
+fn latin1_owner_pve91() {
+    latin1_owner("9.1");
+}
+
+#[test]
+fn latin1_owner_pve84() {
+    latin1_owner("8.4");
 }

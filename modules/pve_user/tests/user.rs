@@ -1,7 +1,7 @@
 //! pve_user against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{diff_view, with_api_token, Sim, TestModule};
+use pve_test_support::{diff_view, pve_file_bytes, with_api_token, Sim, TestModule};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -540,4 +540,117 @@ fn diff_shows_expire_as_a_date() {
         "2027-01-31T00:00:00Z (1801353600)"
     );
     assert_eq!(diff_view(&r, "after")["expire"], "never (0)");
+}
+
+// ---- non-ASCII user ids ------------------------------------------------------
+
+/// The lines of the server's user.cfg for `userid`, as stored.
+fn stored_user(sim: &Sim, userid: &str) -> Vec<Vec<u8>> {
+    let prefix = pve_file_bytes(&format!("user:{userid}:"));
+    sim.state_lines("user.cfg")
+        .into_iter()
+        .filter(|l| l.starts_with(&prefix))
+        .collect()
+}
+
+// On pve-oracle only for now: pve-sim learns Latin-1 user ids (paths,
+// reason phrases, user.cfg) in another branch.
+fn latin1_user_lifecycle(version: &str) {
+    let Some(sim) = Sim::builder(version).user_cfg(SEED).start_oracle_only() else {
+        return;
+    };
+    let id = "jürgen@pve";
+
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"userid": id, "comment": "Grüße", "groups": ["dev"]}),
+    );
+    assert_eq!(
+        (&r["changed"], &r["msg"]),
+        (&json!(true), &json!("user 'jürgen@pve' created"))
+    );
+    assert_eq!(r["user"]["comment"], "Grüße");
+    assert_eq!(
+        sim.api_calls().first().map(String::as_str),
+        Some("GET /access/users/jürgen@pve")
+    );
+    assert_eq!(
+        sim.api_calls().last().map(String::as_str),
+        Some("POST /access/users")
+    );
+    // PVE keeps it in Latin-1: j\xfcrgen
+    let stored = stored_user(&sim, id);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(
+        stored[0].starts_with(b"user:j\xfcrgen@pve:1:0:"),
+        "{stored:?}"
+    );
+
+    // The rerun finds it with its one GET.
+    sim.clear_requests();
+    let r = ok(
+        &sim,
+        json!({"userid": id, "comment": "Grüße", "groups": ["dev"]}),
+    );
+    assert_eq!(r["changed"], false, "{r}");
+    assert_eq!(sim.api_calls(), ["GET /access/users/jürgen@pve"]);
+
+    sim.clear_requests();
+    let r = ok(&sim, json!({"userid": id, "comment": "Tschüß"}));
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(
+        sim.api_calls(),
+        [
+            "GET /access/users/jürgen@pve",
+            "PUT /access/users/jürgen@pve"
+        ]
+    );
+    assert_eq!(server_user(&sim, id)["comment"], "Tschüß");
+    assert_ne!(
+        stored_user(&sim, id),
+        stored,
+        "the comment changed in user.cfg"
+    );
+
+    sim.clear_requests();
+    let r = ok(&sim, json!({"userid": id, "state": "absent"}));
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(
+        sim.api_calls(),
+        [
+            "GET /access/users/jürgen@pve",
+            "DELETE /access/users/jürgen@pve"
+        ]
+    );
+    assert!(stored_user(&sim, id).is_empty());
+    // PVE's "no such user ('jürgen@pve')" (reason phrase in Latin-1) is read
+    // as not found.
+    let r = ok(&sim, json!({"userid": id, "state": "absent"}));
+    assert_eq!(r["msg"], "user 'jürgen@pve' does not exist");
+}
+
+#[test]
+fn latin1_user_lifecycle_pve91() {
+    latin1_user_lifecycle("9.1");
+}
+
+#[test]
+fn latin1_user_lifecycle_pve84() {
+    latin1_user_lifecycle("8.4");
+}
+
+#[test]
+fn user_ids_beyond_latin1_are_refused_before_any_request() {
+    let sim = seeded("9.1");
+    sim.clear_requests();
+    let r = fail(&sim, json!({"userid": "j€@pve"}));
+    assert!(
+        msg(&r).starts_with(
+            "userid: user name 'j€@pve' has the character '€' (U+20AC), which PVE cannot keep"
+        ),
+        "{}",
+        msg(&r)
+    );
+    assert_eq!(sim.requests(), Vec::<Value>::new(), "not even a login");
 }

@@ -145,7 +145,8 @@ impl SimBuilder {
         self.server.unwrap_or_else(Server::from_env)
     }
 
-    /// Start from this user.cfg text (`--user-cfg`).
+    /// Start from this user.cfg text (`--user-cfg`), written as PVE writes
+    /// the file: see [`pve_file_bytes`].
     pub fn user_cfg(mut self, text: &str) -> SimBuilder {
         self.user_cfg = Some(text.to_string());
         self
@@ -178,6 +179,17 @@ impl SimBuilder {
         self
     }
 
+    /// Starts the server if it is pve-oracle; `None` (and a note) when it
+    /// would be pve-sim: for behaviour of the real code that pve-sim does
+    /// not have yet.
+    pub fn start_oracle_only(self) -> Option<Sim> {
+        if self.resolved_server() != Server::PveOracle {
+            eprintln!("skipped on pve-sim: runs with PVE_TEST_SERVER=pve-oracle only");
+            return None;
+        }
+        Some(self.start())
+    }
+
     pub fn start(self) -> Sim {
         let server = self.resolved_server();
         let binary = match server {
@@ -207,7 +219,7 @@ impl SimBuilder {
             .arg(&request_log);
         if let Some(text) = &self.user_cfg {
             let path = dir.join("user.cfg.in");
-            fs::write(&path, text).expect("write user.cfg for the sim");
+            fs::write(&path, pve_file_bytes(text)).expect("write user.cfg for the sim");
             cmd.arg("--user-cfg").arg(path);
         }
         if let Some(text) = &self.token_cfg {
@@ -295,13 +307,30 @@ impl Sim {
         }
     }
 
-    /// The request-log lines so far: `{ts, method, path, status, auth, fault?}`.
-    pub fn requests(&self) -> Vec<Value> {
-        fs::read_to_string(&self.request_log)
+    /// The lines of a file of the server's state (`user.cfg`,
+    /// `priv/token.cfg`) as stored: bytes, as PVE writes them (see
+    /// [`pve_file_bytes`]).
+    pub fn state_lines(&self, file: &str) -> Vec<Vec<u8>> {
+        fs::read(self.dir.join("state").join(file))
             .unwrap_or_default()
-            .lines()
+            .split(|b| *b == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    /// The request-log lines so far: `{ts, method, path, status, auth, fault?}`.
+    /// pve-oracle writes a path as PVE holds it, a non-ASCII user id as
+    /// Latin-1 bytes: a line that is not UTF-8 is read as Latin-1.
+    pub fn requests(&self) -> Vec<Value> {
+        fs::read(&self.request_log)
+            .unwrap_or_default()
+            .split(|b| *b == b'\n')
+            .map(|line| {
+                String::from_utf8(line.to_vec())
+                    .unwrap_or_else(|_| line.iter().map(|&b| char::from(b)).collect())
+            })
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).expect("request-log line is JSON"))
+            .map(|l| serde_json::from_str(&l).expect("request-log line is JSON"))
             .collect()
     }
 
@@ -487,6 +516,16 @@ pub const MODULES: [&str; 6] = [
     "pve_token",
     "pve_permission_info",
 ];
+
+/// A PVE configuration text as PVE writes it: Perl prints its strings as
+/// Latin-1 bytes, unless one holds a character beyond U+00FF, and then the
+/// whole text as UTF-8. So `jürgen@pve` is stored as `j\xfcrgen@pve`.
+pub fn pve_file_bytes(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(c).ok())
+        .collect::<Option<Vec<u8>>>()
+        .unwrap_or_else(|| text.as_bytes().to_vec())
+}
 
 /// The release binary of a module, for tests that run several modules:
 /// `$PVE_ACCESS_MODULES_DIR/<name>`, else the workspace's release build.
@@ -838,6 +877,12 @@ mod tests {
             module_binary("pve_user", "/fallback/pve_user"),
             PathBuf::from("/fallback/pve_user")
         );
+    }
+
+    #[test]
+    fn pve_files_are_latin1_unless_a_character_is_beyond() {
+        assert_eq!(pve_file_bytes("user:jürgen@pve:"), b"user:j\xfcrgen@pve:");
+        assert_eq!(pve_file_bytes("ü€"), "ü€".as_bytes());
     }
 
     #[test]

@@ -36,6 +36,23 @@ fn userid_length_limits() {
 }
 
 #[test]
+fn userid_beyond_latin1_is_refused_with_the_reason() {
+    assert_eq!(ok("jürgen@pve"), ("jürgen".into(), "pve".into()));
+    assert!(parse_userid("\u{ff}x@pve").is_ok());
+    for (id, c) in [("j€@pve", "'€' (U+20AC)"), ("łukasz@pve", "'ł' (U+0142)")] {
+        let e = parse_userid(id).unwrap_err();
+        assert!(
+            e.starts_with(&format!("user name '{id}' has the character {c}")),
+            "{e}"
+        );
+        assert!(e.contains("Latin-1"), "{e}");
+    }
+    // in the owner of a token too
+    let e = parse_tokenid("j€@pve!ci", None).unwrap_err();
+    assert!(e.contains("U+20AC"), "{e}");
+}
+
+#[test]
 fn userid_invalid_forms() {
     let e = parse_userid("joe").unwrap_err();
     assert!(

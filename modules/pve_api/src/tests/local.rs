@@ -19,7 +19,7 @@ fn fake_pvesh(name: &str, script: &str) -> (Dir, Local) {
 
 #[test]
 fn args_follow_pvesh_syntax() {
-    let req = ApiRequest::put("/access/users/j%C3%B6@pve")
+    let req = ApiRequest::put(format!("/access/users/{}", crate::seg("jö@pve")))
         .param("comment", "-starts with dash")
         .param("enable", 1);
     assert_eq!(

@@ -94,6 +94,11 @@ pub enum Reply {
     /// Close the connection without answering, cleanly, as a server does
     /// with an idle keep-alive connection.
     Close,
+    /// The whole answer as sent, byte for byte (PVE writes its reason
+    /// phrases in Latin-1); the connection stays open.
+    Bytes(Vec<u8>),
+    /// A status line, then a header line every interval, never ending.
+    Trickle(Duration),
 }
 
 impl Reply {
@@ -271,6 +276,19 @@ fn serve(
                 {
                     return;
                 }
+            }
+            Reply::Bytes(bytes) => {
+                if tls.write_all(&bytes).is_err() || tls.flush().is_err() {
+                    return;
+                }
+            }
+            Reply::Trickle(every) => {
+                let mut line: &[u8] = b"HTTP/1.1 200 OK\r\n";
+                while tls.write_all(line).is_ok() && tls.flush().is_ok() {
+                    thread::sleep(every);
+                    line = b"X-Wait: 1\r\n";
+                }
+                return;
             }
             Reply::Late(..) => return,
         }
