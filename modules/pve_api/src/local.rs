@@ -115,19 +115,23 @@ impl Local {
                 json_data(out, req)
             }
             Call::Login { username, password } => {
-                let out = self.pveum("ticket", &username, &format!("{password}\n"), req)?;
-                // stdout is the new ticket: a secret, never read.
-                pve_result(&out, req).map(|()| Value::Null)
+                let pveum = self.find_pveum(req)?;
+                // Its stdout is the new ticket: a secret, never read.
+                self.pveum(&pveum, "ticket", &username, &format!("{password}\n"), req)?;
+                Ok(Value::Null)
             }
             Call::Passwd { userid, password } => {
-                let out = self.pveum("passwd", &userid, &twice(&password), req)?;
-                pve_result(&out, req).map(|()| Value::Null)
+                let pveum = self.find_pveum(req)?;
+                self.pveum(&pveum, "passwd", &userid, &twice(&password), req)?;
+                Ok(Value::Null)
             }
             Call::CreateUser {
                 create,
                 userid,
                 password,
             } => {
+                // Found first, so that no user is created for want of it.
+                let pveum = self.find_pveum(req)?;
                 let created = self
                     .run(&self.pvesh, &create, None, req)
                     .and_then(|out| pve_result(&out, req));
@@ -137,9 +141,7 @@ impl Local {
                     // password tells which.
                     _ => {}
                 }
-                let set = self
-                    .pveum("passwd", &userid, &twice(&password), req)
-                    .and_then(|out| pve_result(&out, req));
+                let set = self.pveum(&pveum, "passwd", &userid, &twice(&password), req);
                 match (created, set) {
                     (_, Ok(())) => Ok(Value::Null),
                     (Err(unknown), Err(f)) if f.err.is_not_found() => Err(Failed {
@@ -187,15 +189,8 @@ impl Local {
         }
     }
 
-    /// `pveum COMMAND -- ID` with `input` on its standard input.
-    fn pveum(
-        &self,
-        command: &str,
-        id: &str,
-        input: &str,
-        req: &ApiRequest,
-    ) -> Result<Output, Failed> {
-        let pveum = find_in_path(&self.search_path, "pveum").ok_or_else(|| Failed {
+    fn find_pveum(&self, req: &ApiRequest) -> Result<PathBuf, Failed> {
+        find_in_path(&self.search_path, "pveum").ok_or_else(|| Failed {
             err: ApiError::new(
                 ErrorKind::Local,
                 req.method.as_str(),
@@ -204,9 +199,21 @@ impl Local {
                 "pveum is not in PATH: local mode gives a password to PVE only on pveum's standard input, never on a command line; put pveum in PATH (it is in every Proxmox VE node's /usr/sbin) or set api_host and credentials to use the PVE API",
             ),
             class: Class::Final,
-        })?;
+        })
+    }
+
+    /// `pveum COMMAND -- ID` with `input` on its standard input.
+    fn pveum(
+        &self,
+        pveum: &Path,
+        command: &str,
+        id: &str,
+        input: &str,
+        req: &ApiRequest,
+    ) -> Result<(), Failed> {
         let args = [command.to_string(), "--".to_string(), id.to_string()];
-        self.run(&pveum, &args, Some(input), req)
+        let out = self.run(pveum, &args, Some(input), req)?;
+        pve_result(&out, req)
     }
 
     /// Runs `program` (pvesh or pveum) within the timeout, `input` on its

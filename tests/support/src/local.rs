@@ -75,36 +75,46 @@ impl LocalNode {
             .parent()
             .map(|p| p.join("bin"))
             .unwrap_or_else(|| PathBuf::from("bin"));
-        for program in PROGRAMS {
-            let real = oracle_bin.join(program);
-            assert!(real.is_file(), "no {} beside pve-oracle", real.display());
-            let wrapper = bin.join(program);
-            fs::write(
-                &wrapper,
-                format!(
-                    "#!/bin/sh\n\
-                     # {program} of a test's LocalNode: records its arguments, then runs the real one.\n\
-                     printf '%s\\0' {program} \"$@\" > '{calls}/'\"$(date +%s%N)-$$\"\n\
-                     PVE_ORACLE_ETC='{state}' PVE_ORACLE_VERSION='{version}' exec '{real}' \"$@\"\n",
-                    calls = calls.display(),
-                    state = state.display(),
-                    real = real.display(),
-                ),
-            )
-            .expect("write a wrapper");
-            fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))
-                .expect("make the wrapper executable");
-        }
-        LocalNode {
+        let node = LocalNode {
             version: version.to_string(),
             state,
             bin,
             dir,
             calls,
             cleared: Cell::new(0),
+        };
+        for program in PROGRAMS {
+            let real = oracle_bin.join(program);
+            assert!(real.is_file(), "no {} beside pve-oracle", real.display());
+            node.program(
+                program,
+                &format!(
+                    "PVE_ORACLE_ETC='{}' PVE_ORACLE_VERSION='{version}' exec '{}' \"$@\"",
+                    node.state.display(),
+                    real.display()
+                ),
+            );
         }
+        node
     }
 
+    /// Makes `name` (`pvesh`, `pveum`) record its arguments and then run the
+    /// shell code `body`: the real program (as [`LocalNode::new`] does), or
+    /// a failure PVE cannot be made to produce.
+    pub fn program(&self, name: &str, body: &str) {
+        let path = self.bin.join(name);
+        fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\n# {name} of a test's LocalNode: records its arguments, then runs.\n\
+                 printf '%s\\0' {name} \"$@\" > '{}/'\"$(date +%s%N)-$$\"\n{body}\n",
+                self.calls.display()
+            ),
+        )
+        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .expect("make the program executable");
+    }
     /// Starts from this user.cfg (before the first run, as a node would have it).
     pub fn user_cfg(self, text: &str) -> LocalNode {
         self.write("user.cfg", text);
