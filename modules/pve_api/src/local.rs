@@ -415,7 +415,9 @@ pub(crate) fn call_for(req: &ApiRequest) -> Result<Call, String> {
 }
 
 /// `pvesh get|create|set|delete PATH --output-format json --key=value ...`.
-/// `--key=value` keeps values that start with `-` from reading as options.
+/// `--key=value` keeps values that start with `-` from reading as options;
+/// an empty value is `--key ''`, since Getopt::Long refuses `--key=`
+/// ("Option key requires an argument": clearing a user's groups).
 pub(crate) fn command_args(req: &ApiRequest) -> Vec<String> {
     let verb = match req.method {
         Method::Get => "get",
@@ -429,7 +431,13 @@ pub(crate) fn command_args(req: &ApiRequest) -> Vec<String> {
         "--output-format".to_string(),
         "json".to_string(),
     ];
-    args.extend(req.params.iter().map(|(k, v)| format!("--{k}={v}")));
+    for (k, v) in &req.params {
+        if v.is_empty() {
+            args.extend([format!("--{k}"), String::new()]);
+        } else {
+            args.push(format!("--{k}={v}"));
+        }
+    }
     args
 }
 

@@ -86,6 +86,7 @@ fn a_secret_pveum_cannot_read_is_refused() {
 fn args_follow_pvesh_syntax() {
     let req = ApiRequest::put("/access/users/j%C3%B6@pve")
         .param("comment", "-starts with dash")
+        .param("groups", "")
         .param("enable", 1);
     assert_eq!(
         command_args(&req),
@@ -95,6 +96,8 @@ fn args_follow_pvesh_syntax() {
             "--output-format",
             "json",
             "--comment=-starts with dash",
+            "--groups",
+            "",
             "--enable=1"
         ]
     );
