@@ -28,6 +28,13 @@
 //! injects `--fault`s, or asks for PVE 9.0 (no real 9.0 code is pinned), runs
 //! on pve-sim whatever the switch says ([`SimBuilder::start`]).
 //!
+//! Local mode (no `api_host`) runs against a [`LocalNode`] instead: the
+//! real `pvesh` and `pveum` of pve-oracle on a state directory, one node per
+//! version of [`LOCAL_VERSIONS`] from [`local_nodes`]. Tests that need the
+//! real PVE code ask [`require_oracle`], the one rule for a missing oracle:
+//! skipped (and said so), or failed when `PVE_REQUIRE_ORACLE=1`.
+//! [`TestModule`] runs a module against either ([`Target`]).
+//!
 //! Either runs on a free loopback port with its own temporary directory
 //! (request log, state, the CA certificate, the server's stderr), and is
 //! killed, its directory removed, on drop. Failed logins answer at once
