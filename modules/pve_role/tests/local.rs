@@ -71,24 +71,27 @@ fn lifecycle_through_pvesh() {
 
 #[test]
 fn pve_error_not_its_lock_progress() {
-    let m = module();
-    for node in local_nodes("pve_role local lock") {
-        let v = &node.version;
-        m.ok(&node, json!({"roleid": "Held", "privs": ["VM.Audit"]}));
-        let before = node.read("user.cfg");
-        let lock = node.hold_lock("file-user_cfg");
-        node.clear_requests();
-        let r = m.fail(&node, json!({"roleid": "Held", "privs": ["Sys.Audit"]}));
-        drop(lock);
-        let msg = r["msg"].as_str().unwrap_or_default();
-        assert!(
-            msg.starts_with("PUT /access/roles/Held: 500 ")
-                && msg.contains("cfs-lock 'file-user_cfg' error: got lock request timeout"),
-            "{v}: {msg}"
-        );
-        assert!(!msg.contains("trying to acquire"), "{v}: {msg}");
-        // A lock timeout is tried again: nothing was applied.
-        assert!(msg.ends_with("(tried 3 times)"), "{v}: {msg}");
-        assert_eq!(node.read("user.cfg"), before, "{v}");
-    }
+    // Each try waits PVE's 10 s for the lock: the versions run side by side.
+    std::thread::scope(|s| {
+        for node in local_nodes("pve_role local lock") {
+            s.spawn(move || {
+                let (m, v) = (module(), &node.version);
+                m.ok(&node, json!({"roleid": "Held", "privs": ["VM.Audit"]}));
+                let before = node.read("user.cfg");
+                let lock = node.hold_lock("file-user_cfg");
+                let r = m.fail(&node, json!({"roleid": "Held", "privs": ["Sys.Audit"]}));
+                drop(lock);
+                let msg = r["msg"].as_str().unwrap_or_default();
+                assert!(
+                    msg.starts_with("PUT /access/roles/Held: 500 ")
+                        && msg.contains("cfs-lock 'file-user_cfg' error: got lock request timeout"),
+                    "{v}: {msg}"
+                );
+                assert!(!msg.contains("trying to acquire"), "{v}: {msg}");
+                // A lock timeout is tried again: nothing was applied.
+                assert!(msg.ends_with("(tried 3 times)"), "{v}: {msg}");
+                assert_eq!(node.read("user.cfg"), before, "{v}");
+            });
+        }
+    });
 }
