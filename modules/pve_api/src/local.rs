@@ -375,10 +375,10 @@ pub(crate) fn call_for(req: &ApiRequest) -> Result<Call, String> {
     };
     if password.contains(['\n', '\r', '\0']) {
         return refuse(&format!(
-            "{key} holds a line break, but pveum reads a password from its standard input as one line"
+            "{key} holds a line break (or a NUL), but pveum reads a password from its standard input as one line"
         ));
     }
-    // The request's parameters, each once, without the password.
+    // The names of the other parameters, to match the two pveum commands.
     let mut rest: Vec<&str> = req
         .params
         .iter()
