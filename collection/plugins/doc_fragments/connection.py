@@ -48,7 +48,7 @@ options:
       - The user for password login, V(name@realm).
       - The owner of a bare O(api_token_id).
       - Uses the E(PROXMOX_USER) environment variable if not specified.
-      - Without O(api_host) only V(root@pam) is accepted: local mode works as root.
+      - Without O(api_host) only V(root@pam) is accepted, since local mode works as root.
     type: str
     default: root@pam
   api_password:
