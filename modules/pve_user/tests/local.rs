@@ -125,10 +125,13 @@ fn lifecycle_with_passwords_on_stdin() {
 #[test]
 fn a_password_pveum_cannot_read_is_refused_before_any_write() {
     for node in local_nodes("pve_user local multi-line password") {
-        let r = module().fail(
-            &node,
-            json!({"userid": "bob@pve", "password": "two\nlines-pass"}),
-        );
+        let args = json!({"userid": "bob@pve", "password": "two\nlines-pass"});
+        // Check mode fails as the real run does.
+        let mut check = args.clone();
+        check["_ansible_check_mode"] = json!(true);
+        let predicted = module().fail(&node, check);
+        let r = module().fail(&node, args);
+        assert_eq!(predicted["msg"], r["msg"]);
         let msg = msg(&r);
         assert!(msg.contains("holds a line break"), "{msg}");
         assert!(msg.contains("set api_host"), "{msg}");
