@@ -7,8 +7,12 @@
 #   3. per-task time under ansible-playbook: pve.access.pve_user (no-op) vs.
 #      ansible.builtin.ping (a trivial builtin Python module) vs.
 #      ansible.builtin.debug (no module transfer at all);
-#   4. binary sizes (each module, all six, the collection tarball).
-# Usage: scripts/bench.sh TARBALL   (env: BENCH_RUNS=30, BENCH_TASKS=20)
+#   4. binary sizes (each module, all six, the collection tarball);
+#   5. local mode (no api_host), when pve-oracle is there ($PVE_ORACLE, else
+#      ../shared/pve-oracle/pve-oracle): each module's no-op task through the
+#      real pvesh, its time and its pvesh/pveum runs, against the HTTPS no-op.
+# Usage: scripts/bench.sh TARBALL   (env: BENCH_RUNS=30, BENCH_TASKS=20,
+#                                   BENCH_LOCAL_RUNS=5)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tarball=$(cd "$(dirname "${1:?usage: scripts/bench.sh TARBALL}")" && pwd)/$(basename "$1")
@@ -17,6 +21,10 @@ export PATH=$VENV/bin:$PATH
 PY=$VENV/bin/python
 PVE_SIM_BIN=${PVE_SIM_BIN:-$root/target/debug/pve-sim}
 export BENCH_RUNS=${BENCH_RUNS:-30} BENCH_TASKS=${BENCH_TASKS:-20}
+export BENCH_LOCAL_RUNS=${BENCH_LOCAL_RUNS:-5}
+oracle=${PVE_ORACLE:-$root/../shared/pve-oracle/pve-oracle}
+export BENCH_ORACLE_BIN=
+[[ -f $oracle ]] && BENCH_ORACLE_BIN=$(cd "$(dirname "$oracle")/bin" && pwd)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pve-access-bench.XXXXXX")
 sim_pid=
@@ -62,7 +70,7 @@ def log_lines():
         return sum(1 for _ in f)
 
 
-def run_module(name, args, check=False):
+def run_module(name, args, check=False, env=None):
     """Run a module binary as Ansible does; return (seconds, result, requests)."""
     full = dict(args, _ansible_check_mode=check, _ansible_diff=False, _ansible_no_log=False,
                 _ansible_verbosity=0, _ansible_module_name=f"pve.access.{name}")
@@ -70,7 +78,7 @@ def run_module(name, args, check=False):
         json.dump(full, f)
     before = log_lines()
     t0 = time.perf_counter()
-    p = subprocess.run([f"{mods}/{name}", f.name], capture_output=True, text=True)
+    p = subprocess.run([f"{mods}/{name}", f.name], capture_output=True, text=True, env=env)
     dt = time.perf_counter() - t0
     os.unlink(f.name)
     try:
@@ -80,8 +88,8 @@ def run_module(name, args, check=False):
     return dt, result, log_lines() - before
 
 
-def must(name, args, check=False):
-    dt, result, n = run_module(name, args, check)
+def must(name, args, check=False, env=None):
+    dt, result, n = run_module(name, args, check, env)
     if result.get("failed"):
         raise SystemExit(f"{name} failed: {result.get('msg')}")
     return dt, result, n
@@ -181,4 +189,59 @@ print(f"pve_user task / ansible.builtin.ping task:          {user_task / per_tas
 print(f"pve_user task / ansible.builtin.debug task:         {user_task / per_task['ansible.builtin.debug']:.2f}")
 print(f"pve_user module run / pve_user task (module share): {medians['pve_user'] / user_task:.2f}")
 print(f"largest binary / 3 MB budget:                        {max(sizes.values()) / 3_000_000:.2f}")
+
+oracle_bin = os.environ["BENCH_ORACLE_BIN"]
+if not oracle_bin:
+    print("\n5. local mode: skipped (no pve-oracle; set PVE_ORACLE)")
+    raise SystemExit(0)
+# A node: the real pvesh and pveum on a state directory, behind wrappers that
+# count their runs.
+state, wrap, runs_log = f"{work}/node-etc-pve", f"{work}/node-bin", f"{work}/node-runs"
+os.makedirs(wrap)
+for prog in ("pvesh", "pveum"):
+    with open(f"{wrap}/{prog}", "w") as f:
+        f.write(f"#!/bin/sh\necho {prog} >> '{runs_log}'\n"
+                f"PVE_ORACLE_ETC='{state}' PVE_ORACLE_VERSION=9.1 exec '{oracle_bin}/{prog}' \"$@\"\n")
+    os.chmod(f"{wrap}/{prog}", 0o755)
+local_env = dict(os.environ, PATH=f"{wrap}:{os.environ['PATH']}")
+for var in ("PROXMOX_HOST", "PROXMOX_VE_API_TOKEN", "PROXMOX_PASSWORD", "PROXMOX_TOKEN_ID",
+            "PROXMOX_TOKEN_SECRET", "PROXMOX_USER"):
+    local_env.pop(var, None)
+
+
+def local_runs():
+    try:
+        with open(runs_log) as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
+def local(name, args):
+    before = local_runs()
+    dt, result, _ = must(name, args, env=local_env)
+    return dt, result, local_runs() - before
+
+
+local_runs_n = int(os.environ["BENCH_LOCAL_RUNS"])
+for name, args in [("pve_user", noop["pve_user"]), ("pve_group", noop["pve_group"]),
+                   ("pve_role", noop["pve_role"]), ("pve_acl", noop["pve_acl"]),
+                   ("pve_token", noop["pve_token"])]:
+    local(name, args)
+print(f"\n5. local mode (no api_host, the real pvesh of pve-oracle 9.1), no-op task, median of {local_runs_n}")
+print(f"{'module':22} {'no-op':>9} {'pvesh runs':>11} {'per run':>9} {'vs HTTPS token':>15}")
+local_medians, local_calls = {}, {}
+for name in MODULES:
+    times, calls = [], 0
+    for _ in range(local_runs_n):
+        dt, r, calls = local(name, noop[name])
+        if r.get("changed"):
+            raise SystemExit(f"{name}: the local no-op changed something: {r.get('msg')}")
+        times.append(dt)
+    local_medians[name], local_calls[name] = statistics.median(times), calls
+    print(f"{name:22} {local_medians[name] * 1000:7.0f}ms {calls:11d} {local_medians[name] / calls * 1000:7.0f}ms"
+          f" {local_medians[name] / medians[name]:14.0f}x")
+print(f"a no-op task: {statistics.mean(local_medians.values()) * 1000:.0f} ms and "
+      f"{statistics.mean(local_calls.values()):.1f} pvesh runs on average (module run time; "
+      f"ansible-playbook adds its per-task time of section 3)")
 PYEOF

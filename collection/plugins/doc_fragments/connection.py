@@ -25,6 +25,17 @@ options:
         command on the host it runs on, as root, without credentials (the C(local) backend), the
         idempotent version of running C(pveum) on a node over SSH. It fails clearly when
         there is no C(pvesh) or the module does not run as root.
+      - In local mode no secret is ever put on a command line, where every user of the node can
+        read it. A password goes to C(pveum) on its standard input (C(pveum passwd) to set it,
+        C(pveum ticket) to check it); a secret PVE's command-line tools cannot read that way
+        (such as a password with a line break) fails the task before it is sent.
+      - Local mode works as V(root@pam) only, so a credential given without O(api_host)
+        (O(api_password), O(api_token), O(api_token_id), O(api_token_secret), or an O(api_user)
+        other than V(root@pam)) fails the task before anything is done, rather than being ignored.
+        To act as those credentials on the node itself, set O(api_host=localhost) with
+        O(fingerprint) or O(ca_path=/etc/pve/pve-root-ca.pem).
+      - Each C(pvesh) run starts PVE's Perl code, a few tenths of a second on an idle node; a
+        task that changes nothing runs it once.
     type: str
   api_port:
     description:
@@ -40,6 +51,7 @@ options:
         and 9.1). Use an API token of that user instead; tokens work.
       - The owner of a bare O(api_token_id).
       - Uses the E(PROXMOX_USER) environment variable if not specified.
+      - Without O(api_host) only V(root@pam) is accepted, since local mode works as root.
     type: str
     default: root@pam
   api_password:
@@ -48,6 +60,7 @@ options:
         and the CSRF prevention token on writes.
       - Uses the E(PROXMOX_PASSWORD) environment variable if not specified.
       - A token (O(api_token), or O(api_token_id) with O(api_token_secret)) wins over a password.
+      - Without O(api_host) the task fails, as with every credential (see O(api_host)).
       - A C(no_log) option, scrubbed from everything the module prints.
     type: str
   api_token_id:
@@ -55,6 +68,7 @@ options:
       - An API token to authenticate with, either the bare token name (the owner is O(api_user))
         or the full V(user@realm!name).
       - Uses the E(PROXMOX_TOKEN_ID) environment variable if not specified.
+      - Without O(api_host) the task fails, as with every credential (see O(api_host)).
     type: str
   api_token_secret:
     description:
@@ -67,6 +81,7 @@ options:
       - A whole API token, V(user@realm!name=secret), the form the Terraform C(bpg/proxmox)
         provider uses and the form P(pve.access.pve_token#module) returns as RV(pve.access.pve_token#module:api_token).
       - Uses the E(PROXMOX_VE_API_TOKEN) environment variable if not specified.
+      - Without O(api_host) the task fails, as with every credential (see O(api_host)).
       - A C(no_log) option, scrubbed from everything the module prints.
     type: str
   validate_certs:
@@ -100,6 +115,9 @@ options:
         A server that does not answer, also one that accepts the connection but never
         completes the TLS handshake, fails the task within that time, and the message says
         which step timed out.
+      - In local mode each C(pvesh) or C(pveum) run gets 5 seconds more, to start PVE's code,
+        so that a write waiting the 10 seconds PVE allows for a cluster lock ends with PVE's
+        own error.
       - Uses the E(PROXMOX_API_TIMEOUT) environment variable if not specified.
     type: int
     default: 10
@@ -113,4 +131,7 @@ notes:
   - "Errors name the request, the HTTP status and the server's message, for example
     V(PUT /access/acl: 403 Permission check failed), followed by the path and privilege
     PVE names; the result has the HTTP status as C(status)."
+  - In local mode errors carry PVE's error as C(pvesh) prints it (a status such as C(400), or
+    C(500) for an error without one), not the progress lines before it (C(trying to acquire
+    cfs lock ...)).
 """

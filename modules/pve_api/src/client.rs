@@ -269,6 +269,21 @@ impl Client {
         }
     }
 
+    /// Whether `req` can be sent at all, without sending it: local mode
+    /// refuses a secret PVE's command-line tools cannot take off the command
+    /// line. Checked for every planned write before the first one, and in
+    /// check mode, so that a task fails before changing anything, and check
+    /// mode fails as the real run would.
+    pub fn check_sendable(&self, req: &ApiRequest) -> Result<(), ApiError> {
+        match &self.backend {
+            Backend::Http { .. } => Ok(()),
+            Backend::Local(_) => crate::local::call_for(req).map(|_| ()).map_err(|msg| {
+                ApiError::new(ErrorKind::Local, req.method.as_str(), &req.path, None, msg)
+                    .scrub(req.secrets())
+            }),
+        }
+    }
+
     /// Requests sent so far (HTTP requests or `pvesh` runs), counting the
     /// login and every retry.
     pub fn requests_made(&self) -> u32 {

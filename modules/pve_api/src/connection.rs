@@ -131,6 +131,7 @@ fn text<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
 pub(crate) fn target(params: &Params) -> Result<Target, String> {
     let timeout = timeout(params)?;
     let Some(host) = text(params, "api_host") else {
+        no_credentials_for_local(params)?;
         return Ok(Target::Local { timeout });
     };
     let port = port(params)?;
@@ -258,6 +259,42 @@ fn valid_hostname(host: &str) -> bool {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
+/// Local mode runs pvesh as root@pam and cannot act as anyone else: a
+/// credential given without `api_host` is a mistake to report, not to drop
+/// (a task meant to run as a least-privileged token would silently run as
+/// root). Using it against the node's own API instead would mean guessing
+/// its address and how to trust its certificate; `api_host: localhost` says
+/// so in one line.
+fn no_credentials_for_local(params: &Params) -> Result<(), String> {
+    let given: Vec<String> = [
+        ("api_token", "PROXMOX_VE_API_TOKEN"),
+        ("api_token_id", "PROXMOX_TOKEN_ID"),
+        ("api_token_secret", "PROXMOX_TOKEN_SECRET"),
+        ("api_password", "PROXMOX_PASSWORD"),
+    ]
+    .iter()
+    .filter(|(name, _)| params.str(name).is_some_and(|v| !v.is_empty()))
+    .map(|(name, var)| format!("{name} (or {var})"))
+    .collect();
+    let user = text(params, "api_user")
+        .map(str::trim)
+        .unwrap_or("root@pam");
+    let how = "without api_host the module runs this node's pvesh as root@pam and cannot act as anyone else, so nothing was done";
+    let fix = "to use them against this node's own API, set api_host: localhost (with fingerprint, or ca_path: /etc/pve/pve-root-ca.pem); to work as root through pvesh, remove them (and their PROXMOX_* variables)";
+    if !given.is_empty() {
+        return Err(format!(
+            "{} given, but api_host is not set (nor PROXMOX_HOST): {how}; {fix}",
+            given.join(", ")
+        ));
+    }
+    if user != "root@pam" {
+        return Err(format!(
+            "api_user is '{user}', but api_host is not set (nor PROXMOX_HOST): {how}; to work as '{user}', set api_host (for this node: localhost) and its credentials; to work as root through pvesh, remove api_user (and PROXMOX_USER)"
+        ));
+    }
+    Ok(())
 }
 
 const NO_CREDENTIALS: &str = "set api_password (or PROXMOX_PASSWORD) to log in as api_user, or give an API token: api_token_id and api_token_secret (PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET), or api_token (PROXMOX_VE_API_TOKEN) as USER@REALM!NAME=SECRET";

@@ -9,7 +9,9 @@
 //!   plus `ca_path`, or a pinned SHA-256 `fingerprint`, or no check), a
 //!   token (`Authorization: PVEAPIToken=...`) or a password login (ticket
 //!   cookie plus CSRF header on writes). Without `api_host` it runs the
-//!   node's own `pvesh` as root.
+//!   node's own `pvesh` as root: a password goes to `pveum` on its standard
+//!   input, never on a command line, and a credential given without
+//!   `api_host` fails before anything is done.
 //! - [`Client::send`] performs an [`ApiRequest`] and returns its `data`,
 //!   retrying transient failures; a write whose answer was lost is never sent
 //!   again blindly: [`Client::send_settled`] reads the state back first.

@@ -77,10 +77,14 @@ impl ApiRequest {
     }
     /// Values of secret parameters, to scrub from errors.
     pub(crate) fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.secret_params().map(|(_, v)| v)
+    }
+    /// The secret parameters (key, value): never on a command line.
+    pub(crate) fn secret_params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.params
             .iter()
             .filter(|(k, _)| SECRET_PARAMS.contains(&k.as_str()))
-            .map(|(_, v)| v.as_str())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 

@@ -131,6 +131,9 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     for w in &plan.warnings {
         m.warn(w.clone());
     }
+    for step in &plan.steps {
+        client.check_sendable(&step.req)?;
+    }
     if !m.check_mode {
         let mut done: Vec<String> = Vec::new();
         for step in &plan.steps {

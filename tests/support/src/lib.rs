@@ -28,6 +28,13 @@
 //! injects `--fault`s, or asks for PVE 9.0 (no real 9.0 code is pinned), runs
 //! on pve-sim whatever the switch says ([`SimBuilder::start`]).
 //!
+//! Local mode (no `api_host`) runs against a [`LocalNode`] instead: the
+//! real `pvesh` and `pveum` of pve-oracle on a state directory, one node per
+//! version of [`LOCAL_VERSIONS`] from [`local_nodes`]. Tests that need the
+//! real PVE code ask [`require_oracle`], the one rule for a missing oracle:
+//! skipped (and said so), or failed when `PVE_REQUIRE_ORACLE=1`.
+//! [`TestModule`] runs a module against either ([`Target`]).
+//!
 //! Either runs on a free loopback port with its own temporary directory
 //! (request log, state, the CA certificate, the server's stderr), and is
 //! killed, its directory removed, on drop. Failed logins answer at once
@@ -46,6 +53,8 @@ use serde_json::{Map, Value};
 
 mod state;
 pub use state::UserCfg;
+mod local;
+pub use local::{local_nodes, HeldLock, LocalNode, LOCAL_VERSIONS};
 
 /// How long the sim may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -414,6 +423,34 @@ impl Drop for Sim {
     }
 }
 
+/// Where [`TestModule`] runs a module: a server ([`Sim`], over HTTPS) or a
+/// node's own pvesh ([`LocalNode`], local mode).
+pub trait Target {
+    /// Runs `binary` with the module options `args` plus what connects it
+    /// to this target.
+    fn run(&self, binary: &Path, args: &Value) -> ModuleRun;
+    /// The writes since the last [`Target::clear_requests`], as `METHOD path`.
+    fn writes(&self) -> Vec<String>;
+    fn clear_requests(&self);
+    /// What the target printed, for failure messages.
+    fn stderr(&self) -> String;
+}
+
+impl Target for Sim {
+    fn run(&self, binary: &Path, args: &Value) -> ModuleRun {
+        run_module(binary, &self.args(args.clone()))
+    }
+    fn writes(&self) -> Vec<String> {
+        Sim::writes(self)
+    }
+    fn clear_requests(&self) {
+        Sim::clear_requests(self)
+    }
+    fn stderr(&self) -> String {
+        Sim::stderr(self)
+    }
+}
+
 /// The pve-sim binary: `$PVE_SIM_BIN`, else `<workspace>/target/debug/pve-sim`
 /// (`$CARGO_TARGET_DIR/debug/pve-sim` when that is set).
 pub fn sim_binary() -> PathBuf {
@@ -475,6 +512,33 @@ pub fn built_module(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The pve-oracle program for a test that cannot run without the real PVE
+/// code (such as local mode, which needs its real `pvesh`), or `None`: the
+/// test then returns early and passes, after printing that `test` was
+/// skipped and why. With `PVE_REQUIRE_ORACLE=1` (CI, where the oracle is
+/// installed) a missing oracle fails the test instead, so a broken setup
+/// cannot pass unnoticed. The one place that decides this rule.
+///
+/// ```no_run
+/// let Some(oracle) = pve_test_support::require_oracle("pve_role local mode") else {
+///     return;
+/// };
+/// ```
+pub fn require_oracle(test: &str) -> Option<PathBuf> {
+    if let Some(path) = oracle_binary() {
+        return Some(path);
+    }
+    let missing = format!(
+        "{test}: no pve-oracle at {}: {ORACLE_HINT}",
+        default_oracle_path().display()
+    );
+    if std::env::var("PVE_REQUIRE_ORACLE").as_deref() == Ok("1") {
+        panic!("{missing} (PVE_REQUIRE_ORACLE=1)");
+    }
+    eprintln!("skipped: {missing}");
+    None
 }
 
 /// tests/support is two levels below the workspace root.
@@ -581,14 +645,14 @@ impl TestModule {
         }
     }
 
-    /// Runs the module against `sim` with `args` plus the sim's connection
-    /// options.
-    pub fn run(&self, sim: &Sim, args: Value) -> ModuleRun {
-        run_module(&self.binary, &sim.args(args))
+    /// Runs the module against `sim` (a [`Sim`] or a [`LocalNode`]) with
+    /// `args` plus what connects it there.
+    pub fn run(&self, sim: &impl Target, args: Value) -> ModuleRun {
+        sim.run(&self.binary, &args)
     }
 
     /// Runs the module and asserts it succeeded; its result.
-    pub fn ok(&self, sim: &Sim, args: Value) -> Value {
+    pub fn ok(&self, sim: &impl Target, args: Value) -> Value {
         let r = self.run(sim, args.clone());
         assert_eq!(
             r.code,
@@ -606,7 +670,7 @@ impl TestModule {
     /// predicts the real one (same `changed`, `diff` and values under
     /// `keys`), and a predicted change says what "would" happen. Returns
     /// (predicted, done).
-    pub fn check_then_run(&self, sim: &Sim, args: &Value, keys: &[&str]) -> (Value, Value) {
+    pub fn check_then_run(&self, sim: &impl Target, args: &Value, keys: &[&str]) -> (Value, Value) {
         let mut check = args.clone();
         check["_ansible_check_mode"] = Value::Bool(true);
         check["_ansible_diff"] = Value::Bool(true);
@@ -701,7 +765,7 @@ impl TestModule {
     }
 
     /// Runs the module and asserts it failed without a change; its result.
-    pub fn fail(&self, sim: &Sim, args: Value) -> Value {
+    pub fn fail(&self, sim: &impl Target, args: Value) -> Value {
         let r = self.run(sim, args.clone());
         assert_eq!(r.code, 1, "{args}: expected a failure, got {}", r.stdout);
         assert_eq!(r.json["failed"], true, "{}", r.stdout);

@@ -102,6 +102,42 @@ fn no_host_means_local() {
     ));
     let t = target(&params(json!({"api_host": "pve", "api_password": "pw"})));
     assert!(matches!(t, Ok(Target::Remote(_))), "{t:?}");
+    let root = target(&params(
+        json!({"api_user": "root@pam", "fingerprint": "ab"}),
+    ));
+    assert!(matches!(root, Ok(Target::Local { .. })), "{root:?}");
+}
+
+#[test]
+fn local_mode_refuses_credentials_it_cannot_use() {
+    let cases = [
+        (
+            json!({"api_token": "ci@pve!x=s3cr3t-value"}),
+            "api_token (or PROXMOX_VE_API_TOKEN) given",
+        ),
+        (
+            json!({"api_token_id": "x", "api_token_secret": "s3cr3t-value"}),
+            "api_token_id (or PROXMOX_TOKEN_ID), api_token_secret (or PROXMOX_TOKEN_SECRET) given",
+        ),
+        (
+            json!({"api_password": "s3cr3t-value"}),
+            "api_password (or PROXMOX_PASSWORD) given",
+        ),
+        (json!({"api_user": "ci@pve"}), "api_user is 'ci@pve'"),
+    ];
+    for (args, start) in cases {
+        let err = target(&params(args.clone())).map(|_| ()).unwrap_err();
+        assert!(err.starts_with(start), "{args}: {err}");
+        assert!(
+            err.contains("api_host is not set (nor PROXMOX_HOST)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("api_host: localhost") || err.contains("for this node: localhost"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
 }
 
 fn creds(v: Value) -> Result<Credentials, String> {

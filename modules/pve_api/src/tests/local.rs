@@ -14,13 +14,79 @@ fn fake_pvesh(name: &str, script: &str) -> (Dir, Local) {
     let prog = dir.join("pvesh");
     fs::write(&prog, format!("#!/bin/sh\n{script}\n")).unwrap();
     fs::set_permissions(&prog, fs::Permissions::from_mode(0o755)).unwrap();
-    (Dir(dir), Local::new(prog, Duration::from_secs(5)))
+    let local = Local::new(prog, dir.clone().into_os_string(), Duration::from_secs(5));
+    (Dir(dir), local)
+}
+
+#[test]
+fn passwords_go_to_pveum_stdin_never_to_arguments() {
+    let ticket = ApiRequest::post("/access/ticket")
+        .param("username", "joe@pve")
+        .param("password", "pw-one-12");
+    assert_eq!(
+        call_for(&ticket),
+        Ok(Call::Login {
+            username: "joe@pve".into(),
+            password: "pw-one-12".into()
+        })
+    );
+    let passwd = ApiRequest::put("/access/password")
+        .param("userid", "joe@pve")
+        .param("password", "pw-two-12");
+    assert_eq!(
+        call_for(&passwd),
+        Ok(Call::Passwd {
+            userid: "joe@pve".into(),
+            password: "pw-two-12".into()
+        })
+    );
+    let create = ApiRequest::post("/access/users")
+        .param("userid", "joe@pve")
+        .param("password", "pw-three-1")
+        .param("comment", "x");
+    assert_eq!(
+        call_for(&create),
+        Ok(Call::CreateUser {
+            create: command_args(
+                &ApiRequest::post("/access/users")
+                    .param("userid", "joe@pve")
+                    .param("comment", "x")
+            ),
+            userid: "joe@pve".into(),
+            password: "pw-three-1".into()
+        })
+    );
+    let plain = ApiRequest::put("/access/users/joe@pve").param("comment", "x");
+    assert_eq!(call_for(&plain), Ok(Call::Pvesh(command_args(&plain))));
+}
+
+#[test]
+fn a_secret_pveum_cannot_read_is_refused() {
+    let confirm = ApiRequest::put("/access/password")
+        .param("userid", "joe@pve")
+        .param("password", "pw-new-123")
+        .param("confirmation-password", "pw-mine-123");
+    let other = ApiRequest::put("/access/users/joe@pve").param("password", "pw-new-123");
+    let newline = ApiRequest::put("/access/password")
+        .param("userid", "joe@pve")
+        .param("password", "two\nlines-123");
+    for (req, why) in [
+        (&confirm, "cannot take"),
+        (&other, "cannot take password of PUT /access/users/joe@pve"),
+        (&newline, "holds a line break"),
+    ] {
+        let msg = call_for(req).unwrap_err();
+        assert!(msg.contains(why), "{msg}");
+        assert!(msg.contains("set api_host"), "{msg}");
+        assert!(!msg.contains("pw-") && !msg.contains("lines-123"), "{msg}");
+    }
 }
 
 #[test]
 fn args_follow_pvesh_syntax() {
     let req = ApiRequest::put(format!("/access/users/{}", crate::seg("jö@pve")))
         .param("comment", "-starts with dash")
+        .param("groups", "")
         .param("enable", 1);
     assert_eq!(
         command_args(&req),
@@ -30,6 +96,8 @@ fn args_follow_pvesh_syntax() {
             "--output-format",
             "json",
             "--comment=-starts with dash",
+            "--groups",
+            "",
             "--enable=1"
         ]
     );
@@ -70,6 +138,38 @@ fn uid_from_proc_status() {
     assert_eq!(effective_uid(status), Some(0));
     assert_eq!(effective_uid("Uid:\t0\t1000\t1000\t1000\n"), Some(1000));
     assert_eq!(effective_uid("Name: x\n"), None);
+}
+
+#[test]
+fn pve_error_not_the_first_line_of_stderr() {
+    let waited = "trying to acquire cfs lock 'file-user_cfg' ...\n".repeat(9)
+        + "create role failed: cfs-lock 'file-user_cfg' error: got lock request timeout\n";
+    assert_eq!(
+        parse_stderr(&waited),
+        (
+            500,
+            Some(
+                "create role failed: cfs-lock 'file-user_cfg' error: got lock request timeout"
+                    .into()
+            )
+        )
+    );
+    assert_eq!(
+        parse_stderr("auth key pair missing, generating new one..\n401 authentication failure\n"),
+        (401, Some("authentication failure".into()))
+    );
+    assert_eq!(
+        parse_stderr("some warning\nupdate user failed: no such user\n"),
+        (500, Some("update user failed: no such user".into()))
+    );
+    assert_eq!(
+        parse_stderr("trying to acquire lock... OK\n400 Parameter verification failed.\npassword: value must be at least 8 characters long\n\npveum passwd <userid> [OPTIONS]\n"),
+        (400, Some("Parameter verification failed. (password: value must be at least 8 characters long)".into()))
+    );
+    assert_eq!(
+        parse_stderr("500 oops\n\t...propagated at /usr/share/perl5/PVE/X.pm line 1\n"),
+        (500, Some("oops".into()))
+    );
 }
 
 #[test]
@@ -149,7 +249,11 @@ fn pvesh_failures_become_api_errors() {
 #[test]
 fn a_hanging_pvesh_is_killed() {
     let (_d, local) = fake_pvesh("hang", "exec sleep 30");
-    let local = Local::new(local.program.clone(), Duration::from_millis(300));
+    let local = Local {
+        timeout: Duration::from_millis(300),
+        allowance: Duration::ZERO,
+        ..local
+    };
     let started = Instant::now();
     let f = local
         .attempt(&ApiRequest::post("/access/users"))
