@@ -69,8 +69,17 @@ pub fn verify_realm(r: &str) -> Result<(), String> {
     }
 }
 
-pub fn verify_groupid(g: &str) -> Result<(), String> {
-    if is_simple_id(g) {
+/// Group ids; before access-control 9.0.5 the character class was built
+/// from a stringified `qr//`, so `(?^:)` were accepted too.
+pub fn verify_groupid(g: &str, version: PveVersion) -> Result<(), String> {
+    let regex_bug = version < PveVersion::V9_1;
+    let ok = !g.is_empty()
+        && g.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '.' | '-' | '_')
+                || (regex_bug && matches!(c, '(' | '?' | '^' | ':' | ')'))
+        });
+    if ok {
         Ok(())
     } else {
         Err(format!("group name '{g}' contains invalid characters\n"))
@@ -240,9 +249,11 @@ mod tests {
         assert!(split_tokenid("joe@pve")
             .unwrap_err()
             .contains("not able to split"));
-        assert!(verify_groupid("a-b.c_d").is_ok());
+        assert!(verify_groupid("a-b.c_d", PveVersion::V9_1).is_ok());
+        assert!(verify_groupid("a(b)", PveVersion::V9_1).is_err());
+        assert!(verify_groupid("a(b)", PveVersion::V8_4).is_ok());
         assert_eq!(
-            verify_groupid("a b").unwrap_err(),
+            verify_groupid("a b", PveVersion::V9_1).unwrap_err(),
             "group name 'a b' contains invalid characters\n"
         );
         assert!(verify_poolid("a/b/c").is_ok());

@@ -90,6 +90,7 @@ pub fn force_defaults(cfg: &mut UserCfg, version: PveVersion) {
     }
     cfg.users.entry("root@pam".into()).or_insert_with(|| User {
         enable: true,
+        forced: true,
         ..User::default()
     });
 }
@@ -143,6 +144,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                         email: f.get(6).map(|s| s.to_string()),
                         comment: text_opt(field(&f, 7)),
                         keys: truthy(field(&f, 8)).then(|| field(&f, 8).to_string()),
+                        forced: false,
                         groups: BTreeSet::new(),
                         tokens: BTreeMap::new(),
                     },
@@ -177,7 +179,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
             }
             "group" => {
                 let groupid = field(&f, 1);
-                if ids::verify_groupid(groupid).is_err() {
+                if ids::verify_groupid(groupid, version).is_err() {
                     warn.push(format!(
                         "user.cfg line {lineno}: invalid group ID '{groupid}'"
                     ));
@@ -262,7 +264,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                 }
                 cfg.pools.insert(poolid.to_string(), pool);
             }
-            "acl" => parse_acl_line(&mut cfg, &f, lineno, &mut warn),
+            "acl" => parse_acl_line(&mut cfg, &f, lineno, version, &mut warn),
             other => warn.push(format!(
                 "user.cfg line {lineno}: ignoring unknown line type '{other}'"
             )),
@@ -284,7 +286,13 @@ fn is_storage_id(s: &str) -> bool {
         })
 }
 
-fn parse_acl_line(cfg: &mut UserCfg, f: &[&str], lineno: usize, warn: &mut Vec<String>) {
+fn parse_acl_line(
+    cfg: &mut UserCfg,
+    f: &[&str],
+    lineno: usize,
+    version: PveVersion,
+    warn: &mut Vec<String>,
+) {
     let propagate = truthy(field(f, 1));
     let Some(path) = ids::normalize_path(field(f, 2)) else {
         warn.push(format!(
@@ -305,7 +313,7 @@ fn parse_acl_line(cfg: &mut UserCfg, f: &[&str], lineno: usize, warn: &mut Vec<S
     for m in members.iter().map(String::as_str) {
         let (kind, id): (fn(&mut AclNode) -> &mut RoleMap, String) =
             if let Some(g) = m.strip_prefix('@') {
-                if ids::verify_groupid(g).is_err() {
+                if ids::verify_groupid(g, version).is_err() {
                     warn.push(format!(
                         "user.cfg line {lineno}: invalid group '{m}' in ACL"
                     ));
@@ -371,6 +379,24 @@ fn falsy_empty(s: &Option<String>, encode: bool) -> String {
             }
         }
         _ => String::new(),
+    }
+}
+
+/// The text PVE parses from `user.cfg`: it reads bytes and never decodes
+/// them, so every byte is one character (Latin-1). A name written as UTF-8
+/// comes back garbled (`jö` as `jÃ¶`), as on PVE.
+pub fn decode_cfg_bytes(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// The bytes PVE writes for `user.cfg` text: Perl prints a string without
+/// characters above U+00FF one byte per character (Latin-1), and a string
+/// with any as UTF-8, all of it.
+pub fn encode_cfg_text(text: &str) -> Vec<u8> {
+    if text.chars().all(|c| u32::from(c) <= 0xFF) {
+        text.chars().map(|c| c as u8).collect()
+    } else {
+        text.as_bytes().to_vec()
     }
 }
 

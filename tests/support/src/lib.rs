@@ -405,6 +405,32 @@ pub fn oracle_binary() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// The pve-oracle program for a test that compares against the real PVE
+/// code, or `None` when the test should be skipped.
+///
+/// Without an oracle ([`oracle_binary`] is `None`) this prints one line
+/// naming `test_name`, that it was skipped and how to get the oracle, and
+/// returns `None`, so the test passes on a machine without the real code.
+/// With `PVE_REQUIRE_ORACLE=1` (CI sets it) a missing oracle panics
+/// instead: a run that is meant to compare must not pass without comparing.
+pub fn oracle_or_skip(test_name: &str) -> Option<PathBuf> {
+    if let Some(path) = oracle_binary() {
+        return Some(path);
+    }
+    let wanted = default_oracle_path();
+    if std::env::var("PVE_REQUIRE_ORACLE").as_deref() == Ok("1") {
+        panic!(
+            "{test_name}: PVE_REQUIRE_ORACLE=1, but there is no pve-oracle at {}: {ORACLE_HINT}",
+            wanted.display()
+        );
+    }
+    println!(
+        "{test_name}: skipped, no pve-oracle at {} ({ORACLE_HINT}; PVE_REQUIRE_ORACLE=1 makes this a failure)",
+        wanted.display()
+    );
+    None
+}
+
 /// tests/support is two levels below the workspace root.
 fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));

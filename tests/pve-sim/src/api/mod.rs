@@ -346,7 +346,13 @@ impl Api {
 
         let version = self.store.version();
         let privileges = versions::privileges(version);
-        let params = def.validate(&params, &FormatContext { privileges })?;
+        let params = def.validate(
+            &params,
+            &FormatContext {
+                privileges,
+                version,
+            },
+        )?;
 
         let call = Call {
             api: self,

@@ -1,0 +1,712 @@
+//! Differential conformance: every scenario of `tests/pve-sim/conformance/`
+//! runs against pve-sim and the real PVE code (pve-oracle), on PVE 9.1 and
+//! 8.4, started from the same user.cfg/token.cfg; each answer (status,
+//! reason phrase, body) and the resulting `user.cfg`, `priv/token.cfg` and
+//! `priv/shadow.cfg` must be the same.
+//!
+//! Only what cannot be equal is normalised, all in [`normalise_body`],
+//! [`HASH_ORDER`] and [`normalise_file`]: token secrets, password hashes,
+//! tickets, CSRF tokens, and lists PVE builds in Perl hash order.
+//! Differences that cannot be removed are listed with their reason in
+//! [`KNOWN`]; anything else fails the test, printing both sides.
+//!
+//! Scenario files (JSON, one object):
+//!
+//! ```json
+//! {"description": "what users do here",
+//!  "versions": ["9.1", "8.4"],            // optional, both by default
+//!  "user_cfg": ["user:joe@pve:1:0::::::"], // optional: lines of the starting user.cfg
+//!  "token_cfg": ["joe@pve!t 0b7d..."],     // optional: lines of priv/token.cfg
+//!  "passwords": {"joe@pve": "joe-pass-1"}, // set first by root (PUT /access/password)
+//!  "calls": [
+//!    {"as": "root@pam", "method": "PUT", "path": "/access/acl",
+//!     "params": {"path": "/", "roles": "PVEAuditor", "users": "joe@pve"}},
+//!    {"as": "joe@pve", "method": "GET", "path": "/access/permissions"},
+//!    {"as": "joe@pve!t", "method": "GET", "path": "/access/users"},
+//!    {"method": "GET", "path": "/version"}
+//!  ]}
+//! ```
+//!
+//! A call: `as` is who calls (absent: nobody; `user@realm`: a ticket from
+//! logging in with the scenario's password, root's for root@pam, plus the
+//! CSRF token on writes; `user@realm!token`: the token with its secret from
+//! `token_cfg` or from the answer that created or regenerated it).
+//! `params` (values: a string or a list for a repeated key) go into the query
+//! string of GET/DELETE and a form body of PUT/POST; `json` sends a JSON
+//! body instead, `body` + `content_type` any raw body; `query` is a raw query
+//! string. `csrf`: `"none"` or `"wrong"` breaks the CSRF token; `secret`
+//! overrides a token's secret; `versions` limits a call to some versions.
+//! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pve_test_support::{oracle_or_skip, Server, Sim};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use serde_json::{json, Value};
+
+const ROOT_PASSWORD: &str = "conformance-root-pw";
+const VERSIONS: [&str; 2] = ["9.1", "8.4"];
+
+/// Differences that remain, with why. Each names a scenario file, the
+/// version (`*`: both), and the call index or file it concerns.
+struct Known {
+    scenario: &'static str,
+    version: &'static str,
+    what: &'static str,
+    reason: &'static str,
+}
+
+const KNOWN: &[Known] = &[];
+
+/// Lists PVE builds from a Perl hash (`keys %$h`), so their order differs
+/// from run to run: sorted on both sides before comparing. (method, schema
+/// path, how.)
+const HASH_ORDER: &[(&str, &str, Sort)] = &[
+    ("GET", "/access/roles", Sort::DataBy("roleid")),
+    ("GET", "/access/groups", Sort::DataBy("groupid")),
+    ("GET", "/access/groups/{groupid}", Sort::Members),
+    (
+        "GET",
+        "/access/users/{userid}/token",
+        Sort::DataBy("tokenid"),
+    ),
+    ("GET", "/access/domains", Sort::DataBy("realm")),
+    // Paths come sorted; the entries of one path in hash order.
+    ("GET", "/access/acl", Sort::AclWithinPath),
+];
+
+#[derive(Clone, Copy)]
+enum Sort {
+    DataBy(&'static str),
+    Members,
+    AclWithinPath,
+}
+
+#[test]
+fn pve_sim_matches_the_real_pve_code() {
+    let Some(_) = oracle_or_skip("conformance") else {
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no scenarios in {}", dir.display());
+    let only = std::env::var("CONFORMANCE_ONLY").unwrap_or_default();
+
+    let started = Instant::now();
+    let mut report = Report::default();
+    for file in &files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        if !only.is_empty() && !name.contains(&only) {
+            continue;
+        }
+        let text = fs::read_to_string(file).unwrap();
+        let scenario: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: not JSON: {e}", file.display()));
+        for version in VERSIONS {
+            if !in_versions(&scenario["versions"], version) {
+                continue;
+            }
+            run_scenario(&name, version, &scenario, &mut report);
+        }
+    }
+    println!(
+        "conformance: {} scenario runs, {} calls, {} known differences, in {:.1}s",
+        report.runs,
+        report.calls,
+        report.known_seen,
+        started.elapsed().as_secs_f64()
+    );
+    if !report.failures.is_empty() {
+        panic!(
+            "{} unexplained difference(s) between pve-sim and pve-oracle:\n\n{}",
+            report.failures.len(),
+            report.failures.join("\n")
+        );
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    runs: usize,
+    calls: usize,
+    known_seen: usize,
+    failures: Vec<String>,
+}
+
+impl Report {
+    fn differ(&mut self, scenario: &str, version: &str, what: &str, detail: String) {
+        let known = KNOWN.iter().find(|k| {
+            k.scenario == scenario && (k.version == "*" || k.version == version) && k.what == what
+        });
+        match known {
+            Some(_) => self.known_seen += 1,
+            None => self
+                .failures
+                .push(format!("[{scenario} on {version}] {what}\n{detail}")),
+        }
+    }
+}
+
+fn in_versions(versions: &Value, version: &str) -> bool {
+    match versions.as_array() {
+        None => true,
+        Some(list) => list.iter().any(|v| v == version),
+    }
+}
+
+/// `["a", "b"]` or `"a\nb"` as file text with a final newline.
+fn lines(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|l| format!("{}\n", l.as_str().expect("cfg lines are strings")))
+                .collect(),
+        ),
+        other => panic!("cfg must be lines or text, got {other}"),
+    }
+}
+
+fn run_scenario(name: &str, version: &str, scenario: &Value, report: &mut Report) {
+    report.runs += 1;
+    let start = |server: Server| {
+        let mut b = Sim::builder(version)
+            .server(server)
+            .root_password(ROOT_PASSWORD);
+        if let Some(text) = lines(&scenario["user_cfg"]) {
+            b = b.user_cfg(&text);
+        }
+        if let Some(text) = lines(&scenario["token_cfg"]) {
+            b = b.token_cfg(&text);
+        }
+        b.start()
+    };
+    let (sim, oracle) = std::thread::scope(|s| {
+        let o = s.spawn(|| start(Server::PveOracle));
+        let sim = start(Server::PveSim);
+        (sim, o.join().expect("start pve-oracle"))
+    });
+    let mut sides = [Side::new(&sim, scenario), Side::new(&oracle, scenario)];
+
+    let mut calls: Vec<Value> = Vec::new();
+    if let Some(passwords) = scenario["passwords"].as_object() {
+        for (user, pw) in passwords {
+            calls.push(json!({"as": "root@pam", "method": "PUT", "path": "/access/password",
+                              "params": {"userid": user, "password": pw, "confirmation-password": ROOT_PASSWORD}}));
+        }
+    }
+    calls.extend(scenario["calls"].as_array().cloned().unwrap_or_default());
+
+    for (i, call) in calls.iter().enumerate() {
+        if !in_versions(&call["versions"], version) {
+            continue;
+        }
+        report.calls += 1;
+        let got: Vec<Answer> = sides.iter_mut().map(|side| side.call(call)).collect();
+        let (a, b) = (&got[0], &got[1]);
+        let label = format!("call {i}");
+        if a.login != b.login {
+            report.differ(
+                name,
+                version,
+                &label,
+                format!(
+                    "  {}\n  login: pve-sim: {:?}\n  login: oracle:  {:?}",
+                    describe(call),
+                    a.login,
+                    b.login
+                ),
+            );
+            continue;
+        }
+        let template = schema_path(call["path"].as_str().unwrap_or_default());
+        let method = call["method"].as_str().unwrap_or_default();
+        let (na, nb) = (
+            a.normalised(method, &template),
+            b.normalised(method, &template),
+        );
+        if (a.status, &a.reason, &na) != (b.status, &b.reason, &nb) {
+            report.differ(
+                name,
+                version,
+                &label,
+                format!(
+                    "  {}\n  pve-sim: {} {}\n           {}\n  oracle:  {} {}\n           {}",
+                    describe(call),
+                    a.status,
+                    a.reason,
+                    na,
+                    b.status,
+                    b.reason,
+                    nb
+                ),
+            );
+        }
+    }
+
+    for file in ["user.cfg", "priv/token.cfg", "priv/shadow.cfg"] {
+        let read = |sim: &Sim| {
+            let bytes = fs::read(sim.dir.join("state").join(file)).unwrap_or_default();
+            normalise_file(file, &bytes)
+        };
+        let (a, b) = (read(&sim), read(&oracle));
+        if a != b {
+            report.differ(
+                name,
+                version,
+                file,
+                format!(
+                    "  {file} differs\n  --- pve-sim\n{}\n  --- oracle\n{}",
+                    indent(&a),
+                    indent(&b)
+                ),
+            );
+        }
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    |{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn describe(call: &Value) -> String {
+    let mut c = call.clone();
+    if let Some(o) = c.as_object_mut() {
+        o.remove("versions");
+    }
+    c.to_string()
+}
+
+/// The API schema's path template of a concrete path (`{userid}` etc.), to
+/// find the normalisations of an endpoint.
+fn schema_path(path: &str) -> String {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let named: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match (parts.get(1), i) {
+            (Some(&"users"), 2) => "{userid}".into(),
+            (Some(&"users"), 4) => "{tokenid}".into(),
+            (Some(&"groups"), 2) => "{groupid}".into(),
+            (Some(&"roles"), 2) => "{roleid}".into(),
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("/{}", named.join("/"))
+}
+
+/// One server's side of a scenario: its connection settings and the
+/// credentials it handed out.
+struct Side<'a> {
+    sim: &'a Sim,
+    tls: Arc<ClientConfig>,
+    passwords: BTreeMap<String, String>,
+    tickets: BTreeMap<String, (String, String)>,
+    secrets: BTreeMap<String, String>,
+}
+
+/// A normalised answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    reason: String,
+    body: Vec<u8>,
+    /// The status of the login this call needed first, if one was made and failed.
+    login: Option<(u16, String)>,
+}
+
+impl Answer {
+    /// The body as compared: normalised JSON text, else the raw text.
+    fn normalised(&self, method: &str, template: &str) -> String {
+        match serde_json::from_slice::<Value>(&self.body) {
+            Ok(mut v) => {
+                normalise_body(&mut v);
+                sort_hash_order(method, template, &mut v);
+                v.to_string()
+            }
+            Err(_) => show_bytes(&self.body),
+        }
+    }
+}
+
+impl<'a> Side<'a> {
+    fn new(sim: &'a Sim, scenario: &Value) -> Side<'a> {
+        let pem = fs::read(&sim.ca_cert).expect("the server's CA certificate");
+        let mut roots = RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut BufReader::new(pem.as_slice())) {
+            roots.add(cert.expect("CA PEM")).expect("add the CA");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = Arc::new(
+            ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        let mut passwords = BTreeMap::new();
+        passwords.insert("root@pam".to_string(), ROOT_PASSWORD.to_string());
+        if let Some(p) = scenario["passwords"].as_object() {
+            for (u, pw) in p {
+                passwords.insert(u.clone(), pw.as_str().unwrap_or_default().to_string());
+            }
+        }
+        let mut secrets = BTreeMap::new();
+        for line in lines(&scenario["token_cfg"]).unwrap_or_default().lines() {
+            if let Some((id, secret)) = line.split_once(' ') {
+                secrets.insert(id.to_string(), secret.trim().to_string());
+            }
+        }
+        Side {
+            sim,
+            tls,
+            passwords,
+            tickets: BTreeMap::new(),
+            secrets,
+        }
+    }
+
+    fn call(&mut self, call: &Value) -> Answer {
+        let method = call["method"].as_str().expect("call without method");
+        let path = call["path"].as_str().expect("call without path");
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut login = None;
+        match call["as"].as_str() {
+            None => {}
+            Some(who) if who.contains('!') => {
+                let secret = call["secret"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| self.secrets.get(who).cloned())
+                    .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
+                headers.push((
+                    "Authorization".into(),
+                    format!("PVEAPIToken={who}={secret}"),
+                ));
+            }
+            Some(who) => {
+                if !self.tickets.contains_key(who) {
+                    let pw = self.passwords.get(who).cloned().unwrap_or_default();
+                    let r = self.send(
+                        "POST",
+                        "/access/ticket",
+                        &[],
+                        Some((
+                            "application/x-www-form-urlencoded",
+                            form(&[("username", who), ("password", &pw)]),
+                        )),
+                    );
+                    match serde_json::from_slice::<Value>(&r.2) {
+                        Ok(v) if r.0 == 200 => {
+                            let d = &v["data"];
+                            self.tickets.insert(
+                                who.to_string(),
+                                (
+                                    d["ticket"].as_str().unwrap_or_default().into(),
+                                    d["CSRFPreventionToken"].as_str().unwrap_or_default().into(),
+                                ),
+                            );
+                        }
+                        _ => login = Some((r.0, r.1)),
+                    }
+                }
+                if let Some((ticket, csrf)) = self.tickets.get(who) {
+                    headers.push(("Cookie".into(), format!("PVEAuthCookie={}", enc(ticket))));
+                    if method != "GET" {
+                        match call["csrf"].as_str() {
+                            Some("none") => {}
+                            Some("wrong") => {
+                                headers.push(("CSRFPreventionToken".into(), format!("{csrf}x")))
+                            }
+                            _ => headers.push(("CSRFPreventionToken".into(), csrf.clone())),
+                        }
+                    }
+                }
+            }
+        }
+
+        let params: Vec<(String, String)> = match &call["params"] {
+            Value::Object(m) => m
+                .iter()
+                .flat_map(|(k, v)| match v {
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|i| (k.clone(), scalar(i)))
+                        .collect::<Vec<_>>(),
+                    other => vec![(k.clone(), scalar(other))],
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let pairs: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut query = call["query"].as_str().unwrap_or_default().to_string();
+        let body = if let Some(raw) = call["body"].as_str() {
+            let ct = call["content_type"]
+                .as_str()
+                .unwrap_or("application/x-www-form-urlencoded");
+            Some((ct, raw.as_bytes().to_vec()))
+        } else if !call["json"].is_null() {
+            Some(("application/json", call["json"].to_string().into_bytes()))
+        } else if method == "GET" || method == "DELETE" {
+            if !pairs.is_empty() {
+                let q = String::from_utf8(form(&pairs)).unwrap_or_default();
+                query = if query.is_empty() {
+                    q
+                } else {
+                    format!("{query}&{q}")
+                };
+            }
+            None
+        } else if pairs.is_empty() {
+            None
+        } else {
+            Some(("application/x-www-form-urlencoded", form(&pairs)))
+        };
+        let target = if query.is_empty() {
+            enc_path(path)
+        } else {
+            format!("{}?{query}", enc_path(path))
+        };
+        let (status, reason, body) = self.send(method, &target, &headers, body);
+        if status == 200 {
+            self.learn_secret(&body);
+        }
+        Answer {
+            status,
+            reason,
+            body,
+            login,
+        }
+    }
+
+    /// Token secrets from an answer that created or regenerated a token.
+    fn learn_secret(&mut self, body: &[u8]) {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        if let (Some(id), Some(value)) = (
+            v["data"]["full-tokenid"].as_str(),
+            v["data"]["value"].as_str(),
+        ) {
+            self.secrets.insert(id.to_string(), value.to_string());
+        }
+    }
+
+    /// One request on a fresh connection (pve-oracle closes after errors);
+    /// (status, reason phrase, body). A connection closed without an
+    /// answer is status 0.
+    fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (u16, String, Vec<u8>) {
+        let addr = self.sim.url.trim_start_matches("https://");
+        let sock = TcpStream::connect(addr).expect("connect to the server");
+        sock.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("socket timeout");
+        let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
+        let conn = ClientConnection::new(self.tls.clone(), name).expect("TLS client");
+        let mut stream = StreamOwned::new(conn, sock);
+        let mut req = format!(
+            "{method} /api2/json{target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        )
+        .into_bytes();
+        for (k, v) in headers {
+            req.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        let body = match body {
+            Some((ct, bytes)) => {
+                req.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+                bytes
+            }
+            None => Vec::new(),
+        };
+        req.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+        req.extend_from_slice(&body);
+        if stream.write_all(&req).and_then(|_| stream.flush()).is_err() {
+            return (0, String::new(), Vec::new());
+        }
+        let mut raw = Vec::new();
+        // Both servers close after this answer; a TLS close without
+        // close_notify still leaves what was read.
+        let _ = stream.read_to_end(&mut raw);
+        parse_response(&raw)
+    }
+}
+
+fn parse_response(raw: &[u8]) -> (u16, String, Vec<u8>) {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (0, String::new(), Vec::new());
+    };
+    let head = show_bytes(&raw[..end]);
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    parts.next();
+    let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let reason = parts.next().unwrap_or_default().to_string();
+    let length = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    let rest = &raw[end + 4..];
+    let body = match length {
+        Some(n) => rest[..n.min(rest.len())].to_vec(),
+        None => rest.to_vec(),
+    };
+    (status, reason, body)
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn form(params: &[(&str, &str)]) -> Vec<u8> {
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn enc_path(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/@!._~:-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Secrets, tickets and CSRF tokens differ by nature; their presence is
+/// what is compared.
+fn normalise_body(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let is_token = m.contains_key("full-tokenid");
+            for (k, x) in m.iter_mut() {
+                match k.as_str() {
+                    "ticket" if x.is_string() => *x = json!("<ticket>"),
+                    "CSRFPreventionToken" if x.is_string() => *x = json!("<csrf>"),
+                    "value" if is_token && x.is_string() => *x = json!("<secret>"),
+                    _ => normalise_body(x),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise_body),
+        _ => {}
+    }
+}
+
+fn sort_hash_order(method: &str, template: &str, v: &mut Value) {
+    let Some((_, _, how)) = HASH_ORDER
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == template)
+    else {
+        return;
+    };
+    let key = |e: &Value| e.to_string();
+    match how {
+        Sort::DataBy(field) => {
+            if let Some(items) = v["data"].as_array_mut() {
+                items.sort_by_key(|e| (e[*field].to_string(), key(e)));
+            }
+        }
+        Sort::Members => {
+            if let Some(items) = v["data"]["members"].as_array_mut() {
+                items.sort_by_key(key);
+            }
+        }
+        Sort::AclWithinPath => {
+            if let Some(items) = v["data"].as_array_mut() {
+                let mut start = 0;
+                while start < items.len() {
+                    let path = items[start]["path"].clone();
+                    let end = items[start..]
+                        .iter()
+                        .position(|e| e["path"] != path)
+                        .map_or(items.len(), |n| start + n);
+                    items[start..end].sort_by_key(key);
+                    start = end;
+                }
+            }
+        }
+    }
+}
+
+/// token.cfg secrets and shadow.cfg hashes differ by nature; the files are
+/// compared byte for byte otherwise.
+fn normalise_file(name: &str, bytes: &[u8]) -> String {
+    let text = show_bytes(bytes);
+    match name {
+        "priv/token.cfg" => text
+            .lines()
+            .map(|l| match l.split_once(' ') {
+                Some((id, _)) => format!("{id} <secret>\n"),
+                None => format!("{l}\n"),
+            })
+            .collect(),
+        "priv/shadow.cfg" => text
+            .lines()
+            .map(|l| match l.split_once(':') {
+                Some((user, _)) => format!("{user}:<hash>:\n"),
+                None => format!("{l}\n"),
+            })
+            .collect(),
+        _ => text,
+    }
+}
+
+/// Text as is, each byte that is not UTF-8 as `\xNN` (PVE writes Latin-1
+/// in places), so no difference is lost in showing it.
+fn show_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
