@@ -35,7 +35,8 @@
 //! string of GET/DELETE and a form body of PUT/POST; `json` sends a JSON
 //! body instead, `body` + `content_type` any raw body; `query` is a raw query
 //! string. `csrf`: `"none"` or `"wrong"` breaks the CSRF token; `secret`
-//! overrides a token's secret; `versions` limits a call to some versions.
+//! overrides a token's secret; `headers` adds raw headers (a forged cookie,
+//! a malformed token header); `versions` limits a call to some versions.
 //! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`.
 
 use std::collections::BTreeMap;
@@ -442,6 +443,11 @@ impl<'a> Side<'a> {
             }
         }
 
+        if let Some(extra) = call["headers"].as_object() {
+            for (k, v) in extra {
+                headers.push((k.clone(), scalar(v)));
+            }
+        }
         let params: Vec<(String, String)> = match &call["params"] {
             Value::Object(m) => m
                 .iter()
@@ -676,7 +682,7 @@ fn sort_hash_order(method: &str, template: &str, v: &mut Value) {
 }
 
 /// token.cfg secrets and shadow.cfg hashes differ by nature; the files are
-/// compared byte for byte otherwise.
+/// compared byte for byte otherwise, but for the order of shadow.cfg.
 fn normalise_file(name: &str, bytes: &[u8]) -> String {
     let text = show_bytes(bytes);
     match name {
@@ -687,13 +693,18 @@ fn normalise_file(name: &str, bytes: &[u8]) -> String {
                 None => format!("{l}\n"),
             })
             .collect(),
-        "priv/shadow.cfg" => text
-            .lines()
-            .map(|l| match l.split_once(':') {
-                Some((user, _)) => format!("{user}:<hash>:\n"),
-                None => format!("{l}\n"),
-            })
-            .collect(),
+        // PVE writes shadow.cfg in hash order (`keys %{$cfg->{users}}`).
+        "priv/shadow.cfg" => {
+            let mut lines: Vec<String> = text
+                .lines()
+                .map(|l| match l.split_once(':') {
+                    Some((user, _)) => format!("{user}:<hash>:\n"),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            lines.sort();
+            lines.concat()
+        }
         _ => text,
     }
 }
