@@ -632,7 +632,7 @@ mod tests {
             ]
         );
         let (again, _) = parse_user_cfg(&out, V);
-        assert_eq!(again, cfg.clone_without_root_acl());
+        assert_eq!(again, cfg.as_written());
         assert_eq!(write_user_cfg(&again), out);
     }
 
@@ -646,8 +646,13 @@ mod tests {
     }
 
     impl UserCfg {
-        fn clone_without_root_acl(&self) -> UserCfg {
+        /// What parsing the written text gives: no root@pam ACLs, and a
+        /// forced root@pam that is now a real line.
+        fn as_written(&self) -> UserCfg {
             let mut c = self.clone();
+            if let Some(root) = c.users.get_mut("root@pam") {
+                root.forced = false;
+            }
             for n in c.acl.values_mut() {
                 n.users.remove("root@pam");
             }
