@@ -29,6 +29,7 @@ pub mod checks;
 pub mod errors;
 pub mod formats;
 pub mod groups;
+pub mod jsonxs;
 pub mod misc;
 pub mod permissions;
 pub mod realm;
@@ -241,9 +242,10 @@ impl Api {
         if format != "json" {
             return text_response(501, &format!("no formatter for uri {rel_uri}, {format}"));
         }
-        let raw = match request::extract_params(req) {
+        let raw = match request::extract_params(req, self.store.version()) {
             Ok(p) => p,
-            Err(e) => return text_response(500, &e.0),
+            Err(request::BodyError(text, true)) => return ApiError::die(text).to_response(),
+            Err(request::BodyError(text, false)) => return text_response(500, &text),
         };
 
         let api_token = *kind == AuthKind::Token || creds.api_token.is_some();
