@@ -11,6 +11,7 @@
 //! ```
 
 use crate::model::{PveVersion, Shadow, TokenSecrets, UserCfg};
+use crate::perlstr;
 use crate::usercfg;
 use std::fmt;
 use std::fs;
@@ -114,15 +115,15 @@ impl Store {
             ),
         };
         let from_saved = saved.is_some();
-        let user_text = usercfg::decode_cfg_bytes(&user_bytes);
+        let user_text = perlstr::chars_of_bytes(&user_bytes);
         let (cfg, warnings) = usercfg::parse_user_cfg(&user_text, v);
         for w in warnings {
             eprintln!("pve-sim: {w}");
         }
         let state = State {
             cfg,
-            secrets: usercfg::parse_token_cfg(&String::from_utf8_lossy(&token_text)),
-            shadow: usercfg::parse_shadow(&String::from_utf8_lossy(&shadow_text)),
+            secrets: usercfg::parse_token_cfg(&perlstr::chars_of_bytes(&token_text)),
+            shadow: usercfg::parse_shadow(&perlstr::chars_of_bytes(&shadow_text)),
         };
         let store = Store {
             version: v,
@@ -166,7 +167,7 @@ impl Store {
         let mut guard = self.lock();
         let mut next = guard.clone();
         let out = f(&mut next)?;
-        let bytes = usercfg::encode_cfg_text(&usercfg::write_user_cfg(&next.cfg));
+        let bytes = perlstr::bytes_of_text(&usercfg::write_user_cfg(&next.cfg));
         if let Some(dir) = &self.state_dir {
             // Every change but a password's is a user.cfg write on PVE,
             // also when it changes nothing there (it then drops lines the
@@ -177,17 +178,17 @@ impl Store {
             if next.secrets != guard.secrets {
                 save_atomically(
                     &dir.join("priv/token.cfg"),
-                    usercfg::write_token_cfg(&next.secrets).as_bytes(),
+                    &perlstr::bytes_of_text(&usercfg::write_token_cfg(&next.secrets)),
                 )?;
             }
             if next.shadow != guard.shadow {
                 save_atomically(
                     &dir.join("priv/shadow.cfg"),
-                    usercfg::write_shadow(&next.shadow).as_bytes(),
+                    &perlstr::bytes_of_text(&usercfg::write_shadow(&next.shadow)),
                 )?;
             }
         }
-        next.cfg = usercfg::parse_user_cfg(&usercfg::decode_cfg_bytes(&bytes), self.version).0;
+        next.cfg = usercfg::parse_user_cfg(&perlstr::chars_of_bytes(&bytes), self.version).0;
         *guard = next;
         Ok(out)
     }

@@ -122,7 +122,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
         match f[0] {
             "user" => {
                 let userid = field(&f, 1);
-                if ids::verify_userid(userid).is_err() {
+                if ids::verify_cfg_userid(userid).is_err() {
                     warn.push(format!(
                         "user.cfg line {lineno}: invalid user ID '{userid}'"
                     ));
@@ -152,7 +152,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
             }
             "token" => {
                 let full = field(&f, 1);
-                let Ok((userid, name)) = ids::verify_tokenid_full(full) else {
+                let Ok((userid, name)) = ids::verify_cfg_tokenid(full) else {
                     warn.push(format!("user.cfg line {lineno}: invalid token ID '{full}'"));
                     continue;
                 };
@@ -190,7 +190,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                     comment: text_opt(field(&f, 3)),
                 };
                 for m in ids::split_list(field(&f, 2)).iter() {
-                    if ids::verify_userid(m).is_err() {
+                    if ids::verify_cfg_userid(m).is_err() {
                         warn.push(format!(
                             "user.cfg line {lineno}: invalid user ID '{m}' in group '{groupid}'"
                         ));
@@ -320,7 +320,7 @@ fn parse_acl_line(
                     continue;
                 }
                 (|n| &mut n.groups, g.to_string())
-            } else if let Ok((user, token)) = ids::verify_tokenid_full(m) {
+            } else if let Ok((user, token)) = ids::verify_cfg_tokenid(m) {
                 if !cfg
                     .users
                     .get(&user)
@@ -332,7 +332,7 @@ fn parse_acl_line(
                     continue;
                 }
                 (|n| &mut n.tokens, m.to_string())
-            } else if ids::verify_userid(m).is_ok() {
+            } else if ids::verify_cfg_userid(m).is_ok() {
                 (|n| &mut n.users, m.to_string())
             } else {
                 warn.push(format!(
@@ -379,24 +379,6 @@ fn falsy_empty(s: &Option<String>, encode: bool) -> String {
             }
         }
         _ => String::new(),
-    }
-}
-
-/// The text PVE parses from `user.cfg`: it reads bytes and never decodes
-/// them, so every byte is one character (Latin-1). A name written as UTF-8
-/// comes back garbled (`jö` as `jÃ¶`), as on PVE.
-pub fn decode_cfg_bytes(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
-}
-
-/// The bytes PVE writes for `user.cfg` text: Perl prints a string without
-/// characters above U+00FF one byte per character (Latin-1), and a string
-/// with any as UTF-8, all of it.
-pub fn encode_cfg_text(text: &str) -> Vec<u8> {
-    if text.chars().all(|c| u32::from(c) <= 0xFF) {
-        text.chars().map(|c| c as u8).collect()
-    } else {
-        text.as_bytes().to_vec()
     }
 }
 
@@ -504,7 +486,7 @@ pub fn parse_token_cfg(text: &str) -> TokenSecrets {
                 && !secret.is_empty()
                 && !id.contains(char::is_whitespace)
                 && !secret.contains(char::is_whitespace)
-                && ids::verify_tokenid_full(id).is_ok())
+                && ids::verify_cfg_tokenid(id).is_ok())
             .then(|| (id.to_string(), secret.to_string()))
         })
         .collect()

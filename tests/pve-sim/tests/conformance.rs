@@ -37,7 +37,8 @@
 //! string. `csrf`: `"none"` or `"wrong"` breaks the CSRF token; `secret`
 //! overrides a token's secret; `headers` adds raw headers (a forged cookie,
 //! a malformed token header); `versions` limits a call to some versions.
-//! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`.
+//! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`,
+//! unless `raw_path` is true (then sent as written, e.g. `%F6`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -513,10 +514,15 @@ impl<'a> Side<'a> {
         } else {
             Some(("application/x-www-form-urlencoded", form(&pairs)))
         };
-        let target = if query.is_empty() {
-            enc_path(path)
+        let path = if call["raw_path"] == true {
+            path.to_string()
         } else {
-            format!("{}?{query}", enc_path(path))
+            enc_path(path)
+        };
+        let target = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
         };
         let (status, reason, body) = self.send(method, &target, &headers, body);
         if status == 200 {
