@@ -757,6 +757,29 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn missing_oracle_skips_unless_required() {
+        // Only this test touches these variables in this process.
+        std::env::set_var("PVE_ORACLE", "/nonexistent/pve-oracle");
+        std::env::remove_var("PVE_REQUIRE_ORACLE");
+        assert_eq!(oracle_or_skip("t"), None);
+        std::env::set_var("PVE_REQUIRE_ORACLE", "1");
+        let required = std::panic::catch_unwind(|| oracle_or_skip("t"));
+        std::env::remove_var("PVE_REQUIRE_ORACLE");
+        let script = script("exit 0");
+        std::env::set_var("PVE_ORACLE", &script);
+        assert_eq!(oracle_or_skip("t"), Some(script.clone()));
+        std::env::remove_var("PVE_ORACLE");
+        let _ = fs::remove_dir_all(script.parent().unwrap());
+        let message = required.expect_err("a required oracle that is missing panics");
+        let message = message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("PVE_REQUIRE_ORACLE=1"), "{message}");
+    }
+
     #[test]
     fn workspace_root_holds_the_workspace_manifest() {
         let manifest = fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
