@@ -30,12 +30,14 @@
 //! A call: `as` is who calls (absent: nobody; `user@realm`: a ticket from
 //! logging in with the scenario's password, root's for root@pam, plus the
 //! CSRF token on writes; `user@realm!token`: the token with its secret from
-//! `token_cfg` or from the answer that created or regenerated it).
+//! `token_cfg` or from the answer that created or regenerated it; a
+//! user's first call may give its `password` for the login).
 //! `params` (values: a string or a list for a repeated key) go into the query
 //! string of GET/DELETE and a form body of PUT/POST; `json` sends a JSON
 //! body instead, `body` + `content_type` any raw body; `query` is a raw query
 //! string. `csrf`: `"none"` or `"wrong"` breaks the CSRF token; `secret`
-//! overrides a token's secret; `headers` adds raw headers (a forged cookie,
+//! overrides a token's secret; a parameter value `$ticket:USER` is the
+//! ticket USER logged in with (to renew it); `headers` adds raw headers (a forged cookie,
 //! a malformed token header); `versions` limits a call to some versions.
 //! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`,
 //! unless `raw_path` is true (then sent as written, e.g. `%F6`).
@@ -432,7 +434,11 @@ impl<'a> Side<'a> {
             }
             Some(who) => {
                 if !self.tickets.contains_key(who) {
-                    let pw = self.passwords.get(who).cloned().unwrap_or_default();
+                    let pw = call["password"]
+                        .as_str()
+                        .map(str::to_string)
+                        .or_else(|| self.passwords.get(who).cloned())
+                        .unwrap_or_default();
                     let r = self.send(
                         "POST",
                         "/access/ticket",
@@ -476,15 +482,22 @@ impl<'a> Side<'a> {
                 headers.push((k.clone(), scalar(v)));
             }
         }
+        let value = |v: &Value| {
+            let text = scalar(v);
+            match text.strip_prefix("$ticket:") {
+                Some(user) => self.tickets.get(user).map_or(text.clone(), |t| t.0.clone()),
+                None => text,
+            }
+        };
         let params: Vec<(String, String)> = match &call["params"] {
             Value::Object(m) => m
                 .iter()
                 .flat_map(|(k, v)| match v {
                     Value::Array(items) => items
                         .iter()
-                        .map(|i| (k.clone(), scalar(i)))
+                        .map(|i| (k.clone(), value(i)))
                         .collect::<Vec<_>>(),
-                    other => vec![(k.clone(), scalar(other))],
+                    other => vec![(k.clone(), value(other))],
                 })
                 .collect(),
             _ => Vec::new(),

@@ -243,8 +243,10 @@ pub fn extract_auth_value(header: Option<&String>, name: &str) -> Option<String>
             if value.is_empty() {
                 return None;
             }
+            // Bytes, never decoded as UTF-8 (as PVE): a ticket of `jöe@pve`
+            // names `jÃ¶e@pve` here.
             let bytes = unescape_percent(value.as_bytes());
-            return Some(String::from_utf8_lossy(&bytes).into_owned());
+            return Some(crate::perlstr::chars_of_bytes(&bytes));
         }
         search = start + name.len();
     }
