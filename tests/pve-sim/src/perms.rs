@@ -77,10 +77,16 @@ pub fn roles(cfg: &UserCfg, authid: &str, path: &str) -> Flags {
             result = own;
             continue;
         }
+        // Membership as the group lines list it: also for a user whose own
+        // line comes later in user.cfg (PVE asks the group, not the user).
         let mut from_groups = Flags::new();
-        if let Some(user) = cfg.users.get(authid) {
-            for g in &user.groups {
-                from_groups.extend(applicable(node.groups.get(g)));
+        for (g, roles) in &node.groups {
+            if cfg
+                .groups
+                .get(g)
+                .is_some_and(|grp| grp.members.contains(authid))
+            {
+                from_groups.extend(applicable(Some(roles)));
             }
         }
         if !from_groups.is_empty() {

@@ -131,8 +131,7 @@ fn pve_sim_matches_the_real_pve_code() {
             .unwrap_or_else(|e| panic!("{}: not JSON: {e}", file.display()));
         scenarios.push((name, scenario));
     }
-    // The versions run side by side, one oracle each (about 90 s down to
-    // 70 s on two busy cores, before the keys were reused).
+    // The versions run side by side, one oracle each.
     let reports: Vec<Report> = std::thread::scope(|s| {
         let workers: Vec<_> = VERSIONS
             .iter()
