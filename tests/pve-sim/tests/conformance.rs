@@ -369,14 +369,15 @@ fn run_scenario(run: &Run, scenario: &Value, report: &mut Report) {
                 version,
                 &label,
                 format!(
-                    "  {}\n  pve-sim: {} {}\n           {}\n  oracle:  {} {}\n           {}",
+                    "  {}\n  pve-sim: {} {}\n           {}\n  oracle:  {} {}\n           {}{}",
                     describe(call),
                     a.status,
                     a.reason,
                     na,
                     b.status,
                     b.reason,
-                    nb
+                    nb,
+                    json_diff(&na, &nb)
                 ),
             );
         }
@@ -391,9 +392,10 @@ fn run_scenario(run: &Run, scenario: &Value, report: &mut Report) {
                 version,
                 file,
                 format!(
-                    "  {file} differs\n  --- pve-sim\n{}\n  --- oracle\n{}",
+                    "  {file} differs\n  --- pve-sim\n{}\n  --- oracle\n{}\n  lines only in pve-sim (-) or the oracle (+):\n{}",
                     indent(&a),
-                    indent(&b)
+                    indent(&b),
+                    line_diff(&a, &b)
                 ),
             );
         }
@@ -401,6 +403,89 @@ fn run_scenario(run: &Run, scenario: &Value, report: &mut Report) {
     drop(sides);
     drop(oracle);
     let _ = fs::remove_dir_all(&oracle_state);
+}
+
+/// Where two JSON bodies differ, one line per differing place (at most
+/// 20), after the full bodies: long answers differ in one corner.
+fn json_diff(a: &str, b: &str) -> String {
+    let (Ok(a), Ok(b)) = (
+        serde_json::from_str::<Value>(a),
+        serde_json::from_str::<Value>(b),
+    ) else {
+        return String::new();
+    };
+    let mut out = Vec::new();
+    diff_at("", &a, &b, &mut out);
+    out.truncate(20);
+    out.iter()
+        .map(|l| format!("\n    {l}"))
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+fn diff_at(at: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                if x.contains_key(k) != y.contains_key(k) {
+                    let side = if x.contains_key(k) {
+                        "pve-sim"
+                    } else {
+                        "oracle"
+                    };
+                    out.push(format!(
+                        "{at}/{k}: only in {side}: {}",
+                        if x.contains_key(k) { va } else { vb }
+                    ));
+                } else {
+                    diff_at(&format!("{at}/{k}"), va, vb, out);
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                diff_at(&format!("{at}/{i}"), va, vb, out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            for v in x.iter().filter(|v| !y.contains(v)) {
+                out.push(format!("{at}[]: only in pve-sim: {}", short(v)));
+            }
+            for v in y.iter().filter(|v| !x.contains(v)) {
+                out.push(format!("{at}[]: only in oracle: {}", short(v)));
+            }
+        }
+        _ if a != b => out.push(format!("{at}: pve-sim {} | oracle {}", short(a), short(b))),
+        _ => {}
+    }
+}
+
+/// A value cut to 300 characters for the difference lines.
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text,
+    }
+}
+
+/// The lines one file has and the other lacks.
+fn line_diff(a: &str, b: &str) -> String {
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let only_a = la
+        .iter()
+        .filter(|l| !lb.contains(l))
+        .map(|l| format!("    -{l}"));
+    let only_b = lb
+        .iter()
+        .filter(|l| !la.contains(l))
+        .map(|l| format!("    +{l}"));
+    only_a.chain(only_b).collect::<Vec<_>>().join("\n")
 }
 
 fn indent(text: &str) -> String {
