@@ -360,6 +360,9 @@ fn run_scenario(run: &Run, scenario: &Value, report: &mut Report) {
             );
             continue;
         }
+        if std::env::var_os("CONFORMANCE_SHOW").is_some() {
+            println!("[{name} on {version}] {label}: {} {}", b.status, b.reason);
+        }
         let template = schema_path(call["path"].as_str().unwrap_or_default());
         let method = call["method"].as_str().unwrap_or_default();
         let (na, nb) = (
