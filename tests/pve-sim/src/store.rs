@@ -115,6 +115,7 @@ impl Store {
             ),
         };
         let from_saved = saved.is_some();
+        let token_seed = opts.token_cfg.is_some();
         let user_text = perlstr::chars_of_bytes(&user_bytes);
         let (cfg, warnings) = usercfg::parse_user_cfg(&user_text, v);
         for w in warnings {
@@ -135,7 +136,9 @@ impl Store {
         if !from_saved {
             if let Some(dir) = &store.state_dir {
                 save_atomically(&dir.join("user.cfg"), &user_bytes).map_err(|e| e.0)?;
-                save_atomically(&dir.join("priv/token.cfg"), &token_text).map_err(|e| e.0)?;
+                if token_seed {
+                    save_atomically(&dir.join("priv/token.cfg"), &token_text).map_err(|e| e.0)?;
+                }
             }
         }
         Ok(store)
@@ -250,6 +253,38 @@ mod tests {
             fs::read_to_string(dir.join("priv/token.cfg")).unwrap(),
             "root@pam!tk x\n"
         );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn files_are_written_as_pve_writes_them() {
+        let dir = temp_dir("files");
+        fs::create_dir_all(&dir).unwrap();
+        let seed = dir.join("seed.cfg");
+        let raw = "# by hand\nuser:j\u{f6}e@pve:1:0:\ntoken:j\u{f6}e@pve!ci:0:1:\nacl:1:/:j\u{f6}e@pve!ci:PVEAuditor:\n";
+        fs::write(&seed, perlstr::bytes_of_text(raw)).unwrap();
+        let state = dir.join("state");
+        let store = Store::open(StoreOptions {
+            user_cfg: Some(seed),
+            ..opts(&state)
+        })
+        .unwrap();
+        let on_disk = || fs::read(state.join("user.cfg")).unwrap();
+        assert_eq!(on_disk(), perlstr::bytes_of_text(raw), "the seed as it is");
+        assert!(!state.join("priv/token.cfg").exists());
+
+        // Deleting the user leaves its token's ACL line until the next write.
+        store
+            .write(|s| {
+                s.cfg.users.remove("jöe@pve");
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let text = perlstr::chars_of_bytes(&on_disk());
+        assert!(text.contains("acl:1:/:jöe@pve!ci:PVEAuditor:"), "{text}");
+        assert!(on_disk().contains(&0xf6), "Latin-1 on disk");
+        store.write(|_| Ok::<_, StoreError>(())).unwrap();
+        assert!(!perlstr::chars_of_bytes(&on_disk()).contains("acl:"));
         let _ = fs::remove_dir_all(&dir);
     }
 
