@@ -773,14 +773,10 @@ fn diff_shows_expire_as_a_date() {
 }
 
 // ---- non-ASCII user ids ------------------------------------------------------
-// On pve-oracle only for now: pve-sim learns Latin-1 user ids (paths, reason
-// phrases, user.cfg) in another branch.
 
 fn latin1_owner(version: &str) {
     let seed = "user:root@pam:1:0:::root@localhost:::\nuser:jürgen@pve:1:0::::::\n\nacl:1:/:jürgen@pve:Administrator:\n";
-    let Some(sim) = Sim::builder(version).user_cfg(seed).start_oracle_only() else {
-        return;
-    };
+    let sim = Sim::builder(version).user_cfg(seed).start();
     let stored = |file: &str, line: &str| {
         let line = pve_file_bytes(line);
         sim.state_lines(file).iter().any(|l| l.starts_with(&line))

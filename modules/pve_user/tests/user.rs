@@ -553,12 +553,8 @@ fn stored_user(sim: &Sim, userid: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-// On pve-oracle only for now: pve-sim learns Latin-1 user ids (paths,
-// reason phrases, user.cfg) in another branch.
 fn latin1_user_lifecycle(version: &str) {
-    let Some(sim) = Sim::builder(version).user_cfg(SEED).start_oracle_only() else {
-        return;
-    };
+    let sim = Sim::builder(version).user_cfg(SEED).start();
     let id = "jürgen@pve";
 
     sim.clear_requests();

@@ -13,9 +13,18 @@ pub fn is_realm(r: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-/// `[^\s:/]+`: the name part of a userid.
-fn is_user_name(n: &str) -> bool {
-    !n.is_empty() && !n.chars().any(|c| c.is_whitespace() || c == ':' || c == '/')
+/// `[^\s:/]+`: the name part of a userid. Perl's `\s` is Unicode white
+/// space on decoded (request) strings, ASCII white space on the bytes of
+/// user.cfg (`\xA0` is then a letter like any other).
+fn is_user_name(n: &str, unicode: bool) -> bool {
+    let space = |c: char| {
+        if unicode {
+            c.is_whitespace()
+        } else {
+            c.is_ascii_whitespace() || c == '\x0b'
+        }
+    };
+    !n.is_empty() && !n.chars().any(|c| space(c) || c == ':' || c == '/')
 }
 
 /// `[A-Za-z0-9.\-_]+`: group and role ids.
@@ -43,6 +52,15 @@ pub fn truthy(s: &str) -> bool {
 
 /// `verify_username`: returns (userid, name, realm).
 pub fn verify_userid(u: &str) -> Result<(String, String, String), String> {
+    verify_userid_in(u, true)
+}
+
+/// `verify_username` on a user id read from user.cfg (bytes, not decoded).
+pub fn verify_cfg_userid(u: &str) -> Result<(String, String, String), String> {
+    verify_userid_in(u, false)
+}
+
+fn verify_userid_in(u: &str, unicode: bool) -> Result<(String, String, String), String> {
     let u = if truthy(u) { u } else { "" };
     let len = u.chars().count();
     if len < 3 {
@@ -52,7 +70,7 @@ pub fn verify_userid(u: &str) -> Result<(String, String, String), String> {
         return Err(format!("user name '{u}' is too long ({len} > 64)\n"));
     }
     if let Some((name, realm)) = u.rsplit_once('@') {
-        if is_user_name(name) && is_realm(realm) {
+        if is_user_name(name, unicode) && is_realm(realm) {
             return Ok((u.to_string(), name.to_string(), realm.to_string()));
         }
     }
@@ -69,8 +87,17 @@ pub fn verify_realm(r: &str) -> Result<(), String> {
     }
 }
 
-pub fn verify_groupid(g: &str) -> Result<(), String> {
-    if is_simple_id(g) {
+/// Group ids; before access-control 9.0.5 the character class was built
+/// from a stringified `qr//`, so `(?^:)` were accepted too.
+pub fn verify_groupid(g: &str, version: PveVersion) -> Result<(), String> {
+    let regex_bug = version < PveVersion::V9_1;
+    let ok = !g.is_empty()
+        && g.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '.' | '-' | '_')
+                || (regex_bug && matches!(c, '(' | '?' | '^' | ':' | ')'))
+        });
+    if ok {
         Ok(())
     } else {
         Err(format!("group name '{g}' contains invalid characters\n"))
@@ -95,21 +122,26 @@ pub fn verify_poolid(p: &str) -> Result<(), String> {
     }
 }
 
-fn split_full(t: &str) -> Option<(String, String)> {
+fn split_full(t: &str, unicode: bool) -> Option<(String, String)> {
     let (user, token) = t.rsplit_once('!')?;
     let (name, realm) = user.rsplit_once('@')?;
-    (is_user_name(name) && is_realm(realm) && is_realm(token))
+    (is_user_name(name, unicode) && is_realm(realm) && is_realm(token))
         .then(|| (user.to_string(), token.to_string()))
 }
 
 /// `pve-tokenid`: returns (userid, token sub-id).
 pub fn verify_tokenid_full(t: &str) -> Result<(String, String), String> {
-    split_full(t).ok_or_else(|| format!("value '{t}' does not look like a valid token ID\n"))
+    split_full(t, true).ok_or_else(|| format!("value '{t}' does not look like a valid token ID\n"))
+}
+
+/// `pve-tokenid` on a token id read from user.cfg or token.cfg (bytes).
+pub fn verify_cfg_tokenid(t: &str) -> Result<(String, String), String> {
+    split_full(t, false).ok_or_else(|| format!("value '{t}' does not look like a valid token ID\n"))
 }
 
 /// `split_tokenid`: returns (userid, token sub-id).
 pub fn split_tokenid(t: &str) -> Result<(String, String), String> {
-    split_full(t).ok_or_else(|| {
+    split_full(t, true).ok_or_else(|| {
         format!("'{t}' is not a valid token ID - not able to split into user and token parts\n")
     })
 }
@@ -240,9 +272,11 @@ mod tests {
         assert!(split_tokenid("joe@pve")
             .unwrap_err()
             .contains("not able to split"));
-        assert!(verify_groupid("a-b.c_d").is_ok());
+        assert!(verify_groupid("a-b.c_d", PveVersion::V9_1).is_ok());
+        assert!(verify_groupid("a(b)", PveVersion::V9_1).is_err());
+        assert!(verify_groupid("a(b)", PveVersion::V8_4).is_ok());
         assert_eq!(
-            verify_groupid("a b").unwrap_err(),
+            verify_groupid("a b", PveVersion::V9_1).unwrap_err(),
             "group name 'a b' contains invalid characters\n"
         );
         assert!(verify_poolid("a/b/c").is_ok());

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod model;
+pub mod perlstr;
 pub mod perms;
 pub mod server;
 pub mod store;

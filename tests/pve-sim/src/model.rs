@@ -35,6 +35,9 @@ pub struct User {
     pub email: Option<String>,
     pub comment: Option<String>,
     pub keys: Option<String>,
+    /// root@pam added because user.cfg lacks it: PVE's stand-in has no
+    /// `expire` until it is written.
+    pub forced: bool,
     /// Back-references of `group:` lines.
     pub groups: BTreeSet<String>,
     /// Keyed by the token's sub-id (`ci`, not `joe@pve!ci`).

@@ -7,7 +7,7 @@
 //! Flags are the propagate bits PVE reports from `/access/permissions`.
 
 use crate::model::UserCfg;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 type Flags = BTreeMap<String, bool>;
 
@@ -77,10 +77,16 @@ pub fn roles(cfg: &UserCfg, authid: &str, path: &str) -> Flags {
             result = own;
             continue;
         }
+        // Membership as the group lines list it: also for a user whose own
+        // line comes later in user.cfg (PVE asks the group, not the user).
         let mut from_groups = Flags::new();
-        if let Some(user) = cfg.users.get(authid) {
-            for g in &user.groups {
-                from_groups.extend(applicable(node.groups.get(g)));
+        for (g, roles) in &node.groups {
+            if cfg
+                .groups
+                .get(g)
+                .is_some_and(|grp| grp.members.contains(authid))
+            {
+                from_groups.extend(applicable(Some(roles)));
             }
         }
         if !from_groups.is_empty() {
@@ -163,8 +169,25 @@ pub fn permissions(cfg: &UserCfg, authid: &str, path: &str) -> Flags {
     }
 }
 
+/// Every node of PVE's ACL tree (`iterate_acl_tree`): each ACL path and
+/// every level above it (`/access/realm` for `/access/realm/pve`), and `/`
+/// once there is any.
+pub fn acl_tree_paths(cfg: &UserCfg) -> BTreeSet<String> {
+    let mut tree = BTreeSet::new();
+    for path in cfg.acl.keys() {
+        let mut cur = String::new();
+        tree.insert("/".to_string());
+        for comp in path.split('/').filter(|c| !c.is_empty()) {
+            cur = format!("{cur}/{comp}");
+            tree.insert(cur.clone());
+        }
+    }
+    tree
+}
+
 /// `GET /access/permissions` without `path`: the fixed top-level paths, every
-/// ACL path and every pool member path; paths without privileges omitted.
+/// node of the ACL tree and every pool member path; paths without privileges
+/// omitted.
 pub fn effective_permissions(cfg: &UserCfg, authid: &str) -> BTreeMap<String, Flags> {
     let mut paths: Vec<String> = [
         "/",
@@ -179,7 +202,7 @@ pub fn effective_permissions(cfg: &UserCfg, authid: &str) -> BTreeMap<String, Fl
     .iter()
     .map(|s| s.to_string())
     .collect();
-    paths.extend(cfg.acl.keys().cloned());
+    paths.extend(acl_tree_paths(cfg));
     for pool in cfg.pools.values() {
         paths.extend(pool.vms.iter().map(|vm| format!("/vms/{vm}")));
         paths.extend(pool.storage.iter().map(|s| format!("/storage/{s}")));

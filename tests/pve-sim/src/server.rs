@@ -622,7 +622,10 @@ fn answer_error(mut conn: Conn, shared: &Shared, method: &str, path: &str, e: Ht
 const MANAGED_HEADERS: &[&str] = &["content-type", "content-length", "connection", "date"];
 
 fn serialize(r: &Response, keep_alive: bool, now: SystemTime) -> Vec<u8> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", r.status, r.reason);
+    // The reason phrase goes out as Perl prints it (Latin-1 when it can).
+    let mut out = format!("HTTP/1.1 {} ", r.status).into_bytes();
+    out.extend(crate::perlstr::bytes_of_text(&r.reason));
+    let mut head = String::from("\r\n");
     head.push_str("Cache-Control: max-age=0\r\n");
     head.push_str(if keep_alive {
         "Connection: Keep-Alive\r\n"
@@ -647,7 +650,7 @@ fn serialize(r: &Response, keep_alive: bool, now: SystemTime) -> Vec<u8> {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    let mut out = head.into_bytes();
+    out.extend(head.into_bytes());
     out.extend_from_slice(&r.body);
     out
 }
@@ -914,7 +917,13 @@ fn split_target(target: &str) -> Result<(String, Vec<(String, String)>), HttpErr
     }
     let origin = origin.split('#').next().unwrap_or_default();
     let (raw_path, raw_query) = origin.split_once('?').unwrap_or((origin, ""));
-    let path = percent_decode(raw_path, false).ok_or_else(bad_request)?;
+    // PVE unescapes the path but never decodes it as UTF-8: each byte is one
+    // character (`/users/j%C3%B6e@pve` names `jÃ¶e@pve`, `j%F6e@pve` `jöe@pve`).
+    let path = percent_decode_bytes(raw_path, false)
+        .ok_or_else(bad_request)?
+        .into_iter()
+        .map(char::from)
+        .collect();
     let query = raw_query
         .split('&')
         .filter(|kv| !kv.is_empty())
@@ -930,6 +939,11 @@ fn split_target(target: &str) -> Result<(String, Vec<(String, String)>), HttpErr
 /// Percent-decode into UTF-8; `None` on a malformed escape or invalid UTF-8.
 /// `plus` turns `+` into a space (query strings and forms).
 pub fn percent_decode(s: &str, plus: bool) -> Option<String> {
+    String::from_utf8(percent_decode_bytes(s, plus)?).ok()
+}
+
+/// Percent-decode into bytes; `None` on a malformed escape.
+fn percent_decode_bytes(s: &str, plus: bool) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -954,7 +968,7 @@ pub fn percent_decode(s: &str, plus: bool) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    Some(out)
 }
 
 #[cfg(test)]
@@ -992,6 +1006,8 @@ mod tests {
         assert_eq!((p.as_str(), q.len()), ("/api2/json/version", 0));
         assert!(split_target("api2/json").is_err());
         assert!(split_target("/a%zz").is_err());
+        let (p, _) = split_target("/u/j%C3%B6e/j%F6e").unwrap();
+        assert_eq!(p, "/u/j\u{c3}\u{b6}e/j\u{f6}e");
         assert!(split_target("/a?b=%").is_err());
     }
 

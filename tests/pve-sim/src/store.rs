@@ -11,6 +11,7 @@
 //! ```
 
 use crate::model::{PveVersion, Shadow, TokenSecrets, UserCfg};
+use crate::perlstr;
 use crate::usercfg;
 use std::fmt;
 use std::fs;
@@ -58,27 +59,31 @@ pub struct Store {
     state: Mutex<State>,
 }
 
-fn read_file(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// What PVE's tooling writes on a new node: root with the installer's
+/// address.
+const DEFAULT_USER_CFG: &str = "user:root@pam:1:0:::root@localhost:::\n";
+
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn read_if_exists(path: &Path) -> Result<String, String> {
+fn read_if_exists(path: &Path) -> Result<Vec<u8>, String> {
     if path.exists() {
         read_file(path)
     } else {
-        Ok(String::new())
+        Ok(Vec::new())
     }
 }
 
 /// Write-and-rename, so a crash leaves either the old or the new file.
-fn save_atomically(path: &Path, text: &str) -> Result<(), StoreError> {
+fn save_atomically(path: &Path, text: &[u8]) -> Result<(), StoreError> {
     let fail = |e: std::io::Error| StoreError(format!("cannot save {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(fail)?;
     }
     let tmp = path.with_extension("tmp");
     let mut f = fs::File::create(&tmp).map_err(fail)?;
-    f.write_all(text.as_bytes()).map_err(fail)?;
+    f.write_all(text).map_err(fail)?;
     f.sync_all().map_err(fail)?;
     fs::rename(&tmp, path).map_err(fail)
 }
@@ -90,41 +95,52 @@ impl Store {
             .state_dir
             .as_ref()
             .filter(|d| d.join("user.cfg").exists());
-        let (user_text, token_text, shadow_text) = match saved {
+        let (user_bytes, token_text, shadow_text) = match saved {
             Some(dir) => (
                 read_file(&dir.join("user.cfg"))?,
                 read_if_exists(&dir.join("priv/token.cfg"))?,
                 read_if_exists(&dir.join("priv/shadow.cfg"))?,
             ),
             None => (
-                opts.user_cfg
-                    .as_deref()
-                    .map(read_file)
-                    .transpose()?
-                    .unwrap_or_default(),
+                match opts.user_cfg.as_deref() {
+                    Some(path) => read_file(path)?,
+                    None => DEFAULT_USER_CFG.as_bytes().to_vec(),
+                },
                 opts.token_cfg
                     .as_deref()
                     .map(read_file)
                     .transpose()?
                     .unwrap_or_default(),
-                String::new(),
+                Vec::new(),
             ),
         };
+        let from_saved = saved.is_some();
+        let token_seed = opts.token_cfg.is_some();
+        let user_text = perlstr::chars_of_bytes(&user_bytes);
         let (cfg, warnings) = usercfg::parse_user_cfg(&user_text, v);
         for w in warnings {
             eprintln!("pve-sim: {w}");
         }
         let state = State {
             cfg,
-            secrets: usercfg::parse_token_cfg(&token_text),
-            shadow: usercfg::parse_shadow(&shadow_text),
+            secrets: usercfg::parse_token_cfg(&perlstr::chars_of_bytes(&token_text)),
+            shadow: usercfg::parse_shadow(&perlstr::chars_of_bytes(&shadow_text)),
         };
         let store = Store {
             version: v,
             state_dir: opts.state_dir,
             state: Mutex::new(state),
         };
-        store.read(|s| store.save(s)).map_err(|e| e.0)?;
+        // As PVE starts from the files as they are: a seed is copied
+        // verbatim (never rewritten until a change), a saved state is kept.
+        if !from_saved {
+            if let Some(dir) = &store.state_dir {
+                save_atomically(&dir.join("user.cfg"), &user_bytes).map_err(|e| e.0)?;
+                if token_seed {
+                    save_atomically(&dir.join("priv/token.cfg"), &token_text).map_err(|e| e.0)?;
+                }
+            }
+        }
         Ok(store)
     }
 
@@ -142,10 +158,11 @@ impl Store {
         f(&self.lock())
     }
 
-    /// Runs `f` on a copy of the state under the lock. On `Ok` the copy is
-    /// normalised as PVE does (write the file, parse it again: ACLs of deleted
-    /// roles and tokens vanish, memberships are rebuilt), saved, and becomes
-    /// the state. On `Err` nothing changes.
+    /// Runs `f` on a copy of the state under the lock. On `Ok` the files
+    /// that changed are saved as PVE writes them, and the state becomes what
+    /// PVE reads back from them (ACLs of deleted roles and tokens vanish,
+    /// memberships are rebuilt, root@pam comes back): the file keeps such
+    /// lines until the next write, as on PVE. On `Err` nothing changes.
     pub fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut State) -> Result<T, E>,
@@ -153,26 +170,30 @@ impl Store {
         let mut guard = self.lock();
         let mut next = guard.clone();
         let out = f(&mut next)?;
-        let text = usercfg::write_user_cfg(&next.cfg);
-        next.cfg = usercfg::parse_user_cfg(&text, self.version).0;
-        self.save(&next)?;
+        let bytes = perlstr::bytes_of_text(&usercfg::write_user_cfg(&next.cfg));
+        if let Some(dir) = &self.state_dir {
+            // Every change but a password's is a user.cfg write on PVE,
+            // also when it changes nothing there (it then drops lines the
+            // last parse ignored).
+            if next.cfg != guard.cfg || next.shadow == guard.shadow {
+                save_atomically(&dir.join("user.cfg"), &bytes)?;
+            }
+            if next.secrets != guard.secrets {
+                save_atomically(
+                    &dir.join("priv/token.cfg"),
+                    &perlstr::bytes_of_text(&usercfg::write_token_cfg(&next.secrets)),
+                )?;
+            }
+            if next.shadow != guard.shadow {
+                save_atomically(
+                    &dir.join("priv/shadow.cfg"),
+                    &perlstr::bytes_of_text(&usercfg::write_shadow(&next.shadow)),
+                )?;
+            }
+        }
+        next.cfg = usercfg::parse_user_cfg(&perlstr::chars_of_bytes(&bytes), self.version).0;
         *guard = next;
         Ok(out)
-    }
-
-    fn save(&self, s: &State) -> Result<(), StoreError> {
-        let Some(dir) = &self.state_dir else {
-            return Ok(());
-        };
-        save_atomically(&dir.join("user.cfg"), &usercfg::write_user_cfg(&s.cfg))?;
-        save_atomically(
-            &dir.join("priv/token.cfg"),
-            &usercfg::write_token_cfg(&s.secrets),
-        )?;
-        save_atomically(
-            &dir.join("priv/shadow.cfg"),
-            &usercfg::write_shadow(&s.shadow),
-        )
     }
 }
 
@@ -232,6 +253,38 @@ mod tests {
             fs::read_to_string(dir.join("priv/token.cfg")).unwrap(),
             "root@pam!tk x\n"
         );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn files_are_written_as_pve_writes_them() {
+        let dir = temp_dir("files");
+        fs::create_dir_all(&dir).unwrap();
+        let seed = dir.join("seed.cfg");
+        let raw = "# by hand\nuser:j\u{f6}e@pve:1:0:\ntoken:j\u{f6}e@pve!ci:0:1:\nacl:1:/:j\u{f6}e@pve!ci:PVEAuditor:\n";
+        fs::write(&seed, perlstr::bytes_of_text(raw)).unwrap();
+        let state = dir.join("state");
+        let store = Store::open(StoreOptions {
+            user_cfg: Some(seed),
+            ..opts(&state)
+        })
+        .unwrap();
+        let on_disk = || fs::read(state.join("user.cfg")).unwrap();
+        assert_eq!(on_disk(), perlstr::bytes_of_text(raw), "the seed as it is");
+        assert!(!state.join("priv/token.cfg").exists());
+
+        // Deleting the user leaves its token's ACL line until the next write.
+        store
+            .write(|s| {
+                s.cfg.users.remove("jöe@pve");
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let text = perlstr::chars_of_bytes(&on_disk());
+        assert!(text.contains("acl:1:/:jöe@pve!ci:PVEAuditor:"), "{text}");
+        assert!(on_disk().contains(&0xf6), "Latin-1 on disk");
+        store.write(|_| Ok::<_, StoreError>(())).unwrap();
+        assert!(!perlstr::chars_of_bytes(&on_disk()).contains("acl:"));
         let _ = fs::remove_dir_all(&dir);
     }
 

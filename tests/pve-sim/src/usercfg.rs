@@ -90,6 +90,7 @@ pub fn force_defaults(cfg: &mut UserCfg, version: PveVersion) {
     }
     cfg.users.entry("root@pam".into()).or_insert_with(|| User {
         enable: true,
+        forced: true,
         ..User::default()
     });
 }
@@ -121,7 +122,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
         match f[0] {
             "user" => {
                 let userid = field(&f, 1);
-                if ids::verify_userid(userid).is_err() {
+                if ids::verify_cfg_userid(userid).is_err() {
                     warn.push(format!(
                         "user.cfg line {lineno}: invalid user ID '{userid}'"
                     ));
@@ -143,6 +144,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                         email: f.get(6).map(|s| s.to_string()),
                         comment: text_opt(field(&f, 7)),
                         keys: truthy(field(&f, 8)).then(|| field(&f, 8).to_string()),
+                        forced: false,
                         groups: BTreeSet::new(),
                         tokens: BTreeMap::new(),
                     },
@@ -150,7 +152,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
             }
             "token" => {
                 let full = field(&f, 1);
-                let Ok((userid, name)) = ids::verify_tokenid_full(full) else {
+                let Ok((userid, name)) = ids::verify_cfg_tokenid(full) else {
                     warn.push(format!("user.cfg line {lineno}: invalid token ID '{full}'"));
                     continue;
                 };
@@ -177,7 +179,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
             }
             "group" => {
                 let groupid = field(&f, 1);
-                if ids::verify_groupid(groupid).is_err() {
+                if ids::verify_groupid(groupid, version).is_err() {
                     warn.push(format!(
                         "user.cfg line {lineno}: invalid group ID '{groupid}'"
                     ));
@@ -188,7 +190,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                     comment: text_opt(field(&f, 3)),
                 };
                 for m in ids::split_list(field(&f, 2)).iter() {
-                    if ids::verify_userid(m).is_err() {
+                    if ids::verify_cfg_userid(m).is_err() {
                         warn.push(format!(
                             "user.cfg line {lineno}: invalid user ID '{m}' in group '{groupid}'"
                         ));
@@ -262,7 +264,7 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                 }
                 cfg.pools.insert(poolid.to_string(), pool);
             }
-            "acl" => parse_acl_line(&mut cfg, &f, lineno, &mut warn),
+            "acl" => parse_acl_line(&mut cfg, &f, lineno, version, &mut warn),
             other => warn.push(format!(
                 "user.cfg line {lineno}: ignoring unknown line type '{other}'"
             )),
@@ -284,7 +286,13 @@ fn is_storage_id(s: &str) -> bool {
         })
 }
 
-fn parse_acl_line(cfg: &mut UserCfg, f: &[&str], lineno: usize, warn: &mut Vec<String>) {
+fn parse_acl_line(
+    cfg: &mut UserCfg,
+    f: &[&str],
+    lineno: usize,
+    version: PveVersion,
+    warn: &mut Vec<String>,
+) {
     let propagate = truthy(field(f, 1));
     let Some(path) = ids::normalize_path(field(f, 2)) else {
         warn.push(format!(
@@ -305,14 +313,14 @@ fn parse_acl_line(cfg: &mut UserCfg, f: &[&str], lineno: usize, warn: &mut Vec<S
     for m in members.iter().map(String::as_str) {
         let (kind, id): (fn(&mut AclNode) -> &mut RoleMap, String) =
             if let Some(g) = m.strip_prefix('@') {
-                if ids::verify_groupid(g).is_err() {
+                if ids::verify_groupid(g, version).is_err() {
                     warn.push(format!(
                         "user.cfg line {lineno}: invalid group '{m}' in ACL"
                     ));
                     continue;
                 }
                 (|n| &mut n.groups, g.to_string())
-            } else if let Ok((user, token)) = ids::verify_tokenid_full(m) {
+            } else if let Ok((user, token)) = ids::verify_cfg_tokenid(m) {
                 if !cfg
                     .users
                     .get(&user)
@@ -324,7 +332,7 @@ fn parse_acl_line(cfg: &mut UserCfg, f: &[&str], lineno: usize, warn: &mut Vec<S
                     continue;
                 }
                 (|n| &mut n.tokens, m.to_string())
-            } else if ids::verify_userid(m).is_ok() {
+            } else if ids::verify_cfg_userid(m).is_ok() {
                 (|n| &mut n.users, m.to_string())
             } else {
                 warn.push(format!(
@@ -478,7 +486,7 @@ pub fn parse_token_cfg(text: &str) -> TokenSecrets {
                 && !secret.is_empty()
                 && !id.contains(char::is_whitespace)
                 && !secret.contains(char::is_whitespace)
-                && ids::verify_tokenid_full(id).is_ok())
+                && ids::verify_cfg_tokenid(id).is_ok())
             .then(|| (id.to_string(), secret.to_string()))
         })
         .collect()
@@ -606,7 +614,7 @@ mod tests {
             ]
         );
         let (again, _) = parse_user_cfg(&out, V);
-        assert_eq!(again, cfg.clone_without_root_acl());
+        assert_eq!(again, cfg.as_written());
         assert_eq!(write_user_cfg(&again), out);
     }
 
@@ -620,8 +628,13 @@ mod tests {
     }
 
     impl UserCfg {
-        fn clone_without_root_acl(&self) -> UserCfg {
+        /// What parsing the written text gives: no root@pam ACLs, and a
+        /// forced root@pam that is now a real line.
+        fn as_written(&self) -> UserCfg {
             let mut c = self.clone();
+            if let Some(root) = c.users.get_mut("root@pam") {
+                root.forced = false;
+            }
             for n in c.acl.values_mut() {
                 n.users.remove("root@pam");
             }

@@ -40,7 +40,7 @@ impl PveVersion {
         match self {
             PveVersion::V8_4 => "8.4.14",
             PveVersion::V9_0 => "9.0.11",
-            PveVersion::V9_1 => "9.1.1",
+            PveVersion::V9_1 => "9.1.13",
         }
     }
 

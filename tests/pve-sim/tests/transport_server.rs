@@ -291,7 +291,7 @@ fn malformed_requests_get_4xx_and_the_server_lives() {
         ("relative target", b"GET api2/json HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400, "Bad Request"),
         ("bad percent in path", b"GET /api2/json/a%zz HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400, "Bad Request"),
         ("bad percent in query", b"GET /api2/json/a?x=%4 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400, "Bad Request"),
-        ("percent to invalid UTF-8", b"GET /api2/json/%ff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400, "Bad Request"),
+        ("query percent to invalid UTF-8", b"GET /api2/json/x?a=%ff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400, "Bad Request"),
         ("header without colon", b"GET /api2/json/x HTTP/1.1\r\nHost: x\r\nnonsense\r\n\r\n".to_vec(), 400, "Bad Request"),
         ("bad content-length", b"POST /api2/json/x HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(), 400, "Bad Request"),
         ("huge content-length", b"POST /api2/json/x HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n".to_vec(), 413, "Request Entity Too Large"),

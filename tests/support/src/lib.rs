@@ -188,17 +188,6 @@ impl SimBuilder {
         self
     }
 
-    /// Starts the server if it is pve-oracle; `None` (and a note) when it
-    /// would be pve-sim: for behaviour of the real code that pve-sim does
-    /// not have yet.
-    pub fn start_oracle_only(self) -> Option<Sim> {
-        if self.resolved_server() != Server::PveOracle {
-            eprintln!("skipped on pve-sim: runs with PVE_TEST_SERVER=pve-oracle only");
-            return None;
-        }
-        Some(self.start())
-    }
-
     pub fn start(self) -> Sim {
         let server = self.resolved_server();
         let binary = match server {
@@ -958,6 +947,29 @@ mod tests {
             b.faults,
             vec![r#"{"status":500,"times":1}"#, r#"{"drop":"after"}"#]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn missing_oracle_skips_unless_required() {
+        // Only this test touches these variables in this process.
+        std::env::set_var("PVE_ORACLE", "/nonexistent/pve-oracle");
+        std::env::remove_var("PVE_REQUIRE_ORACLE");
+        assert_eq!(require_oracle("t"), None);
+        std::env::set_var("PVE_REQUIRE_ORACLE", "1");
+        let required = std::panic::catch_unwind(|| require_oracle("t"));
+        std::env::remove_var("PVE_REQUIRE_ORACLE");
+        let script = script("exit 0");
+        std::env::set_var("PVE_ORACLE", &script);
+        assert_eq!(require_oracle("t"), Some(script.clone()));
+        std::env::remove_var("PVE_ORACLE");
+        let _ = fs::remove_dir_all(script.parent().unwrap());
+        let message = required.expect_err("a required oracle that is missing panics");
+        let message = message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("PVE_REQUIRE_ORACLE=1"), "{message}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use ring::rand::SystemRandom;
 
 use crate::ids;
 use crate::model::{TokenSecrets, User, UserCfg};
+use crate::perlstr;
 
 /// Ticket lifetime (AC `$ticket_lifetime`).
 pub const TICKET_LIFETIME: i64 = 2 * 3600;
@@ -67,7 +68,8 @@ impl Keys {
             return None;
         }
         let sig = STANDARD.decode(sig).ok()?;
-        hmac::verify(&self.ticket, plain.as_bytes(), &sig).ok()?;
+        // The cookie's bytes, which were signed as the UTF-8 of the user id.
+        hmac::verify(&self.ticket, &perlstr::bytes_of_text(plain), &sig).ok()?;
         let (data, ts) = plain.strip_prefix("PVE:")?.rsplit_once(':')?;
         let ttime = parse_hex8(ts)?;
         let age = now - ttime;
@@ -97,7 +99,10 @@ impl Keys {
         if sig.is_empty() || sig.chars().any(char::is_whitespace) {
             return false;
         }
-        let expected = hmac::sign(&self.csrf, format!("{ts}:{userid}").as_bytes());
+        let expected = hmac::sign(
+            &self.csrf,
+            &perlstr::bytes_of_text(&format!("{ts}:{userid}")),
+        );
         let age = now - ttime;
         STANDARD_NO_PAD.encode(expected.as_ref()) == sig && age > -GRACE && age < TICKET_LIFETIME
     }
@@ -115,14 +120,16 @@ fn parse_hex8(s: &str) -> Option<i64> {
     i64::from_str_radix(s, 16).ok()
 }
 
+/// `%XX` escapes of a ticket's user part, on the ticket's bytes.
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
+    let b = perlstr::bytes_of_text(s);
+    let hex = |c: u8| char::from(c).to_digit(16);
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
             }
@@ -130,7 +137,7 @@ fn percent_decode(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    perlstr::chars_of_bytes(&out)
 }
 
 /// `check_user_exist`: the user, or PVE's message (format errors included).

@@ -39,7 +39,7 @@ fn verify(name: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
     match name {
         "pve-userid" => ids::verify_userid(value).map(|_| ()),
         "pve-realm" => ids::verify_realm(value),
-        "pve-groupid" => ids::verify_groupid(value),
+        "pve-groupid" => ids::verify_groupid(value, ctx.version),
         "pve-roleid" => ids::verify_roleid(value),
         "pve-tokenid" => ids::verify_tokenid_full(value).map(|_| ()),
         "pve-poolid" => ids::verify_poolid(value),
@@ -101,7 +101,14 @@ mod tests {
 
     fn check(f: &str, v: &str) -> Result<(), String> {
         let privs: BTreeSet<String> = ["VM.Audit".to_string()].into();
-        check_format(f, v, &FormatContext { privileges: &privs })
+        check_format(
+            f,
+            v,
+            &FormatContext {
+                privileges: &privs,
+                version: crate::model::PveVersion::V9_1,
+            },
+        )
     }
 
     #[test]

@@ -10,9 +10,9 @@ use crate::model::PveVersion;
 pub fn version(call: &Call) -> ApiResult<Value> {
     let v = call.version();
     let repoid = match v {
-        PveVersion::V8_4 => "c5b55b84d1f84ea6",
+        PveVersion::V8_4 => "b502d23c55afcba1",
         PveVersion::V9_0 => "3ad17d9a4d5e4e1c",
-        PveVersion::V9_1 => "42db4a6cf33dac83",
+        PveVersion::V9_1 => "be4bff05d65299b9",
     };
     Ok(json!({ "version": v.release(), "release": v.as_str(), "repoid": repoid }))
 }

@@ -29,6 +29,7 @@ pub mod checks;
 pub mod errors;
 pub mod formats;
 pub mod groups;
+pub mod jsonxs;
 pub mod misc;
 pub mod permissions;
 pub mod realm;
@@ -190,6 +191,17 @@ impl Api {
         r
     }
 
+    /// The 401 of a failed ticket or token check: pve-manager 9.1.5 and
+    /// later only say `Authentication failed!` (the reason goes to the log),
+    /// earlier releases answer with the reason itself.
+    fn auth_failure(&self, reason: &str) -> Response {
+        if self.store.version() >= PveVersion::V9_1 {
+            self.unauthorized("Authentication failed!")
+        } else {
+            self.unauthorized(reason.trim_end_matches('\n'))
+        }
+    }
+
     /// Steps 1–3 and the rest of SPEC §2.1.
     fn process(&self, req: &Request, kind: &mut AuthKind) -> Response {
         let method = req.method.as_str();
@@ -230,9 +242,10 @@ impl Api {
         if format != "json" {
             return text_response(501, &format!("no formatter for uri {rel_uri}, {format}"));
         }
-        let raw = match request::extract_params(req) {
+        let raw = match request::extract_params(req, self.store.version()) {
             Ok(p) => p,
-            Err(e) => return text_response(500, &e.0),
+            Err(request::BodyError(text, true)) => return ApiError::die(text).to_response(),
+            Err(request::BodyError(text, false)) => return text_response(500, &text),
         };
 
         let api_token = *kind == AuthKind::Token || creds.api_token.is_some();
@@ -279,20 +292,22 @@ impl Api {
                 .read(|s| auth::verify_token(&s.cfg, &s.secrets, token, now));
             return match verified {
                 Ok(id) => Ok(Some(id)),
-                Err(_) => Err(self.unauthorized("Authentication failed!")),
+                Err(e) => Err(self.auth_failure(&e)),
             };
         }
         let Some(ticket) = creds.ticket.as_deref().filter(|t| crate::ids::truthy(t)) else {
             return Err(self.unauthorized("No ticket"));
         };
         *kind = AuthKind::Ticket;
-        let user = keys.verify_ticket(ticket, now).filter(|u| {
-            self.store
-                .read(|s| auth::check_user_enabled(&s.cfg, u, now).is_ok())
-        });
-        let Some(user) = user else {
-            return Err(self.unauthorized("Authentication failed!"));
+        let Some(user) = keys.verify_ticket(ticket, now) else {
+            return Err(self.auth_failure("permission denied - invalid PVE ticket\n"));
         };
+        if let Err(e) = self
+            .store
+            .read(|s| auth::check_user_enabled(&s.cfg, &user, now).map(|_| ()))
+        {
+            return Err(self.auth_failure(&e));
+        }
         if method != "GET" && !keys.verify_csrf(&user, creds.csrf.as_deref(), now) {
             return Err(self.unauthorized("Permission denied - invalid csrf token"));
         }
@@ -346,7 +361,13 @@ impl Api {
 
         let version = self.store.version();
         let privileges = versions::privileges(version);
-        let params = def.validate(&params, &FormatContext { privileges })?;
+        let params = def.validate(
+            &params,
+            &FormatContext {
+                privileges,
+                version,
+            },
+        )?;
 
         let call = Call {
             api: self,

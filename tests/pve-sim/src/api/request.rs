@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::jsonxs;
 use crate::http::Request;
+use crate::model::PveVersion;
 
 /// Request parameters before validation: JSON values (form data gives
 /// strings, arrays of strings for repeated keys and `null` for a key
@@ -17,9 +19,10 @@ use crate::http::Request;
 pub type RawParams = BTreeMap<String, Value>;
 
 /// Why the body could not be turned into parameters; answered as HTTP 500
-/// with this text (PVE dies inside its request handler).
+/// with this text: plain where PVE dies in the HTTP server, as an API
+/// error (`rest_handler`) when `api` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyError(pub String);
+pub struct BodyError(pub String, pub bool);
 
 /// The media type of a `Content-Type` header (PVE's `parse_content_type`).
 pub fn content_type(req: &Request) -> Option<String> {
@@ -36,11 +39,11 @@ pub fn content_type(req: &Request) -> Option<String> {
 /// The parameters of a request: the body (PUT/POST only; JSON when the
 /// content type says so, form data otherwise) with the query string merged
 /// over it, minus `_dc`.
-pub fn extract_params(req: &Request) -> Result<RawParams, BodyError> {
+pub fn extract_params(req: &Request, version: PveVersion) -> Result<RawParams, BodyError> {
     let mut params = RawParams::new();
     if req.method == "PUT" || req.method == "POST" {
         if content_type(req).as_deref() == Some("application/json") {
-            params = decode_json_body(&req.body)?;
+            params = decode_json_body(&req.body, !req.query.is_empty(), version)?;
         } else {
             params = decode_urlencoded(&req.body);
         }
@@ -58,32 +61,99 @@ pub fn extract_params(req: &Request) -> Result<RawParams, BodyError> {
     Ok(params)
 }
 
-fn decode_json_body(body: &[u8]) -> Result<RawParams, BodyError> {
-    const AT: &str = "at /usr/share/perl5/PVE/APIServer/AnyEvent.pm";
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        BodyError(format!(
-            "malformed JSON string, at character offset {} {AT} line 934.\n",
-            json_error_offset(body, &e)
-        ))
-    })?;
-    match value {
-        Value::Object(map) => Ok(map.into_iter().collect()),
-        // `delete $params->{_dc}` on a non-hash dies in pve-http-server.
-        _ => Err(BodyError(format!("Not a HASH reference {AT} line 978.\n"))),
+/// Where pve-http-server and pve-manager die on a bad JSON body: the
+/// `decode_json` call, the merge of query parameters, `delete
+/// $params->{_dc}`, and the URI-parameter loop of `rest_handler`.
+struct PerlLines {
+    decode: u32,
+    merge_query: u32,
+    delete_dc: u32,
+    rest_handler: u32,
+}
+
+fn perl_lines(version: PveVersion) -> PerlLines {
+    match version {
+        PveVersion::V8_4 => PerlLines {
+            decode: 917,
+            merge_query: 926,
+            delete_dc: 957,
+            rest_handler: 148,
+        },
+        PveVersion::V9_0 | PveVersion::V9_1 => PerlLines {
+            decode: 934,
+            merge_query: 943,
+            delete_dc: 978,
+            rest_handler: 160,
+        },
     }
 }
 
-/// The character offset of a serde_json error (JSON::XS reports offsets).
-fn json_error_offset(body: &[u8], e: &serde_json::Error) -> usize {
-    let text = String::from_utf8_lossy(body);
-    let mut offset = 0;
-    for (i, line) in text.split('\n').enumerate() {
-        if i + 1 == e.line() {
-            return offset + e.column().saturating_sub(1);
+/// A JSON body as PVE takes it: an object gives the parameters, `null` none
+/// (Perl autovivifies), anything else dies where Perl first uses it as a
+/// hash, with Perl's message.
+fn decode_json_body(
+    body: &[u8],
+    has_query: bool,
+    version: PveVersion,
+) -> Result<RawParams, BodyError> {
+    const ANYEVENT: &str = "/usr/share/perl5/PVE/APIServer/AnyEvent.pm";
+    const HTTPSERVER: &str = "/usr/share/perl5/PVE/HTTPServer.pm";
+    let lines = perl_lines(version);
+    let value = jsonxs::decode(body)
+        .map_err(|e| BodyError(format!("{e} at {ANYEVENT} line {}.\n", lines.decode), false))?;
+    let scalar = match &value {
+        Value::Object(map) => return Ok(map.clone().into_iter().collect()),
+        Value::Null => return Ok(RawParams::new()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(perl_number(n)),
+        Value::Array(_) | Value::Bool(_) => None,
+    };
+    // `delete $params->{_dc} if $params` skips a false scalar ("" and "0"),
+    // which then dies in rest_handler.
+    let (file, line, api) = if has_query {
+        (ANYEVENT, lines.merge_query, false)
+    } else if scalar.as_deref().is_some_and(|s| s.is_empty() || s == "0") {
+        (HTTPSERVER, lines.rest_handler, true)
+    } else {
+        (ANYEVENT, lines.delete_dc, false)
+    };
+    let msg = match scalar {
+        None => "Not a HASH reference".to_string(),
+        Some(s) => {
+            let shown: String = s.chars().take(32).collect();
+            let more = if s.chars().count() > 32 { "..." } else { "" };
+            format!(
+                "Can't use string (\"{shown}\"{more}) as a HASH ref while \"strict refs\" in use"
+            )
         }
-        offset += line.chars().count() + 1;
+    };
+    Err(BodyError(format!("{msg} at {file} line {line}.\n"), api))
+}
+
+/// A JSON number as Perl prints it: integers as they are, others with 15
+/// significant digits (`%.15g`).
+fn perl_number(n: &serde_json::Number) -> String {
+    if n.is_i64() || n.is_u64() {
+        return n.to_string();
     }
-    offset
+    let f = n.as_f64().unwrap_or_default();
+    if f == f.trunc() && f.abs() < 1e15 {
+        return format!("{}", f as i64);
+    }
+    let sci = format!("{f:.14e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or_default();
+    if (-4..15).contains(&exp) {
+        let decimals = usize::try_from(14 - exp).unwrap_or_default();
+        let fixed = format!("{f:.decimals$}");
+        return fixed
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string();
+    }
+    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
 /// PVE's `decode_urlencoded`: pairs split on `&` or `;`, `+` is a space,
@@ -173,8 +243,10 @@ pub fn extract_auth_value(header: Option<&String>, name: &str) -> Option<String>
             if value.is_empty() {
                 return None;
             }
+            // Bytes, never decoded as UTF-8 (as PVE): a ticket of `jöe@pve`
+            // names `jÃ¶e@pve` here.
             let bytes = unescape_percent(value.as_bytes());
-            return Some(String::from_utf8_lossy(&bytes).into_owned());
+            return Some(crate::perlstr::chars_of_bytes(&bytes));
         }
         search = start + name.len();
     }
@@ -278,7 +350,7 @@ mod tests {
             headers: BTreeMap::new(),
             body: b"a=b&c=d".to_vec(),
         };
-        let p = extract_params(&req).unwrap();
+        let p = extract_params(&req, PveVersion::V9_1).unwrap();
         assert_eq!(p["a"], json!("q"));
         assert_eq!(p["c"], json!("d"));
         assert!(!p.contains_key("_dc"));
@@ -298,17 +370,22 @@ mod tests {
             headers,
             body: br#"{"userid":"a@pve","enable":true}"#.to_vec(),
         };
-        let p = extract_params(&req).unwrap();
+        let p = extract_params(&req, PveVersion::V9_1).unwrap();
         assert_eq!(p["enable"], json!(true));
         req.body = b"[1]".to_vec();
-        assert!(extract_params(&req)
+        assert!(extract_params(&req, PveVersion::V9_1)
             .unwrap_err()
             .0
             .starts_with("Not a HASH reference"));
         req.body = b"{".to_vec();
-        assert!(extract_params(&req)
+        assert!(extract_params(&req, PveVersion::V9_1)
             .unwrap_err()
             .0
-            .starts_with("malformed JSON string"));
+            .starts_with("'\"' expected, at character offset 1 (before \"(end of string)\")"));
+        req.body = b"1.50".to_vec();
+        assert_eq!(
+            extract_params(&req, PveVersion::V8_4).unwrap_err().0,
+            "Can't use string (\"1.5\") as a HASH ref while \"strict refs\" in use at /usr/share/perl5/PVE/APIServer/AnyEvent.pm line 957.\n"
+        );
     }
 }

@@ -15,6 +15,7 @@ use super::errors::ApiError;
 use super::formats;
 use super::regex::Regex;
 use super::request::RawParams;
+use crate::model::PveVersion;
 
 /// Validated parameters: name -> string value (undefined values omitted).
 pub type Params = BTreeMap<String, String>;
@@ -287,6 +288,8 @@ impl Errors {
 pub struct FormatContext<'a> {
     /// Valid privilege names (`pve-priv`).
     pub privileges: &'a BTreeSet<String>,
+    /// Formats and messages that changed between releases.
+    pub version: PveVersion,
 }
 
 impl MethodDef {
@@ -315,7 +318,7 @@ impl MethodDef {
                 Some(prop) => {
                     if let Some(req) = &prop.requires {
                         if params.get(req).is_none_or(Value::is_null) {
-                            errors.add(req, format!("missing property required by '{key}'"));
+                            errors.add(req, requires_message(key, ctx.version));
                         }
                     }
                 }
@@ -336,6 +339,15 @@ impl MethodDef {
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| (k.clone(), perl_string(v)))
             .collect())
+    }
+}
+
+/// pve-common reworded it for PVE 9.
+fn requires_message(key: &str, version: PveVersion) -> String {
+    if version >= PveVersion::V9_0 {
+        format!("missing property required by '{key}'")
+    } else {
+        format!("missing property - '{key}' requires this property")
     }
 }
 
@@ -488,7 +500,13 @@ mod tests {
         let mut raw: RawParams = p.as_object().unwrap().clone().into_iter().collect();
         raw.entry("userid".into()).or_insert(json!("joe@pve"));
         let privs = BTreeSet::new();
-        m.validate(&raw, &FormatContext { privileges: &privs })
+        m.validate(
+            &raw,
+            &FormatContext {
+                privileges: &privs,
+                version: PveVersion::V9_1,
+            },
+        )
     }
 
     fn errs(p: Value) -> BTreeMap<String, String> {

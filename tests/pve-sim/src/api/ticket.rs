@@ -82,7 +82,7 @@ pub fn create_ticket(call: &Call) -> ApiResult<Value> {
 }
 
 /// `PVE::AccessControl::authenticate_user` (without TFA, which the
-/// simulator never has configured).
+/// simulator never has configured: an `otp` then answers no challenge).
 fn authenticate_user(
     call: &Call,
     s: &State,
@@ -92,7 +92,11 @@ fn authenticate_user(
 ) -> Result<(), String> {
     let (userid, name, realm) = ids::verify_userid(username)?;
     auth::check_user_enabled(&s.cfg, &userid, now)?;
-    realm::authenticate(call.api, &s.shadow, &realm, &name, password)
+    realm::authenticate(call.api, &s.shadow, &realm, &name, password)?;
+    if call.param("otp").is_some() {
+        return Err("no such challenge\n".into());
+    }
+    Ok(())
 }
 
 /// `compute_api_permission`: the privileges the GUI uses to show or hide
@@ -123,17 +127,7 @@ pub fn compute_api_permission(cfg: &UserCfg, authid: &str) -> Value {
     .iter()
     .map(|p| p.to_string())
     .collect();
-    // every node of the ACL tree, including the intermediate ones
-    let mut tree = BTreeSet::new();
-    for path in cfg.acl.keys() {
-        let mut cur = String::new();
-        tree.insert("/".to_string());
-        for comp in path.split('/').filter(|c| !c.is_empty()) {
-            cur = format!("{cur}/{comp}");
-            tree.insert(cur.clone());
-        }
-    }
-    paths.extend(tree);
+    paths.extend(crate::perms::acl_tree_paths(cfg));
 
     let mut seen = BTreeSet::new();
     for path in paths {

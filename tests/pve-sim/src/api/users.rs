@@ -15,7 +15,9 @@ use crate::store::State;
 fn user_data(user: &User) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("enable".into(), json!(i32::from(user.enable)));
-    m.insert("expire".into(), json!(user.expire));
+    if !user.forced {
+        m.insert("expire".into(), json!(user.expire));
+    }
     let fields = [
         ("firstname", &user.firstname),
         ("lastname", &user.lastname),
