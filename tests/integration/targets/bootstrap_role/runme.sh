@@ -132,6 +132,10 @@ fails_before_token pw-unset fail1@pve "bootstrap_identity_vault_password_file is
   -e bootstrap_identity_vault_password_file=
 fails_before_token pw-directory fail2@pve "the vault password file $SIM_DIR (bootstrap_identity_vault_password_file) is not a regular file" \
   -e "bootstrap_identity_vault_password_file=$SIM_DIR"
+cp "$pw" "$SIM_DIR/pass-script"
+chmod +x "$SIM_DIR/pass-script"
+fails_before_token pw-script fail7@pve "$SIM_DIR/pass-script (bootstrap_identity_vault_password_file) is executable" \
+  -e "bootstrap_identity_vault_password_file=$SIM_DIR/pass-script"
 printf 'not a directory\n' >"$SIM_DIR/a-file"
 fails_before_token dest-unwritable fail3@pve "its directory $SIM_DIR/a-file is not a directory" \
   -e "bootstrap_identity_vault_file=$SIM_DIR/a-file/token.vault.yml"
@@ -157,7 +161,7 @@ expect "a privilege separated token with its own ACL entry" \
   eval 'play_succeeded && [[ $(token_acl "keeper@pve!ci") == "/ KeeperRole" ]]'
 old=$(vault_token "$SIM_DIR/keeper.vault.yml" "$pw")
 SECRETS+=("${old#*=}")
-rm -f "$SIM_DIR/keeper.vault.yml"
+mv "$SIM_DIR/keeper.vault.yml" "$SIM_DIR/keeper-old.vault.yml"
 mark=$(log_mark)
 play role-keeper-lost role.yml "${keep[@]}"
 new=$(vault_token "$SIM_DIR/keeper.vault.yml" "$pw")
@@ -169,6 +173,9 @@ expect "one regeneration of keeper@pve!ci ($(token_writes "$mark" | tr '\n' ';')
 expect "the new secret is in the vault file and works, the old one no longer does" \
   eval '[[ $new == keeper@pve!ci=* && $new != "$old" && $(auth_status "$new") == 200 && $(auth_status "$old") == 401 ]]'
 expect "the token keeps its ACL entry" test "$(token_acl "keeper@pve!ci")" = "/ KeeperRole"
+play role-keeper-stale role.yml "${keep[@]}" -e "bootstrap_identity_vault_file=$SIM_DIR/keeper-old.vault.yml"
+expect "a vault file with a secret the server refuses: the run fails, saying what to do" \
+  eval '[[ $PLAY_RC -ne 0 ]] && grep -q "the server refuses the secret of keeper@pve!ci kept in $SIM_DIR/keeper-old.vault.yml" "$PLAY_OUT" && no_unknown_error'
 
 # --- failures injected after the token was created (on a pve-sim of its own) ---
 saved=("$SIM_DIR" "$SIM_URL" "$SIM_FP" "$SIM_PW" "$SIM_LOG" "$SIM_VARS" "$SIM_PID")
