@@ -276,9 +276,10 @@ fn state(sim: &Sim) -> String {
     )
 }
 
-fn run(sim: &Sim, login: Login, c: &Case, allow: bool) -> ModuleRun {
+fn run(sim: &Sim, login: Login, c: &Case, allow: bool, check_mode: bool) -> ModuleRun {
     let mut task = c.task.clone();
     task["allow_self_lockout"] = json!(allow);
+    task["_ansible_check_mode"] = json!(check_mode);
     run_module(&built_module(c.module), &login.args(sim, &task))
 }
 
@@ -289,12 +290,25 @@ fn describe(login: Login, c: &Case, allow: bool) -> String {
     )
 }
 
-/// Refused, with nothing written.
+/// Refused, with nothing written; in check mode too.
 fn assert_refused(sim: &Sim, login: Login, c: &Case, allow: bool, word: &str) {
+    for check_mode in [true, false] {
+        assert_refused_once(sim, login, c, allow, check_mode, word);
+    }
+}
+
+fn assert_refused_once(
+    sim: &Sim,
+    login: Login,
+    c: &Case,
+    allow: bool,
+    check_mode: bool,
+    word: &str,
+) {
     let before = state(sim);
     sim.clear_requests();
-    let r = run(sim, login, c, allow);
-    let what = describe(login, c, allow);
+    let r = run(sim, login, c, allow, check_mode);
+    let what = format!("{} check_mode={check_mode}", describe(login, c, allow));
     assert_eq!(r.code, 1, "{what}: expected a refusal, got {}", r.stdout);
     assert_eq!(r.json["changed"], false, "{what}: {}", r.stdout);
     let msg = r.json["msg"].as_str().unwrap_or_default();
@@ -313,7 +327,7 @@ fn assert_refused(sim: &Sim, login: Login, c: &Case, allow: bool, word: &str) {
 /// Done: changed, and the server holds something else than before.
 fn assert_done(sim: &Sim, login: Login, c: &Case, allow: bool) {
     let before = state(sim);
-    let r = run(sim, login, c, allow);
+    let r = run(sim, login, c, allow, false);
     let what = describe(login, c, allow);
     assert_eq!(r.code, 0, "{what}: {}\nserver: {}", r.stdout, sim.stderr());
     assert_eq!(r.json["changed"], true, "{what}: {}", r.stdout);
