@@ -754,7 +754,10 @@ fn is_token(s: &str) -> bool {
 }
 
 fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
-    let text = std::str::from_utf8(head).map_err(|_| bad_request())?;
+    // Byte for byte, as PVE's Perl server reads the head: a header value is
+    // a string of bytes, so a token id sent in Latin-1 (`j\xfcrgen@pve!ci`)
+    // names the user `jürgen@pve`, and one sent in UTF-8 a garbled name.
+    let text: String = head.iter().map(|&b| char::from(b)).collect();
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().unwrap_or_default();
     if request_line.len() > limits.max_request_line {

@@ -41,7 +41,9 @@
 //! ticket USER logged in with (to renew it); `headers` adds raw headers (a forged cookie,
 //! a malformed token header); `versions` limits a call to some versions.
 //! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`,
-//! unless `raw_path` is true (then sent as written, e.g. `%F6`).
+//! unless `raw_path` is true (then sent as written, e.g. `%F6`). Header
+//! values go out as UTF-8, or in Latin-1 with `latin1_headers` (how a client
+//! must send a token id such as `jöe@pve!ci` for PVE to read it).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -779,7 +781,8 @@ impl<'a> Side<'a> {
         } else {
             format!("{path}?{query}")
         };
-        let (status, reason, body) = self.send(method, &target, &headers, body);
+        let latin1 = call["latin1_headers"] == true;
+        let (status, reason, body) = self.send_as(method, &target, &headers, body, latin1);
         if status == 200 {
             self.learn_secret(&body);
         }
@@ -814,6 +817,19 @@ impl<'a> Side<'a> {
         headers: &[(String, String)],
         body: Option<(&str, Vec<u8>)>,
     ) -> (u16, String, Vec<u8>) {
+        self.send_as(method, target, headers, body, false)
+    }
+
+    /// [`Self::send`], header values in Latin-1 when `latin1` (characters
+    /// beyond U+00FF still as UTF-8).
+    fn send_as(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: Option<(&str, Vec<u8>)>,
+        latin1: bool,
+    ) -> (u16, String, Vec<u8>) {
         let addr = self.sim.url.trim_start_matches("https://");
         let sock = TcpStream::connect(addr).expect("connect to the server");
         sock.set_read_timeout(Some(Duration::from_secs(30)))
@@ -826,7 +842,13 @@ impl<'a> Side<'a> {
         )
         .into_bytes();
         for (k, v) in headers {
-            req.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+            req.extend_from_slice(format!("{k}: ").as_bytes());
+            if latin1 && v.chars().all(|c| u32::from(c) <= 0xFF) {
+                req.extend(v.chars().map(|c| u32::from(c) as u8));
+            } else {
+                req.extend_from_slice(v.as_bytes());
+            }
+            req.extend_from_slice(b"\r\n");
         }
         let body = match body {
             Some((ct, bytes)) => {

@@ -245,7 +245,7 @@ pub fn extract_auth_value(header: Option<&String>, name: &str) -> Option<String>
             }
             // Bytes, never decoded as UTF-8 (as PVE): a ticket of `jöe@pve`
             // names `jÃ¶e@pve` here.
-            let bytes = unescape_percent(value.as_bytes());
+            let bytes = unescape_percent(&crate::perlstr::bytes_of_text(value));
             return Some(crate::perlstr::chars_of_bytes(&bytes));
         }
         search = start + name.len();
