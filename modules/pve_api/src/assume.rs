@@ -13,6 +13,7 @@
 //! (a built-in role missing on this PVE version, a name reserved for them).
 
 use crate::ids;
+use ansible_module::text::MAX_ITEMS;
 
 /// The kind of a referenced object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -91,13 +92,33 @@ pub fn assume_created(
         return Ok(Vec::new());
     }
     if !check_mode {
-        return Err(refusal(&unique));
+        return Err(refused(&unique, refusal));
     }
     let never: Vec<Missing> = unique.iter().filter(|m| !m.creatable()).cloned().collect();
     if !never.is_empty() {
-        return Err(refusal(&never));
+        return Err(refused(&never, refusal));
     }
-    Ok(unique.iter().map(Missing::assumption).collect())
+    let shown = unique.len().min(MAX_ITEMS);
+    let mut warnings: Vec<String> = unique[..shown].iter().map(Missing::assumption).collect();
+    if unique.len() > shown {
+        warnings.push(format!(
+            "and {} more objects do not exist yet; assuming earlier tasks create them",
+            unique.len() - shown
+        ));
+    }
+    Ok(warnings)
+}
+
+/// The refusal of the first [`MAX_ITEMS`] objects, and how many more
+/// there are: a task naming a thousand unknown users gets a message a
+/// person can read.
+fn refused(missing: &[Missing], refusal: impl FnOnce(&[Missing]) -> String) -> String {
+    let shown = missing.len().min(MAX_ITEMS);
+    let msg = refusal(&missing[..shown]);
+    match missing.len() - shown {
+        0 => msg,
+        more => format!("{msg} (and {more} more that do not exist)"),
+    }
 }
 
 #[cfg(test)]

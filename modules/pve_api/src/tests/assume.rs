@@ -61,3 +61,21 @@ fn check_mode_refuses_what_no_task_can_create() {
         Err("missing: role 'PVESDNUser', role 'pveMine'".into())
     );
 }
+
+#[test]
+fn a_thousand_missing_objects_make_a_readable_answer() {
+    let missing: Vec<Missing> = (0..1000)
+        .map(|i| Missing::new(Kind::User, format!("u{i}@pve")))
+        .collect();
+    let warnings = assume_created(true, &missing, refusal).unwrap();
+    assert_eq!(warnings.len(), 11);
+    assert_eq!(
+        warnings[10],
+        "and 990 more objects do not exist yet; assuming earlier tasks create them"
+    );
+    let refused = assume_created(false, &missing, refusal).unwrap_err();
+    assert!(
+        refused.ends_with("user 'u9@pve' (and 990 more that do not exist)"),
+        "{refused}"
+    );
+}
