@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# Sourced by run.sh (subshell, this directory; lib.sh helpers; a fresh pve-sim).
+# The action plugins over a real SSH connection: a throwaway sshd on
+# loopback, a non-root user (pveaccess-it) with sudo for `become`. Every
+# module: the first run copies its binary into the user's cache, later runs
+# reuse it in one remote command per task, a changed binary is replaced, a
+# tampered cache entry is refused (never run) and replaced; check, diff,
+# no_log, become, async and the cache turned off behave.
+ssh_user=pveaccess-it
+MODULES=(pve_user pve_group pve_role pve_acl pve_token pve_permission_info)
+trap sshd_stop EXIT
+if ! sshd_start "$ssh_user"; then
+  not_ok "a loopback sshd starts"
+  return
+fi
+inv=$SSHD_DIR/inventory
+ssh_inventory "$inv"
+home=$(getent passwd "$ssh_user" | cut -d: -f6)
+cache=$home/.cache/pve.access
+bin=$COLLECTION_DIR/bin/linux-x86_64
+# Only async needs Python on the target (async_wrapper): the system one.
+ssh_play() { play "$@" -i "$inv" -e ansible_python_interpreter=/usr/bin/python3 -e "ansible_remote_tmp=~/.ansible/tmp"; }
+entry() { echo "$cache/$1-$(sha256sum "$bin/$1" | cut -d' ' -f1)"; }
+execs() { grep -c 'SSH: EXEC' "$PLAY_OUT"; }
+copies() { grep -c 'pve.access: copying' "$PLAY_OUT"; }
+
+ssh_play ssh-first all.yml -vvv
+expect "first run over SSH succeeds (changed=$RECAP_CHANGED)" eval 'play_succeeded && [[ $RECAP_CHANGED -eq 5 ]]'
+expect "first run copies each of the six binaries once ($(copies) copies)" test "$(copies)" -eq 6
+for m in "${MODULES[@]}"; do
+  e=$(entry "$m")
+  expect "$m: cached as $e, mode 0555, owned by $ssh_user" \
+    eval '[[ $(stat -c "%a %U" "$e" 2>/dev/null) == "555 $ssh_user" ]]'
+done
+expect "the cache directory is mode 0755, owned by $ssh_user" \
+  eval '[[ $(stat -c "%a %U" "$cache" 2>/dev/null) == "755 $ssh_user" ]]'
+expect "the root password is not in the -vvv output" eval '! grep -qF -- "$SIM_PW" "$PLAY_OUT"'
+expect "the platform is asked once (uname)" test "$(grep -c 'uname -s' "$PLAY_OUT")" -eq 1
+
+inodes=$(for m in "${MODULES[@]}"; do stat -c %i "$(entry "$m")"; done)
+ssh_play ssh-again all.yml -vvv
+expect "second run succeeds with changed=0 (changed=$RECAP_CHANGED)" eval 'play_succeeded && [[ $RECAP_CHANGED -eq 0 ]]'
+expect "second run copies nothing ($(copies) copies)" test "$(copies)" -eq 0
+expect "second run: one remote command per task, plus the platform once ($(execs) commands)" test "$(execs)" -eq 7
+expect "second run reuses the cached files" test "$inodes" = "$(for m in "${MODULES[@]}"; do stat -c %i "$(entry "$m")"; done)"
+token_secret=$(grep -o '"secret": "[^"*]*"' "$WORK/logs/ssh-first.log" | head -n 1)
+expect "no_log: the token secret is in no output" test -z "$token_secret"
+
+# A new build of one module: a new entry replaces the old one.
+old=$(entry pve_user)
+cp "$bin/pve_user" "$SSHD_DIR/pve_user.orig"
+printf '\0' >>"$bin/pve_user"
+new=$(entry pve_user)
+ssh_play ssh-changed all.yml -vvv
+expect "a changed binary: the run succeeds" play_succeeded
+expect "a changed binary is copied again, alone ($(copies) copies)" test "$(copies)" -eq 1
+expect "the changed binary's entry is there, the old one is gone" eval '[[ -f $new && ! -e $old ]]'
+cp "$SSHD_DIR/pve_user.orig" "$bin/pve_user"
+
+# A tampered entry (same name, other content) is never run, and replaced.
+e=$(entry pve_group)
+marker=$home/tampered-entry-ran
+chmod u+w "$e"
+printf '#!/bin/sh\ntouch %s\necho "{\\"changed\\": false}"\n' "$marker" >"$e"
+chmod 0555 "$e"
+ssh_play ssh-tampered all.yml -vvv
+expect "a tampered entry: the run succeeds" play_succeeded
+expect "the tampered entry was never run" test ! -e "$marker"
+expect "the tampered entry is refused with a warning" grep -q 'refused (hash mismatch)' "$PLAY_OUT"
+expect "the tampered entry is replaced by the real binary" cmp -s "$e" "$bin/pve_group"
+
+# An entry writable by others is refused too.
+e=$(entry pve_role)
+chmod 0777 "$e"
+ssh_play ssh-mode all.yml -vvv
+expect "an entry writable by others is refused and replaced" \
+  eval 'play_succeeded && grep -q "refused (writable by others)" "$PLAY_OUT" && [[ $(stat -c %a "$e") == 555 ]]'
+
+# Check and diff mode over SSH: predictions, no write.
+mark=$(log_mark)
+ssh_play ssh-check all.yml --check --diff -e comment=changed
+expect "check mode over SSH predicts the change (changed=$RECAP_CHANGED)" eval 'play_succeeded && [[ $RECAP_CHANGED -eq 1 ]]'
+expect "diff mode over SSH shows before and after" grep -q -- '^+++ after' "$PLAY_OUT"
+writes=$(writes_since "$mark")
+expect "check mode over SSH writes nothing${writes:+ (made: $writes)}" test -z "$writes"
+
+# become (sudo to root) and async.
+ssh_play ssh-become become.yml -vvv
+expect "become and async over SSH work" play_succeeded
+expect "become ran the module through sudo" grep -q 'sudo -H -S -n' "$PLAY_OUT"
+expect "become used the connecting user's cache, not root's" test ! -e /root/.cache/pve.access
+
+# The cache turned off: Ansible's own way, a copy per task.
+ssh_play ssh-nocache all.yml -vvv -e pve_access_binary_cache=false -e suffix=3
+expect "pve_access_binary_cache=false: the plays work the classic way" \
+  eval 'play_succeeded && [[ $RECAP_CHANGED -eq 5 ]] && grep -q "PUT .*AnsiballZ_pve_user\|AnsiballZ_pve_user" "$PLAY_OUT"'
+
+# The local connection runs the binaries where the collection is: no copy.
+play local-in-place all.yml -vvv -e target=localhost -e suffix=4
+expect "local connection: the plays succeed, each binary run in place ($(grep -c 'running .* in place' "$PLAY_OUT") runs)" \
+  eval 'play_succeeded && [[ $(grep -c "pve.access: running $COLLECTION_DIR/bin/linux-x86_64/pve_.* in place" "$PLAY_OUT") -eq 6 ]]'
+expect "local connection: nothing copied" eval '[[ $(copies) -eq 0 ]] && ! grep -q "PUT " "$PLAY_OUT"'
+
+sshd_stop
+trap - EXIT
