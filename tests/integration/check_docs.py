@@ -248,7 +248,7 @@ def check_module(module: str, entry: dict, collection_dir: str) -> None:
     # As ansible-galaxy installed them: the documentation-only module
     # generated from the sidecar, its action plugin, the executable binary.
     base = os.path.join(collection_dir, "plugins", "modules", module)
-    binary = os.path.join(collection_dir, "bin", "linux-x86_64", module)
+    binary = os.path.join(collection_dir, "binaries", "linux-x86_64", module)
     check(os.path.isfile(binary) and os.access(binary, os.X_OK), f"{module}: {binary} is not an executable file")
     check(not os.path.exists(base), f"{module}: a binary in plugins/modules would shadow the action plugin's")
     check(not os.path.exists(base + ".yml"), f"{module}: the sidecar was shipped beside the generated {module}.py")

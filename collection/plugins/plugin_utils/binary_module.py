@@ -39,9 +39,9 @@ from ansible.utils.display import Display
 
 display = Display()
 
-# Binaries live in bin/<os>-<arch>/ at the collection root, where the module
+# Binaries live in binaries/<os>-<arch>/ at the collection root, where the module
 # loader does not look: plugins/modules/<module>.py holds the documentation.
-BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'bin')
+BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'binaries')
 SUPPORTED = ('linux-x86_64',)
 DEFAULT_CACHE = '~/.cache/pve.access'
 FACT = 'pve_access_targets'
@@ -263,8 +263,11 @@ class BinaryModuleAction(ActionBase):
                 return self._finish(self._parse(res))
             why = out[len(MISS):].strip()
             if attempt == 2:
-                raise AnsibleError('%s: the cached binary %s is still refused after it was replaced (%s)'
-                                   % (self._module, entry, why))
+                raise AnsibleError(
+                    '%s: the cached binary %s is still refused after it was replaced (%s); if the task '
+                    'becomes another user, that user may not reach the connecting user\'s home: set '
+                    'pve_access_cache_dir to a directory it can read, or pve_access_binary_cache: false'
+                    % (self._module, entry, why))
             if why != 'missing':
                 display.warning('pve.access: the cached binary %s was refused (%s) and is replaced; '
                                 'it was not run' % (entry, why))
@@ -277,8 +280,9 @@ class BinaryModuleAction(ActionBase):
         cache, name = entry.rsplit('/', 1)
         digest = entry.rsplit('-', 1)[1]
         tmp = '%s/.%s.%s' % (cache, name, os.getpid())
-        prepare = ('umask 022 && mkdir -p %(c)s && chmod 0755 %(c)s && rm -f %(e)s %(t)s'
-                   % dict(c=q(cache), e=q(entry), t=q(tmp)))
+        # The entry itself is replaced by the rename, atomically: a task of
+        # another host running it at the same moment is not disturbed.
+        prepare = 'umask 022 && mkdir -p %(c)s && chmod 0755 %(c)s && rm -f %(t)s' % dict(c=q(cache), t=q(tmp))
         self._checked(prepare, 'prepare the cache directory %s' % cache)
         display.vvv('pve.access: copying %s to %s' % (local, entry))
         self._connection.put_file(local, tmp)

@@ -17,7 +17,7 @@ inv=$SSHD_DIR/inventory
 ssh_inventory "$inv"
 home=$(getent passwd "$ssh_user" | cut -d: -f6)
 cache=$home/.cache/pve.access
-bin=$COLLECTION_DIR/bin/linux-x86_64
+bin=$COLLECTION_DIR/binaries/linux-x86_64
 # Only async needs Python on the target (async_wrapper): the system one.
 ssh_play() { play "$@" -i "$inv" -e ansible_python_interpreter=/usr/bin/python3 -e "ansible_remote_tmp=~/.ansible/tmp"; }
 entry() { echo "$cache/$1-$(sha256sum "$bin/$1" | cut -d' ' -f1)"; }
@@ -98,7 +98,7 @@ expect "pve_access_binary_cache=false: the plays work the classic way" \
 # The local connection runs the binaries where the collection is: no copy.
 play local-in-place all.yml -vvv -e target=localhost -e suffix=4
 expect "local connection: the plays succeed, each binary run in place ($(grep -c 'running .* in place' "$PLAY_OUT") runs)" \
-  eval 'play_succeeded && [[ $(grep -c "pve.access: running $COLLECTION_DIR/bin/linux-x86_64/pve_.* in place" "$PLAY_OUT") -eq 6 ]]'
+  eval 'play_succeeded && [[ $(grep -c "pve.access: running $COLLECTION_DIR/binaries/linux-x86_64/pve_.* in place" "$PLAY_OUT") -eq 6 ]]'
 expect "local connection: nothing copied" eval '[[ $(copies) -eq 0 ]] && ! grep -q "PUT " "$PLAY_OUT"'
 
 sshd_stop
