@@ -95,6 +95,13 @@ ssh_play ssh-nocache all.yml -vvv -e pve_access_binary_cache=false -e suffix=3
 expect "pve_access_binary_cache=false: the plays work the classic way" \
   eval 'play_succeeded && [[ $RECAP_CHANGED -eq 5 ]] && grep -q "PUT .*AnsiballZ_pve_user\|AnsiballZ_pve_user" "$PLAY_OUT"'
 
+# Another platform: refused at once, nothing run or copied, no request made.
+mark=$(log_mark)
+ssh_play ssh-platform platform.yml -vvv -e "target_key=ssh://$ssh_user@127.0.0.1:$SSHD_PORT"
+expect "a target that is not Linux x86_64 fails at once with what to do" play_succeeded
+expect "... without running or copying anything ($(requests_since "$mark") requests)" \
+  eval '[[ $(requests_since "$mark") -eq 0 && $(copies) -eq 0 ]] && ! grep -q "SSH: EXEC" "$PLAY_OUT"'
+
 # The local connection runs the binaries where the collection is: no copy.
 play local-in-place all.yml -vvv -e target=localhost -e suffix=4
 expect "local connection: the plays succeed, each binary run in place ($(grep -c 'running .* in place' "$PLAY_OUT") runs)" \
