@@ -201,8 +201,8 @@ run_playbook_ok() {
 # sshd_start USER: a throwaway sshd on 127.0.0.1 (a free port, its own
 # host key, a throwaway client key authorised for USER only, no password
 # logins), with Debian's openssh-server installed first if it is missing,
-# and USER created (with passwordless sudo for `become`) if it does not
-# exist; USER root (the benchmark) logs in with the key. Sets SSHD_PORT SSHD_KEY SSHD_PID SSHD_USER SSHD_DIR;
+# and USER created (non-root, with passwordless sudo for `become`) if it
+# does not exist. Sets SSHD_PORT SSHD_KEY SSHD_PID SSHD_USER SSHD_DIR;
 # sshd_stop stops it and removes what sshd_start added to the system.
 SSHD_ADDED=()
 sshd_start() {
@@ -215,14 +215,14 @@ sshd_start() {
     { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server sudo; } \
       >"$SSHD_DIR/apt.log" 2>&1 || { echo "cannot install openssh-server (see $SSHD_DIR/apt.log)" >&2; return 1; }
   fi
-  if [[ $SSHD_USER != root ]] && ! id "$SSHD_USER" >/dev/null 2>&1; then
+  if ! id "$SSHD_USER" >/dev/null 2>&1; then
     # "*": no password, yet not locked (sshd refuses a locked account).
     useradd --create-home --shell /bin/sh --password "*" "$SSHD_USER" || return 1
     SSHD_ADDED+=("user")
   fi
-  if [[ $SSHD_USER != root ]] && command -v sudo >/dev/null && [[ ! -e /etc/sudoers.d/pve-access-it ]]; then
-    printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$SSHD_USER" >/etc/sudoers.d/pve-access-it
-    chmod 0440 /etc/sudoers.d/pve-access-it
+  if command -v sudo >/dev/null && [[ ! -e /etc/sudoers.d/$SSHD_USER ]]; then
+    printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$SSHD_USER" >"/etc/sudoers.d/$SSHD_USER"
+    chmod 0440 "/etc/sudoers.d/$SSHD_USER"
     SSHD_ADDED+=("sudoers")
   fi
   mkdir -p /run/sshd
@@ -241,7 +241,7 @@ AuthorizedKeysFile $SSHD_DIR/authorized_keys
 StrictModes no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-PermitRootLogin $([[ $SSHD_USER == root ]] && echo prohibit-password || echo no)
+PermitRootLogin no
 AllowUsers $SSHD_USER
 UsePAM no
 MaxStartups 50
@@ -283,7 +283,7 @@ sshd_stop() {
   for what in "${SSHD_ADDED[@]}"; do
     case $what in
       user) userdel --remove "$SSHD_USER" 2>/dev/null || true ;;
-      sudoers) rm -f /etc/sudoers.d/pve-access-it ;;
+      sudoers) rm -f "/etc/sudoers.d/$SSHD_USER" ;;
     esac
   done
   SSHD_ADDED=()

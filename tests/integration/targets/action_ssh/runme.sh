@@ -85,15 +85,25 @@ writes=$(writes_since "$mark")
 expect "check mode over SSH writes nothing${writes:+ (made: $writes)}" test -z "$writes"
 
 # become (sudo to root) and async.
+root_cache=$(getent passwd root | cut -d: -f6)/.cache/pve.access
+touch "$SSHD_DIR/before-become"
 ssh_play ssh-become become.yml -vvv
 expect "become and async over SSH work" play_succeeded
 expect "become ran the module through sudo" grep -q 'sudo -H -S -n' "$PLAY_OUT"
-expect "become used the connecting user's cache, not root's" test ! -e /root/.cache/pve.access
+expect "become used the connecting user's cache, not root's" \
+  eval '[[ -z $(find "$root_cache" -newer "$SSHD_DIR/before-become" 2>/dev/null) ]]'
 
 # The cache turned off: Ansible's own way, a copy per task.
 ssh_play ssh-nocache all.yml -vvv -e pve_access_binary_cache=false -e suffix=3
 expect "pve_access_binary_cache=false: the plays work the classic way" \
   eval 'play_succeeded && [[ $RECAP_CHANGED -eq 5 ]] && grep -q "PUT .*AnsiballZ_pve_user\|AnsiballZ_pve_user" "$PLAY_OUT"'
+
+# The binary alone, in a library/ directory, is still a binary module.
+mkdir -p "$SSHD_DIR/library"
+cp "$bin/pve_user" "$SSHD_DIR/library/pve_user"
+ANSIBLE_LIBRARY=$SSHD_DIR/library ssh_play ssh-library library.yml -vvv
+expect "the binary copied into a library/ runs as a plain binary module (Ansible copies it per task)" \
+  eval 'play_succeeded && grep -q "AnsiballZ_pve_user" "$PLAY_OUT" && [[ $(copies) -eq 0 ]]'
 
 # Another platform: refused at once, nothing run or copied, no request made.
 mark=$(log_mark)
