@@ -211,7 +211,7 @@ sshd_start() {
   # sshd reads the authorised keys as USER, so this one is 0711.
   SSHD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pve-access-sshd.XXXXXX") || return 1
   chmod 0711 "$SSHD_DIR"
-  if [[ ! -x /usr/sbin/sshd ]]; then
+  if [[ ! -x /usr/sbin/sshd ]] || ! command -v sudo >/dev/null; then
     { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server sudo; } \
       >"$SSHD_DIR/apt.log" 2>&1 || { echo "cannot install openssh-server (see $SSHD_DIR/apt.log)" >&2; return 1; }
   fi

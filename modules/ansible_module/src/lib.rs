@@ -368,7 +368,8 @@ impl From<&str> for Failure {
 }
 
 /// Entry point of every module binary: `fn main() { ansible_module::run("pve_user", spec(), body) }`.
-/// Reads `argv[1]`, validates, calls body, prints exactly one JSON object, exits 0 / 1.
+/// Reads `argv[1]` (an args file, or `-` for standard input), validates, calls body,
+/// prints exactly one JSON object, exits 0 / 1.
 pub fn run(
     name: &'static str,
     spec: Spec,
