@@ -3,8 +3,9 @@
 
 `ansible-test sanity` (validate-modules) needs network access to build its
 environment, so this does the part of its job that matters for binary
-modules: every module's sidecar docs are found and rendered by ansible-doc
-(with the doc fragments merged in), and they document exactly the options of
+modules: every module's docs (plugins/modules/<m>.py, generated from its
+sidecar .yml at build time) are found and rendered by ansible-doc (with the
+doc fragments merged in), and they document exactly the options of
 DESIGN.md with the right type, default, choices, aliases and env fallback,
 say which options are no_log, declare check/diff mode attributes and the
 action group, and have EXAMPLES that parse and use fully qualified names.
