@@ -8,6 +8,7 @@
 # no_log, become, async and the cache turned off behave.
 ssh_user=pveaccess-it
 MODULES=(pve_user pve_group pve_role pve_acl pve_token pve_permission_info)
+declare -A old
 trap sshd_stop EXIT
 if ! sshd_start "$ssh_user"; then
   not_ok "a loopback sshd starts"
@@ -46,28 +47,38 @@ expect "second run reuses the cached files" test "$inodes" = "$(for m in "${MODU
 token_secret=$(grep -o '"secret": "[^"*]*"' "$WORK/logs/ssh-first.log" | head -n 1)
 expect "no_log: the token secret is in no output" test -z "$token_secret"
 
-# A new build of one module: a new entry replaces the old one.
-old=$(entry pve_user)
-cp "$bin/pve_user" "$SSHD_DIR/pve_user.orig"
-printf '\0' >>"$bin/pve_user"
-new=$(entry pve_user)
+# A new build of every module: new entries replace the old ones.
+for m in "${MODULES[@]}"; do
+  old[$m]=$(entry "$m")
+  cp "$bin/$m" "$SSHD_DIR/$m.orig"
+  printf '\0' >>"$bin/$m"
+done
 ssh_play ssh-changed all.yml -vvv
-expect "a changed binary: the run succeeds" play_succeeded
-expect "a changed binary is copied again, alone ($(copies) copies)" test "$(copies)" -eq 1
-expect "the changed binary's entry is there, the old one is gone" eval '[[ -f $new && ! -e $old ]]'
-cp "$SSHD_DIR/pve_user.orig" "$bin/pve_user"
+expect "changed binaries: the run succeeds" play_succeeded
+expect "each changed binary is copied again, once ($(copies) copies)" test "$(copies)" -eq 6
+for m in "${MODULES[@]}"; do
+  expect "$m: the changed binary's entry is there, the old one is gone" \
+    eval '[[ -f $(entry "$m") && ! -e ${old[$m]} ]]'
+  cp "$SSHD_DIR/$m.orig" "$bin/$m"
+done
 
-# A tampered entry (same name, other content) is never run, and replaced.
-e=$(entry pve_group)
-marker=$home/tampered-entry-ran
-chmod u+w "$e"
-printf '#!/bin/sh\ntouch %s\necho "{\\"changed\\": false}"\n' "$marker" >"$e"
-chmod 0555 "$e"
+# Tampered entries (same name, other content) are never run, and replaced.
+# (The entries of the original binaries are back first: a normal run.)
+ssh_play ssh-restored all.yml
+for m in "${MODULES[@]}"; do
+  e=$(entry "$m")
+  chmod u+w "$e"
+  printf '#!/bin/sh\ntouch %s\necho "{\\"changed\\": false}"\n' "$home/tampered-$m-ran" >"$e"
+  chmod 0555 "$e"
+done
 ssh_play ssh-tampered all.yml -vvv
-expect "a tampered entry: the run succeeds" play_succeeded
-expect "the tampered entry was never run" test ! -e "$marker"
-expect "the tampered entry is refused with a warning" grep -q 'refused (hash mismatch)' "$PLAY_OUT"
-expect "the tampered entry is replaced by the real binary" cmp -s "$e" "$bin/pve_group"
+expect "tampered entries: the run succeeds" play_succeeded
+expect "every tampered entry is refused with a warning ($(grep -c 'refused (hash mismatch)' "$PLAY_OUT") warnings)" \
+  test "$(grep -c 'refused (hash mismatch)' "$PLAY_OUT")" -eq 6
+for m in "${MODULES[@]}"; do
+  expect "$m: the tampered entry was never run" test ! -e "$home/tampered-$m-ran"
+  expect "$m: the tampered entry is replaced by the real binary" cmp -s "$(entry "$m")" "$bin/$m"
+done
 
 # An entry writable by others is refused too.
 e=$(entry pve_role)
