@@ -11,8 +11,15 @@
 #   5. local mode (no api_host), when pve-oracle is there ($PVE_ORACLE, else
 #      ../shared/pve-oracle/pve-oracle): each module's no-op task through the
 #      real pvesh, its time and its pvesh/pveum runs, against the HTTPS no-op.
-# Usage: scripts/bench.sh TARBALL   (env: BENCH_RUNS=30, BENCH_TASKS=20,
-#                                   BENCH_LOCAL_RUNS=5)
+#   6. speed (bench_speed): per-task time of a no-op pve.access.pve_user
+#      (its action plugin) on the local connection and over SSH (a loopback
+#      sshd started here, stopped at the end), side by side with its floors
+#      under plain Ansible (a tiny static binary module, ansible.builtin.ping,
+#      pipelined over SSH) and its peer, community.proxmox.proxmox_user (the
+#      community `ansible` package, pinned, in .venv-bench-peer).
+# Usage: scripts/bench.sh TARBALL
+#   (env: BENCH_RUNS=30, BENCH_TASKS=20, BENCH_ROUNDS=5, BENCH_LOCAL_RUNS=5,
+#    BENCH_SPEED_ONLY=1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tarball=$(cd "$(dirname "${1:?usage: scripts/bench.sh TARBALL}")" && pwd)/$(basename "$1")
@@ -31,6 +38,7 @@ sim_pid=
 cleanup() {
   # The sim dies of the TERM (status 143): that is the expected end.
   [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && { wait "$sim_pid" 2>/dev/null || true; }
+  [[ -n ${SSHD_PID:-} ]] && sshd_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -52,6 +60,119 @@ export ANSIBLE_PYTHON_INTERPRETER=${ANSIBLE_PYTHON:-$PY}
 ansible-galaxy collection install "$tarball" -p "$ANSIBLE_COLLECTIONS_PATH" >/dev/null
 
 export BENCH_WORK=$work BENCH_ROOT_PW=$root_pw BENCH_TARBALL=$tarball
+
+# 6. speed: the action plugins against their floors and peer, local and SSH.
+bench_speed() {
+  local peer=$root/.venv-bench-peer tiny=$work/library/tiny
+  if [[ ! -x $peer/bin/ansible-playbook || $root/scripts/bench-peer-requirements.txt -nt $peer/.stamp ]]; then
+    echo "creating the peer's virtual environment ($peer)..."
+    # The system Python: the SSH user must be able to run it (and proxmoxer).
+    /usr/bin/python3 -m venv "$peer" && "$peer/bin/pip" install --quiet --disable-pip-version-check \
+      -r "$root/scripts/bench-peer-requirements.txt" && touch "$peer/.stamp" || return 1
+  fi
+  # The floor for binary modules: the smallest static module we have, the
+  # ansible_module crate's selftest (argument parsing and one JSON result).
+  RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release --locked \
+    --target x86_64-unknown-linux-gnu -p ansible_module --bin ansible-module-selftest || return 1
+  mkdir -p "$work/library"
+  install -m 0755 "$root/target/x86_64-unknown-linux-gnu/release/ansible-module-selftest" "$tiny"
+  # shellcheck source=tests/integration/lib.sh
+  WORK=$work source "$root/tests/integration/lib.sh"
+  # A user with a plain /bin/sh: root's shell start-up here (pyenv) would
+  # add half a second to every remote command.
+  sshd_start pveaccess-bench || return 1
+  ssh_inventory "$work/ssh-inventory" sshhost
+  BENCH_PEER=$peer BENCH_TINY=$tiny BENCH_SSH_INVENTORY=$work/ssh-inventory "$PY" - <<'PYEOF'
+import json, os, statistics, subprocess, time
+
+work, ntasks, rounds = os.environ["BENCH_WORK"], int(os.environ["BENCH_TASKS"]), int(os.environ.get("BENCH_ROUNDS", "5"))
+ready = json.loads(open(f"{work}/ready.json").readline())
+url, fp = ready["url"], ready["fingerprint"]
+host, port = url.removeprefix("https://").rsplit(":", 1)
+mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries/linux-x86_64"
+peer, tiny = os.environ["BENCH_PEER"], os.environ["BENCH_TINY"]
+args = {"api_host": url, "fingerprint": fp, "api_user": "root@pam", "api_password": os.environ["BENCH_ROOT_PW"],
+        "tokenid": "root@pam!speed", "privsep": False}
+out = subprocess.run([f"{mods}/pve_token", "-"], input=json.dumps(args), capture_output=True, text=True).stdout
+token = json.loads(out)["api_token"]
+tid, secret = token.split("=", 1)
+subprocess.run([f"{mods}/pve_user", "-"], check=True, capture_output=True, text=True,
+               input=json.dumps({"api_host": url, "fingerprint": fp, "api_token": token, "userid": "speed@pve", "comment": "speed"}))
+# Connection options in the task, for both: over SSH the controller's
+# environment does not reach the module.
+pve_task = ("pve.access.pve_user: {userid: speed@pve, comment: speed, api_host: '%s', fingerprint: '%s', api_token: '%s'}"
+            % (url, fp, token))
+peer_task = ("community.proxmox.proxmox_user: {userid: speed@pve, comment: speed, api_host: %s, api_port: %s, "
+             "api_user: root@pam, api_token_id: %s, api_token_secret: %s, validate_certs: false}"
+             % (host, port, tid.split("!")[1], secret))
+CASES = [  # label, task, ansible-playbook of which venv, extra environment
+    ("pve.access.pve_user (no-op)", pve_task, None, {}),
+    ("tiny static binary module", "tiny: {name: x}", None, {"ANSIBLE_LIBRARY": os.path.dirname(tiny)}),
+    ("ansible.builtin.ping", "ansible.builtin.ping:", None, {}),
+    ("ansible.builtin.ping, pipelining", "ansible.builtin.ping:", None, {"ANSIBLE_PIPELINING": "True"}),
+    ("community.proxmox.proxmox_user", peer_task, peer, {"ANSIBLE_PIPELINING": "True"}),
+]
+
+
+def time_play(hosts, inventory, task, venv, env, n):
+    path = f"{work}/speed-play.yml"
+    with open(path, "w") as f:
+        f.write(f"- hosts: {hosts}\n  gather_facts: false\n  tasks:\n")
+        f.write(("    - " + task + "\n") * n)
+    e = dict(os.environ, **env)
+    if venv:
+        e["PATH"] = f"{venv}/bin:" + e["PATH"]
+        e.pop("ANSIBLE_COLLECTIONS_PATH")
+        e["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = "True"
+        e["ANSIBLE_PYTHON_INTERPRETER"] = f"{venv}/bin/python"
+    playbook = f"{venv}/bin/ansible-playbook" if venv else "ansible-playbook"
+    t0 = time.perf_counter()
+    p = subprocess.run([playbook, "-i", inventory, path], capture_output=True, text=True, env=e)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"bench play failed ({task[:40]}...):\n{p.stdout[-1500:]}{p.stderr[-1500:]}")
+    return dt
+
+
+def per_task(hosts, inventory, task, venv, env):
+    samples = []
+    for _ in range(rounds):
+        one = time_play(hosts, inventory, task, venv, env, 1)
+        many = time_play(hosts, inventory, task, venv, env, ntasks + 1)
+        samples.append((many - one) / ntasks)
+    return statistics.median(samples)
+
+
+local_inv = f"{work}/local-inventory"
+with open(local_inv, "w") as f:
+    f.write("localhost ansible_connection=local\n")  # the interpreter: ANSIBLE_PYTHON_INTERPRETER
+ssh_inv = os.environ["BENCH_SSH_INVENTORY"]
+print(f"\n6. speed: per-task time ((T[{ntasks + 1} tasks] - T[1 task]) / {ntasks}, median of {rounds} rounds)")
+print(f"{'task':36} {'local':>10} {'SSH (loopback)':>15}")
+res = {}
+for label, task, venv, env in CASES:
+    loc = per_task("localhost", local_inv, task, venv, env)
+    ssh = per_task("sshhost", ssh_inv, task, venv, dict(env, ANSIBLE_REMOTE_TEMP="~/.ansible/tmp",
+                   ANSIBLE_PYTHON_INTERPRETER=f"{venv}/bin/python" if venv else "/usr/bin/python3"))
+    res[label] = (loc, ssh)
+    print(f"{label:36} {loc * 1000:8.1f}ms {ssh * 1000:13.1f}ms")
+me, tiny_t, ping, ping_p, peer_t = (res[c[0]] for c in CASES)
+print("\nratios (goal)")
+print(f"local: pve_user / tiny binary module          {me[0] / tiny_t[0]:.2f}  (<= 0.80)")
+print(f"local: pve_user / community.proxmox           {me[0] / peer_t[0]:.2f}")
+print(f"SSH:   pve_user / ping with pipelining         {me[1] / ping_p[1]:.2f}  (<= 1.00)")
+print(f"SSH:   pve_user / tiny binary module          {me[1] / tiny_t[1]:.2f}  (<= 1.30)")
+print(f"SSH:   pve_user / community.proxmox           {me[1] / peer_t[1]:.2f}")
+PYEOF
+  local rc=$?
+  sshd_stop
+  return $rc
+}
+
+if [[ ${BENCH_SPEED_ONLY:-0} == 1 ]]; then
+  bench_speed
+  exit
+fi
 "$PY" - <<'PYEOF'
 import json, os, statistics, subprocess, tempfile, time
 
@@ -60,7 +181,7 @@ runs, ntasks = int(os.environ["BENCH_RUNS"]), int(os.environ["BENCH_TASKS"])
 ready = json.loads(open(f"{work}/ready.json").readline())
 url, fp, pw = ready["url"], ready["fingerprint"], os.environ["BENCH_ROOT_PW"]
 log = f"{work}/requests.jsonl"
-mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/plugins/modules"
+mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries/linux-x86_64"
 MODULES = ["pve_user", "pve_group", "pve_role", "pve_acl", "pve_token", "pve_permission_info"]
 conn_pw = {"api_host": url, "fingerprint": fp, "api_user": "root@pam", "api_password": pw}
 
@@ -245,3 +366,5 @@ print(f"a no-op task: {statistics.mean(local_medians.values()) * 1000:.0f} ms an
       f"{statistics.mean(local_calls.values()):.1f} pvesh runs on average (module run time; "
       f"ansible-playbook adds its per-task time of section 3)")
 PYEOF
+
+bench_speed

@@ -3,8 +3,9 @@
 
 `ansible-test sanity` (validate-modules) needs network access to build its
 environment, so this does the part of its job that matters for binary
-modules: every module's sidecar docs are found and rendered by ansible-doc
-(with the doc fragments merged in), and they document exactly the options of
+modules: every module's docs (plugins/modules/<m>.py, generated from its
+sidecar .yml at build time) are found and rendered by ansible-doc (with the
+doc fragments merged in), and they document exactly the options of
 DESIGN.md with the right type, default, choices, aliases and env fallback,
 say which options are no_log, declare check/diff mode attributes and the
 action group, and have EXAMPLES that parse and use fully qualified names.
@@ -249,14 +250,19 @@ def check_module(module: str, entry: dict, collection_dir: str) -> None:
 
     check_examples(module, entry.get("examples") or "")
 
-    # The sidecar beside an executable module binary, as ansible-galaxy installed them.
+    # As ansible-galaxy installed them: the documentation-only module
+    # generated from the sidecar, its action plugin, the executable binary.
     base = os.path.join(collection_dir, "plugins", "modules", module)
-    check(os.access(base, os.X_OK), f"{module}: {base} is not an executable file")
-    check(not os.path.exists(base + ".py"), f"{module}: a .py file shadows the binary module")
-    with open(base + ".yml", encoding="utf-8") as f:
-        sidecar = yaml.safe_load(f)
-    check(set(sidecar) == {"DOCUMENTATION", "EXAMPLES", "RETURN"},
-          f"{module}: sidecar keys {sorted(sidecar)}, want DOCUMENTATION, EXAMPLES, RETURN")
+    binary = os.path.join(collection_dir, "binaries", "linux-x86_64", module)
+    check(os.path.isfile(binary) and os.access(binary, os.X_OK), f"{module}: {binary} is not an executable file")
+    check(not os.path.exists(base), f"{module}: a binary in plugins/modules would shadow the action plugin's")
+    check(not os.path.exists(base + ".yml"), f"{module}: the sidecar was shipped beside the generated {module}.py")
+    check(os.path.isfile(os.path.join(collection_dir, "plugins", "action", module + ".py")),
+          f"{module}: no action plugin plugins/action/{module}.py")
+    from ansible.parsing.plugin_docs import read_docstring
+    docs = read_docstring(base + ".py")
+    check(all(docs.get(k) for k in ("doc", "plainexamples", "returndocs")),
+          f"{module}: {module}.py lacks DOCUMENTATION, EXAMPLES or RETURN")
 
 
 def check_schema(collections_path: str) -> str:
@@ -275,7 +281,7 @@ def check_schema(collections_path: str) -> str:
     init_plugin_loader([collections_path])
     base = os.path.join(collections_path, "ansible_collections", "pve", "access", "plugins", "modules")
     for m in MODULES:
-        doc, _examples, returns, _meta = get_docstring(os.path.join(base, m + ".yml"), fragment_loader,
+        doc, _examples, returns, _meta = get_docstring(os.path.join(base, m + ".py"), fragment_loader,
                                                        collection_name="pve.access", is_module=True)
         for what, schema, value in (("DOCUMENTATION", doc_schema(m, for_collection=True), doc),
                                     ("RETURN", return_schema(for_collection=True), returns)):

@@ -196,3 +196,96 @@ run_playbook_ok() {
   play "$label" "$playbook" "$@"
   expect "$(basename "$playbook") passes (ok=$RECAP_OK changed=$RECAP_CHANGED failed=$RECAP_FAILED)" play_succeeded
 }
+
+# --- an sshd on loopback, for the action plugins' SSH tests -----------------
+# sshd_start USER: a throwaway sshd on 127.0.0.1 (a free port, its own
+# host key, a throwaway client key authorised for USER only, no password
+# logins), with Debian's openssh-server installed first if it is missing,
+# and USER created (non-root, with passwordless sudo for `become`) if it
+# does not exist. Sets SSHD_PORT SSHD_KEY SSHD_PID SSHD_USER SSHD_DIR;
+# sshd_stop stops it and removes what sshd_start added to the system.
+SSHD_ADDED=()
+sshd_start() {
+  SSHD_USER=$1
+  # Its own directory, not the scratch one (0700, with the servers' secrets):
+  # sshd reads the authorised keys as USER, so this one is 0711.
+  SSHD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pve-access-sshd.XXXXXX") || return 1
+  chmod 0711 "$SSHD_DIR"
+  if [[ ! -x /usr/sbin/sshd ]] || ! command -v sudo >/dev/null; then
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server sudo; } \
+      >"$SSHD_DIR/apt.log" 2>&1 || { echo "cannot install openssh-server (see $SSHD_DIR/apt.log)" >&2; return 1; }
+  fi
+  if ! id "$SSHD_USER" >/dev/null 2>&1; then
+    # "*": no password, yet not locked (sshd refuses a locked account).
+    useradd --create-home --shell /bin/sh --password "*" "$SSHD_USER" || return 1
+    SSHD_ADDED+=("user")
+  fi
+  if command -v sudo >/dev/null && [[ ! -e /etc/sudoers.d/$SSHD_USER ]]; then
+    printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$SSHD_USER" >"/etc/sudoers.d/$SSHD_USER"
+    chmod 0440 "/etc/sudoers.d/$SSHD_USER"
+    SSHD_ADDED+=("sudoers")
+  fi
+  mkdir -p /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/host_key" || return 1
+  ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/client_key" || return 1
+  SSHD_KEY=$SSHD_DIR/client_key
+  # With StrictModes off the authorised keys may stay here, out of the home.
+  install -m 0644 "$SSHD_DIR/client_key.pub" "$SSHD_DIR/authorized_keys"
+  SSHD_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$SSHD_DIR/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $SSHD_PORT
+HostKey $SSHD_DIR/host_key
+PidFile $SSHD_DIR/sshd.pid
+AuthorizedKeysFile $SSHD_DIR/authorized_keys
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+AllowUsers $SSHD_USER
+UsePAM no
+MaxStartups 50
+MaxSessions 50
+Subsystem sftp internal-sftp
+CONF
+  /usr/sbin/sshd -D -f "$SSHD_DIR/sshd_config" -E "$SSHD_DIR/sshd.log" &
+  SSHD_PID=$!
+  local i
+  for ((i = 0; i < 50; i++)); do
+    ssh -q -i "$SSHD_KEY" -p "$SSHD_PORT" -o BatchMode=yes -o StrictHostKeyChecking=no \
+      -o UserKnownHostsFile=/dev/null "$SSHD_USER@127.0.0.1" true 2>/dev/null && return 0
+    kill -0 "$SSHD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "sshd did not start (see $SSHD_DIR/sshd.log)" >&2
+  return 1
+}
+
+# ssh_inventory FILE [HOSTNAME]: an inventory of the sshd as one host.
+ssh_inventory() {
+  cat >"$1" <<INV
+${2:-sshhost} ansible_host=127.0.0.1 ansible_port=$SSHD_PORT ansible_user=$SSHD_USER ansible_connection=ssh ansible_ssh_private_key_file=$SSHD_KEY ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ControlPath=$SSHD_DIR/cp-%C'
+INV
+}
+
+sshd_stop() {
+  # Ansible's ControlPersist masters (ours, in SSHD_DIR) end their sessions.
+  local sock
+  for sock in "${SSHD_DIR:-/nonexistent}"/cp-*; do
+    [[ -S $sock ]] && ssh -q -O exit -o ControlPath="$sock" sshhost 2>/dev/null
+  done
+  if [[ -n ${SSHD_PID:-} ]]; then
+    kill "$SSHD_PID" 2>/dev/null || true
+    wait "$SSHD_PID" 2>/dev/null || true
+    SSHD_PID=
+  fi
+  local what
+  for what in "${SSHD_ADDED[@]}"; do
+    case $what in
+      user) userdel --remove "$SSHD_USER" 2>/dev/null || true ;;
+      sudoers) rm -f "/etc/sudoers.d/$SSHD_USER" ;;
+    esac
+  done
+  SSHD_ADDED=()
+  [[ ${KEEP_WORK:-0} == 1 || -z ${SSHD_DIR:-} ]] || rm -rf "$SSHD_DIR"
+}

@@ -3,6 +3,7 @@
 # collections path and runs, against fresh pve-sim instances,
 #   - the docs checks of all six modules (ansible-doc, check_docs.py),
 #   - the ansible-test sanity tests that run offline,
+#   - galaxy-importer on the tarball (the six modules and their docs),
 #   - every target in tests/integration/targets/ (see targets/README.md),
 #   - the molecule scenario (molecule/default) from the repo root,
 #   - an AWX-style run with ansible-runner (tests/integration/awx/).
@@ -89,7 +90,7 @@ COLLECTION_DIR=$ANSIBLE_COLLECTIONS_PATH/ansible_collections/pve/access
 selected() {
   local name=$1 t
   if [[ ${#only[@]} -eq 0 ]]; then
-    [[ $PVE_TEST_SERVER == pve-oracle && ($name == docs || $name == sanity) ]] && return 1
+    [[ $PVE_TEST_SERVER == pve-oracle && ($name == docs || $name == sanity || $name == galaxy) ]] && return 1
     return 0
   fi
   for t in "${only[@]}"; do [[ $t == "$name" ]] && return 0; done
@@ -115,9 +116,11 @@ fi
 
 # --- ansible-test sanity ----------------------------------------------------
 # The sanity tests that run offline (the others install their requirements
-# with a pip bootstrap from the internet). validate-modules cannot read a
-# binary module: tests/sanity/ignore-*.txt skips it for the six binaries.
-SANITY_TESTS=(action-plugin-docs ansible-doc changelog compile empty-init ignores
+# with a pip bootstrap from the internet; since plugins/modules holds .py
+# files, ansible-doc's is one of them: check_docs.py runs ansible-doc on every
+# module instead). validate-modules cannot read the documentation-only
+# modules: tests/sanity/ignore-*.txt skips it for them.
+SANITY_TESTS=(action-plugin-docs changelog compile empty-init ignores
   line-endings no-assert no-get-exception no-illegal-filenames no-smart-quotes pslint
   replace-urlopen shebang shellcheck symlinks use-argspec-type-path use-compat-six)
 if selected sanity; then
@@ -131,6 +134,41 @@ if selected sanity; then
     $(printf -- '--test %s ' "${SANITY_TESTS[@]}")) >"$PLAY_OUT" 2>&1
   rc=$?
   expect "ansible-test sanity passes (${#SANITY_TESTS[@]} offline tests)" test "$rc" -eq 0
+  PLAY_OUT=
+fi
+
+# --- galaxy-importer ----------------------------------------------------------
+# What Galaxy and Automation Hub run on upload, offline (ansible-lint without
+# downloads, no ansible-test container), in its own pinned venv
+# (galaxy/requirements.txt): it must find the six modules with their docs.
+if selected galaxy; then
+  CURRENT=galaxy
+  PLAY_OUT=$WORK/logs/galaxy-importer.log
+  importer=${IMPORTER_VENV:-$root/.venv-importer}
+  if [[ ! -x $importer/bin/python || $here/galaxy/requirements.txt -nt $importer/.stamp ]]; then
+    python3 -m venv "$importer" && "$importer/bin/pip" install --quiet --disable-pip-version-check \
+      -r "$here/galaxy/requirements.txt" && touch "$importer/.stamp"
+  fi >"$WORK/logs/galaxy-venv.log" 2>&1
+  # It writes importer_result.json into the current directory: the scratch one.
+  (cd "$WORK" && PATH=$importer/bin:$PATH GALAXY_IMPORTER_OFFLINE_ANSIBLE_LINT=True GALAXY_IMPORTER_RUN_ANSIBLE_TEST=False \
+    GALAXY_IMPORTER_CHECK_CHANGELOG=False GALAXY_IMPORTER_TMP_ROOT_DIR=$WORK \
+    "$importer/bin/python" -m galaxy_importer.main --print-result "$tarball") >"$PLAY_OUT" 2>&1
+  rc=$?
+  expect "galaxy-importer imports the tarball" test "$rc" -eq 0
+  "$PY" - "$PLAY_OUT" >"$WORK/logs/galaxy-modules.txt" 2>&1 <<'PYEOF'
+import json, sys
+text = open(sys.argv[1]).read()
+result = json.loads(text[text.index("\n{") + 1:])
+docs = {d["doc_strings"]["doc"]["module"]: d for d in result.get("docs_blob", {}).get("contents", [])
+        if d.get("content_type") == "module" and (d.get("doc_strings") or {}).get("doc")}
+for m in ("pve_user", "pve_group", "pve_role", "pve_acl", "pve_token", "pve_permission_info"):
+    doc = docs.get(m, {}).get("doc_strings", {})
+    ok = bool(doc.get("doc", {}).get("options")) and bool(doc.get("examples")) and bool(doc.get("return"))
+    print(("ok" if ok else "missing"), m)
+PYEOF
+  for m in pve_user pve_group pve_role pve_acl pve_token pve_permission_info; do
+    expect "galaxy-importer lists $m with its options, examples and returns" grep -qx "ok $m" "$WORK/logs/galaxy-modules.txt"
+  done
   PLAY_OUT=
 fi
 

@@ -400,7 +400,8 @@ impl From<&str> for Failure {
 }
 
 /// Entry point of every module binary: `fn main() { ansible_module::run("pve_user", spec(), body) }`.
-/// Reads `argv[1]`, validates, calls body, prints exactly one JSON object, exits 0 / 1.
+/// Reads `argv[1]` (an args file, or `-` for standard input), validates, calls body,
+/// prints exactly one JSON object, exits 0 / 1.
 pub fn run(
     name: &'static str,
     spec: Spec,
@@ -433,12 +434,21 @@ pub fn run(
 }
 
 /// The args file's text; `AnsibleModule` also takes the JSON itself as argv[1].
+/// `-` reads the arguments from standard input: the pve.access action plugin
+/// sends them there, so a task needs one remote command and no args file.
 fn read_args(name: &str) -> Result<String, String> {
     let Some(arg) = std::env::args_os().nth(1) else {
         return Err(format!(
-            "{name}: no arguments file: Ansible runs a binary module as `{name} ARGS_FILE`, with the task's options as a JSON object in ARGS_FILE"
+            "{name}: no arguments file: Ansible runs a binary module as `{name} ARGS_FILE`, with the task's options as a JSON object in ARGS_FILE (or `{name} -` with them on standard input)"
         ));
     };
+    if arg == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map_err(|e| format!("{name}: cannot read the arguments from standard input: {e}"))?;
+        return String::from_utf8(bytes)
+            .map_err(|_| format!("{name}: the arguments on standard input are not UTF-8 text"));
+    }
     let path = std::path::Path::new(&arg);
     if !path.is_file() && arg.to_string_lossy().trim_start().starts_with('{') {
         return Ok(arg.to_string_lossy().into_owned());

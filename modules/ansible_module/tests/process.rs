@@ -3,8 +3,9 @@
 //! one JSON object.
 
 use ansible_module::{json, Value};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ansible-module-selftest");
@@ -22,9 +23,19 @@ fn args_file(content: &[u8]) -> PathBuf {
 
 /// Runs the module; checks stdout is one JSON object on one line and returns it with the exit code.
 fn run(arg: Option<&std::ffi::OsStr>) -> (Value, i32) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(arg);
-    let out = cmd.output().unwrap();
+    run_with_stdin(arg, b"")
+}
+
+fn run_with_stdin(arg: Option<&std::ffi::OsStr>, stdin: &[u8]) -> (Value, i32) {
+    let mut child = Command::new(BIN)
+        .args(arg)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A module that does not read its stdin closes the pipe: not an error here.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     let values: Vec<Value> = serde_json::Deserializer::from_str(&stdout)
         .into_iter()
@@ -60,6 +71,29 @@ fn success() {
 fn json_text_as_argument() {
     let (v, code) = run(Some(r#"{"name": "arg"}"#.as_ref()));
     assert_eq!((&v["msg"], code), (&json!("hello arg"), 0));
+}
+
+#[test]
+fn arguments_on_standard_input() {
+    let stdin = |bytes: &[u8]| run_with_stdin(Some("-".as_ref()), bytes);
+    let (v, code) = stdin(br#"{"name": "stdin", "_ansible_check_mode": true}"#);
+    assert_eq!(
+        (v, code),
+        (json!({"msg": "hello stdin", "changed": false}), 0)
+    );
+    // Secrets read from stdin are hidden like those from a file.
+    let (v, code) = stdin(br#"{"mode": "fail", "password": "hunter22"}"#);
+    assert_eq!((&v["msg"], code), (&json!("failed with ********"), 1));
+    let msg = |(v, code): (Value, i32)| {
+        assert_eq!((code, &v["failed"]), (1, &json!(true)));
+        v["msg"].as_str().unwrap().to_string()
+    };
+    assert!(msg(stdin(b"")).contains("arguments are empty"));
+    assert!(msg(stdin(b"{\"name\": ")).contains("not valid JSON"));
+    assert_eq!(
+        msg(stdin(b"{\"name\": \"\xff\"}")),
+        "selftest: the arguments on standard input are not UTF-8 text"
+    );
 }
 
 #[test]
