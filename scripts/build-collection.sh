@@ -22,7 +22,6 @@ rm -rf "$stage"
 mkdir -p "$stage"
 cp -r "$root/collection/." "$stage/"
 cp "$root/galaxy.yml" "$stage/"
-cp -r "$root/changelogs" "$stage/"
 rm -f "$stage"/plugins/modules/*.yml
 mkdir -p "$stage/binaries/linux-x86_64"
 for m in "$@"; do
