@@ -32,6 +32,7 @@ ANSIBLE_DOCS = "https://docs.ansible.com/projects/ansible/latest/"
 EXTERNAL_LABELS = {
     "common_return_values": "reference_appendices/common_return_values.html",
     "ansible_configuration_settings": "reference_appendices/config.html",
+    "action_plugins": "plugins/action.html",
 }
 BUILTIN_PREFIX = "ansible_collections.ansible.builtin."
 EXTERNAL_ENVVARS = {"ANSIBLE_VAULT_PASSWORD_FILE": "reference_appendices/config.html"}
