@@ -5,7 +5,8 @@
 # module: the first run copies its binary into the user's cache, later runs
 # reuse it in one remote command per task, a changed binary is replaced, a
 # tampered cache entry is refused (never run) and replaced; check, diff,
-# no_log, become, async and the cache turned off behave.
+# no_log, become, async, the task's environment, delegate_to and the cache
+# turned off behave.
 ssh_user=pveaccess-it
 MODULES=(pve_user pve_group pve_role pve_acl pve_token pve_permission_info)
 declare -A old
@@ -103,6 +104,15 @@ expect "become and async over SSH work" play_succeeded
 expect "become ran the module through sudo" grep -q 'sudo -H -S -n' "$PLAY_OUT"
 expect "become used the connecting user's cache, not root's" \
   eval '[[ -z $(find "$root_cache" -newer "$SSHD_DIR/before-become" 2>/dev/null) ]]'
+
+# The task's environment reaches the module (over standard input, never on
+# the command line), and delegate_to runs it on the controller, in place.
+ssh_play ssh-env env_delegate.yml -vvv
+expect "environment and delegate_to over SSH work" play_succeeded
+expect "the environment's password is on no remote command line" \
+  eval '! grep "SSH: EXEC" "$PLAY_OUT" | grep -qF -- "$SIM_PW"'
+expect "the delegated task ran on the controller, in place" \
+  grep -q "pve.access: running $COLLECTION_DIR/binaries/linux-x86_64/pve_user in place" "$PLAY_OUT"
 
 # The cache turned off: Ansible's own way, a copy per task.
 ssh_play ssh-nocache all.yml -vvv -e pve_access_binary_cache=false -e suffix=3
