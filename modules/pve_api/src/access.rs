@@ -642,17 +642,6 @@ pub fn list_acl(client: &Client) -> Result<Vec<AclEntry>, ApiError> {
         .map_err(|e| bad_shape(path, e))
 }
 
-/// The tokens of one user, sorted by name.
-pub fn list_tokens(client: &Client, userid: &str) -> Result<Vec<Token>, ApiError> {
-    let path = format!("/access/users/{}/token", seg(userid));
-    let data = client.get(&path)?;
-    let mut tokens = parse_list(&path, &data, "tokenid", |id, v| {
-        token_from_json(userid, id, v)
-    })?;
-    tokens.sort_by(|a, b| a.tokenid.cmp(&b.tokenid));
-    Ok(tokens)
-}
-
 /// One token; `None` if it (or, for root, its user) does not exist.
 pub fn get_token(client: &Client, userid: &str, tokenid: &str) -> Result<Option<Token>, ApiError> {
     let path = format!("/access/users/{}/token/{}", seg(userid), seg(tokenid));
