@@ -45,6 +45,8 @@
 //! values go out as UTF-8, or in Latin-1 with `latin1_headers` (how a client
 //! must send a token id such as `jöe@pve!ci` for PVE to read it).
 
+mod api_common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufReader, Read, Write};
@@ -53,6 +55,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use api_common::{enc, form};
 use pve_test_support::{require_oracle, Server, Sim};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -898,27 +901,6 @@ fn scalar(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn form(params: &[(&str, &str)]) -> Vec<u8> {
-    params
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn enc_path(s: &str) -> String {
