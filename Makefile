@@ -15,7 +15,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 TARGET      := x86_64-unknown-linux-gnu
-MODULES     := pve_user pve_group pve_role pve_acl pve_token pve_permission_info
+MODULES     := $(sort $(notdir $(wildcard modules/*)))
 RELEASE_DIR := target/$(TARGET)/release
 SIM         := target/debug/pve-sim
 VENV        := .venv
@@ -95,7 +95,7 @@ docs: collection docs-venv
 
 # The same module tests and Ansible targets against the real PVE code (9.1
 # and 8.4); pve-sim's own tests are not repeated (the conformance test in
-# tests/pve-sim compares it with the real code).
+# pve-sim/ compares it with the real code).
 real-pve-test: modules sim collection
 ifeq ($(ORACLE_READY),yes)
 	PVE_TEST_SERVER=pve-oracle cargo test --locked --workspace --exclude pve-sim --tests

@@ -80,7 +80,7 @@ const CONNECTION_ENV: &[&str] = &[
 /// Which server a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
-    /// Our simulator, `tests/pve-sim`.
+    /// Our simulator, `pve-sim/`.
     PveSim,
     /// The real PVE code, `../shared/pve-oracle`.
     PveOracle,

@@ -1,4 +1,4 @@
-//! Differential conformance: every scenario of `tests/pve-sim/conformance/`
+//! Differential conformance: every scenario of `pve-sim/conformance/`
 //! runs against pve-sim and the real PVE code (pve-oracle), on PVE 9.1 and
 //! 8.4, started from the same user.cfg/token.cfg; each answer (status,
 //! reason phrase, body) and the resulting `user.cfg`, `priv/token.cfg` and
