@@ -17,9 +17,9 @@
 //!   `changed` (and `warnings`), exit code 0; or `{"failed": true, "msg", ...}`,
 //!   exit code 1, also for a bad args file or a panic;
 //! - every value of a `no_log` option and every value given to
-//!   [`Module::hide`] is replaced by `********` in everything printed, except
-//!   the top-level `secret` and `api_token` results, which a body returns on
-//!   purpose (a token it has just created).
+//!   [`Module::hide`] is replaced by `********` in everything printed; a value
+//!   the body means to return (a secret it has just created) is given to
+//!   [`Module::reveal`], which hides it everywhere but under its one key.
 //!
 //! Differences from `AnsibleModule`, on purpose: an option given as `null` is
 //! treated as not given (defaults and env fallbacks apply, `required` fails);
@@ -289,6 +289,7 @@ pub struct Module {
     pub verbosity: u32,
     warnings: Vec<String>,
     secrets: Vec<String>,
+    revealed: Map<String, Value>,
 }
 
 impl Module {
@@ -303,51 +304,13 @@ impl Module {
             remember(&self.secrets);
         }
     }
-    /// The result every module returns: `changed`, `msg`, the resource after
-    /// the run under `key`, and in diff mode `diff: {before, after}` (Ansible
-    /// prints it with `--diff`). `before`/`after` are the resource views the
-    /// plan computed, so check mode shows the same diff as the real run. A
-    /// list view (ACL entries) is shown as `{key: list}`.
-    pub fn outcome(
-        &self,
-        changed: bool,
-        msg: impl Into<String>,
-        key: &str,
-        before: Value,
-        after: Value,
-    ) -> Map<String, Value> {
-        self.outcome_shown(changed, msg, key, before, after, &|v| v)
-    }
-
-    /// [`Module::outcome`] whose diff shows each view as `show` makes it for
-    /// people (a date for an epoch, say); the returned resource stays as it is.
-    pub fn outcome_shown(
-        &self,
-        changed: bool,
-        msg: impl Into<String>,
-        key: &str,
-        before: Value,
-        after: Value,
-        show: &dyn Fn(Value) -> Value,
-    ) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("changed".into(), Value::Bool(changed));
-        out.insert("msg".into(), Value::String(msg.into()));
-        if self.diff {
-            let view = |v: Value| {
-                let shown = match v {
-                    Value::Array(_) => json!({ key: v }),
-                    other => other,
-                };
-                Value::String(diff_text(&show(shown)))
-            };
-            out.insert(
-                "diff".into(),
-                json!({ "before": view(before), "after": view(after.clone()) }),
-            );
-        }
-        out.insert(key.into(), after);
-        out
+    /// Returns `value` under the top-level result key `key`, also when the
+    /// module fails, and hides it everywhere else: a secret the module has
+    /// just created and must hand over once.
+    pub fn reveal(&mut self, key: &str, value: &str) {
+        self.hide(value);
+        self.revealed
+            .insert(key.to_string(), Value::String(value.to_string()));
     }
 }
 
@@ -522,6 +485,7 @@ pub fn execute(
         verbosity: verbosity.map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
         warnings: checked.warnings,
         secrets: checked.secrets,
+        revealed: Map::new(),
     };
     let outcome = match checked.result {
         Ok(params) => {
@@ -557,6 +521,9 @@ pub fn execute(
     bound_messages(&mut result);
     let mut v = Value::Object(result);
     scrub_result(&mut v, &m.secrets);
+    if let Value::Object(result) = &mut v {
+        result.extend(m.revealed);
+    }
     (v, code)
 }
 
@@ -626,8 +593,7 @@ fn failure_json(msg: String) -> Value {
 
 const MASK: &str = "********";
 
-/// Scrubs a result object; the top-level `secret` and `api_token` are what
-/// the body chose to return and stay.
+/// Masks every secret in a result object.
 fn scrub_result(v: &mut Value, secrets: &[String]) {
     let mut secrets: Vec<&str> = secrets
         .iter()
@@ -637,19 +603,7 @@ fn scrub_result(v: &mut Value, secrets: &[String]) {
     // Longest first, so that a secret containing another is masked whole.
     secrets.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
     secrets.dedup();
-    if secrets.is_empty() {
-        return;
-    }
-    if let Value::Object(m) = v {
-        let kept: Vec<(String, Value)> = ["secret", "api_token"]
-            .iter()
-            .filter_map(|k| m.remove_entry(*k))
-            .collect();
-        scrub(v, &secrets);
-        if let Value::Object(m) = v {
-            m.extend(kept);
-        }
-    } else {
+    if !secrets.is_empty() {
         scrub(v, &secrets);
     }
 }

@@ -47,12 +47,17 @@ fn reqs(p: &Plan) -> Vec<String> {
         .iter()
         .map(|s| {
             let params: Vec<String> = s
-                .req
+                .request
                 .params
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            format!("{} {} {}", s.req.method, s.req.path, params.join("&"))
+            format!(
+                "{} {} {}",
+                s.request.method,
+                s.request.path,
+                params.join("&")
+            )
         })
         .collect()
 }
@@ -199,7 +204,7 @@ fn members_replace_and_append() {
 #[test]
 fn unknown_members_fail_before_any_write() {
     let d = desired(json!({"groupid": "ops", "members": ["nobody@pve", "bob@pve"]}));
-    let e = plan(&d, None, Some(&users()), false).unwrap_err();
+    let e = plan(&d, None, Some(&users()), false).unwrap_err().0;
     assert_eq!(e, "group 'ops' not changed: user 'nobody@pve' does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user");
 }
 
