@@ -152,6 +152,12 @@ impl State {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused(pub String);
 
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl From<Refused> for Failure {
     fn from(r: Refused) -> Failure {
         Failure::new(r.0)
@@ -170,6 +176,45 @@ pub fn verb(check_mode: bool, done: &str) -> String {
         format!("would be {done}")
     } else {
         done.to_string()
+    }
+}
+
+/// What turning the list `have` into `target` adds and removes (members,
+/// groups, privileges), for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListChange<'a> {
+    pub added: Vec<&'a str>,
+    pub removed: Vec<&'a str>,
+}
+
+impl<'a> ListChange<'a> {
+    pub fn between(have: &'a [String], target: &'a [String]) -> ListChange<'a> {
+        let not_in = |list: &'a [String], other: &'a [String]| {
+            list.iter()
+                .filter(|x| !other.contains(x))
+                .map(String::as_str)
+                .collect()
+        };
+        ListChange {
+            added: not_in(target, have),
+            removed: not_in(have, target),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+
+    /// "added a, b; removed c".
+    pub fn summary(&self) -> String {
+        let mut what = Vec::new();
+        if !self.added.is_empty() {
+            what.push(format!("added {}", self.added.join(", ")));
+        }
+        if !self.removed.is_empty() {
+            what.push(format!("removed {}", self.removed.join(", ")));
+        }
+        what.join("; ")
     }
 }
 

@@ -130,3 +130,17 @@ fn plans_and_verbs() {
     assert_eq!(verb(true, "created"), "would be created");
     assert_eq!(verb(false, "created"), "created");
 }
+
+#[test]
+fn list_changes_in_words() {
+    let have = vec!["a".to_string(), "b".to_string()];
+    let target = vec!["b".to_string(), "c".to_string(), "d".to_string()];
+    let change = ListChange::between(&have, &target);
+    assert_eq!(
+        (change.added.clone(), change.removed.clone()),
+        (vec!["c", "d"], vec!["a"])
+    );
+    assert_eq!(change.summary(), "added c, d; removed a");
+    assert!(ListChange::between(&have, &have).is_empty());
+    assert_eq!(ListChange::between(&[], &have).summary(), "added a, b");
+}

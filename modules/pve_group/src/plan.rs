@@ -8,7 +8,7 @@ use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, ApiRequest};
 pub use pve_module::State;
-use pve_module::{no_view, verb, Refused};
+use pve_module::{no_view, verb, ListChange, Refused};
 
 pub type Step = pve_module::Step<Settle>;
 pub type Plan = pve_module::Plan<Settle>;
@@ -254,14 +254,14 @@ fn member_steps(
     check_mode: bool,
 ) -> Result<MemberSteps, Refused> {
     let id = &d.groupid;
-    let added: Vec<&String> = target.iter().filter(|m| !have.contains(m)).collect();
-    let removed: Vec<&String> = have.iter().filter(|m| !target.contains(m)).collect();
+    let change = ListChange::between(have, target);
     let users = users.unwrap_or_default();
     let find = |u: &str| users.iter().find(|x| x.userid == u);
-    let missing: Vec<Missing> = added
+    let missing: Vec<Missing> = change
+        .added
         .iter()
         .filter(|u| find(u).is_none())
-        .map(|u| Missing::new(Kind::User, u.as_str()))
+        .map(|u| Missing::new(Kind::User, *u))
         .collect();
     let warnings = assume::assume_created(check_mode, &missing, |missing| {
         let names: Vec<String> = missing.iter().map(|u| format!("'{}'", u.id)).collect();
@@ -272,7 +272,7 @@ fn member_steps(
     })
     .map_err(Refused)?;
     let mut steps = Vec::new();
-    for u in &added {
+    for u in &change.added {
         // PVE's own append: the user's other groups stay as they are.
         steps.push(Step::new(
             ApiRequest::put(format!("/access/users/{}", seg(u)))
@@ -284,7 +284,7 @@ fn member_steps(
             },
         ));
     }
-    for u in &removed {
+    for u in &change.removed {
         let Some(user) = find(u) else {
             return Err(Refused(format!(
                 "group '{id}' not changed: its member '{u}' is not a user this login can see or change (a stale entry in user.cfg?), so it cannot be removed through the user's groups"
@@ -305,25 +305,11 @@ fn member_steps(
             },
         ));
     }
-    let mut what = Vec::new();
-    if !added.is_empty() {
-        what.push(format!("added {}", join(&added)));
-    }
-    if !removed.is_empty() {
-        what.push(format!("removed {}", join(&removed)));
-    }
     Ok(MemberSteps {
         steps,
-        summary: what.join("; "),
+        summary: change.summary(),
         warnings,
     })
-}
-
-fn join(ids: &[&String]) -> String {
-    ids.iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

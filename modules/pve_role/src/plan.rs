@@ -8,7 +8,7 @@ use pve_api::privs::{self, Unknown};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, ApiRequest};
 pub use pve_module::State;
-use pve_module::{no_view, verb, Refused};
+use pve_module::{no_view, verb, ListChange, Refused};
 
 pub type Step = pve_module::Step<Settle>;
 pub type Plan = pve_module::Plan<Settle>;
@@ -248,24 +248,11 @@ fn update(
             Settle::Exactly(target.clone()),
         )
     };
-    let added: Vec<&str> = target
-        .iter()
-        .filter(|p| !role.privs.contains(p))
-        .map(String::as_str)
-        .collect();
-    let removed: Vec<&str> = role
-        .privs
-        .iter()
-        .filter(|p| !target.contains(p))
-        .map(String::as_str)
-        .collect();
-    let mut changes = Vec::new();
-    if !added.is_empty() {
-        changes.push(format!("added {}", added.join(", ")));
-    }
-    if !removed.is_empty() {
-        changes.push(format!("removed {}", removed.join(", ")));
-    }
+    let msg = format!(
+        "role '{id}' {}: {}",
+        verb(check_mode, "updated"),
+        ListChange::between(&role.privs, &target).summary()
+    );
     let after = Role {
         roleid: id.clone(),
         privs: target,
@@ -273,11 +260,7 @@ fn update(
     };
     Ok(Plan::change(
         vec![step],
-        format!(
-            "role '{id}' {}: {}",
-            verb(check_mode, "updated"),
-            changes.join("; ")
-        ),
+        msg,
         role.to_json(),
         after.to_json(),
     ))
