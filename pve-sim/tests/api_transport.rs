@@ -1,4 +1,4 @@
-//! The request pipeline of SPEC §2.1 through `Api::handle`: method and
+//! pve-http-server's request pipeline through `Api::handle`: method and
 //! path rules, body rules, route lookup, parameter merging and conflicts,
 //! the order of permission checks and validation, error shapes.
 

@@ -1,4 +1,5 @@
-//! Authentication as pveproxy does it (SPEC §4): tickets (`PVE:<user>:<hex
+//! Authentication as pveproxy does it (pve-http-server's
+//! `AnyEvent.pm`, AC `AccessControl.pm`): tickets (`PVE:<user>:<hex
 //! time>::<signature>`, 2 h lifetime, 5 min clock-skew grace), CSRF
 //! prevention tokens bound to the user, and API tokens
 //! (`PVEAPIToken=<user>@<realm>!<id>=<secret>`).

@@ -3,7 +3,7 @@
 //! credentials (ticket cookie/header, API token header, CSRF token).
 //!
 //! Mirrors pve-http-server's `extract_params`/`decode_urlencoded` and
-//! `extract_auth_value` (SPEC §2.1 step 4, §4.2).
+//! `extract_auth_value`.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! The API schema of the simulated PVE version (PVE's `apidata.js`, copied
 //! into `data/`): route table, per-method flags and parameter validation
-//! with PVE's exact messages (SPEC §2.3; pve-common `JSONSchema.pm`
+//! with PVE's exact messages (pve-common `JSONSchema.pm`
 //! `check_prop`/`check_object`/`check_type`, `RESTHandler.pm` `handle`).
 //!
 //! Validation works on the raw parameters (JSON values) and yields

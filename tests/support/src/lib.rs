@@ -61,7 +61,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one module run may take before it is killed.
 const MODULE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The connection options' environment variables (DESIGN.md). `run_module`
+/// The connection options' environment variables (`PROXMOX_*`). `run_module`
 /// removes them so a developer's shell cannot change a test's outcome.
 const CONNECTION_ENV: &[&str] = &[
     "PROXMOX_HOST",
@@ -687,7 +687,7 @@ impl TestModule {
     }
 
     /// The promise of check mode on a server where what the task references
-    /// does not exist yet (DESIGN.md, "Check mode on an empty cluster"):
+    /// does not exist yet (the rule of `pve_api::assume`):
     /// `args` in check mode on `empty` succeeds without a write and warns
     /// once for each of `assumed` (`role 'X'`, ...) that it assumes an
     /// earlier task creates it; the real run on `empty` refuses, also
