@@ -63,7 +63,7 @@
 //! }
 //! ```
 
-use ansible_module::{diff_text, json, Failure, Map, Module, Params, Value};
+use ansible_module::{diff_text, json, Failure, Map, Module, Opt, Params, Value};
 use pve_api::{ApiError, ApiRequest, Client};
 
 /// One write of a plan, and how to tell whether it happened when its answer
@@ -138,6 +138,13 @@ pub enum State {
 }
 
 impl State {
+    /// The option: `present` (the default) or `absent`.
+    pub fn option() -> Opt {
+        Opt::str("state")
+            .choices(&["present", "absent"])
+            .default("present")
+    }
+
     /// `state` as the spec checked it (`present` when not given).
     pub fn from_params(p: &Params) -> State {
         match p.str("state") {

@@ -32,7 +32,7 @@ mod plan;
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access;
 use pve_api::{self_lockout, ApiError, Client};
-use pve_module::{carry_out, Resource, Step};
+use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Settle};
 
@@ -42,9 +42,7 @@ fn spec() -> Spec {
         Opt::str("comment"),
         Opt::list("members"),
         Opt::bool("append").default(false),
-        Opt::str("state")
-            .choices(&["present", "absent"])
-            .default("present"),
+        State::option(),
         self_lockout::option(),
     ])
     .with(pve_api::connection_options())

@@ -34,7 +34,7 @@ mod plan;
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, Role};
 use pve_api::{self_lockout, ApiError, Client};
-use pve_module::{carry_out, Resource, Step};
+use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Refusal, Settle};
 
@@ -46,9 +46,7 @@ fn spec() -> Spec {
         Opt::str("unknown_privs")
             .choices(&["fail", "warn"])
             .default("fail"),
-        Opt::str("state")
-            .choices(&["present", "absent"])
-            .default("present"),
+        State::option(),
         self_lockout::option(),
     ])
     .with(pve_api::connection_options())

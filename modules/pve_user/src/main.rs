@@ -39,7 +39,7 @@ mod plan;
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access;
 use pve_api::{self_lockout, time, ApiError, Client, Identity};
-use pve_module::{carry_out, Resource, Step};
+use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Caller, Current, Desired, Password, Settle};
 
@@ -58,9 +58,7 @@ fn spec() -> Spec {
         Opt::str("update_password")
             .choices(&["on_create", "always"])
             .default("on_create"),
-        Opt::str("state")
-            .choices(&["present", "absent"])
-            .default("present"),
+        State::option(),
         self_lockout::option(),
     ])
     .with(pve_api::connection_options())
