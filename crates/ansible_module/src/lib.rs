@@ -11,7 +11,7 @@
 //!   `required`, `default`, `choices`, `aliases`, `no_log`, env fallbacks,
 //!   `mutually_exclusive`, `required_together`, `required_one_of` and nested
 //!   suboptions, with `AnsibleModule`'s error texts (such as `Unsupported
-//!   parameters for (pve_user) module: foo. Supported parameters include: ...`);
+//!   parameters for (hello) module: foo. Supported parameters include: ...`);
 //! - the body gets a [`Module`]: validated [`Params`] and the check/diff flags;
 //! - exactly one JSON object is printed on stdout: the body's result plus
 //!   `changed` (and `warnings`), exit code 0; or `{"failed": true, "msg", ...}`,
@@ -36,7 +36,7 @@
 //!
 //! fn body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
 //!     let name = m.params.str("name").ok_or("name is required")?.to_string();
-//!     let ticket = format!("PVE:{name}:secret-ticket"); // say, from a login
+//!     let ticket = format!("{name}:secret-ticket"); // say, from a login
 //!     m.hide(&ticket);
 //!     if m.params.str("state") == Some("absent") {
 //!         return Err(Failure::new(format!("cannot remove {name}")).with("status", 403));
@@ -362,7 +362,7 @@ impl From<&str> for Failure {
     }
 }
 
-/// Entry point of every module binary: `fn main() { ansible_module::run("pve_user", spec(), body) }`.
+/// Entry point of every module binary: `fn main() { ansible_module::run("hello", spec(), body) }`.
 /// Reads `argv[1]` (an args file, or `-` for standard input), validates, calls body,
 /// prints exactly one JSON object, exits 0 / 1.
 pub fn run(
@@ -397,7 +397,7 @@ pub fn run(
 }
 
 /// The args file's text; `AnsibleModule` also takes the JSON itself as argv[1].
-/// `-` reads the arguments from standard input: the pve.access action plugin
+/// `-` reads the arguments from standard input: an action plugin
 /// sends them there, so a task needs one remote command and no args file.
 fn read_args(name: &str) -> Result<String, String> {
     let Some(arg) = std::env::args_os().nth(1) else {
