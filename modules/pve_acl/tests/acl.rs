@@ -495,7 +495,7 @@ fn a_failure_half_way_reports_what_was_done() {
         "{msg}"
     );
     assert!(
-        msg.contains("Done before it: grant PVEVMUser on '/vms/100' for group 'ops'"),
+        msg.contains("Done before it: grant PVEVMUser on '/vms/100' for group 'ops'. Not done: grant PVEVMUser on '/vms/101' for group 'ops'"),
         "{msg}"
     );
     assert_eq!(r["changed"], true);
