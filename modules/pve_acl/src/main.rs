@@ -45,7 +45,7 @@ use std::collections::BTreeSet;
 use ansible_module::{Failure, Kind, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, PrincipalKind};
 use pve_api::{self_lockout, ApiError, Client};
-use pve_module::{carry_out, Resource, Step};
+use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Known, Plan, Principal, Settle};
 
@@ -69,9 +69,7 @@ fn spec() -> Spec {
         .with(entry_options())
         .with([
             Opt::bool("propagate").default(true),
-            Opt::str("state")
-                .choices(&["present", "absent"])
-                .default("present"),
+            State::option(),
             Opt::new("entries", Kind::List)
                 .elements(Kind::Dict)
                 .suboptions(entry),

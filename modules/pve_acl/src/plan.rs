@@ -10,7 +10,7 @@ use pve_api::access::{AclEntry, PrincipalKind};
 use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, ApiRequest};
-use pve_module::Refused;
+use pve_module::{Refused, State};
 
 pub type Step = pve_module::Step<Settle>;
 pub type Plan = pve_module::Plan<Settle>;
@@ -104,14 +104,6 @@ fn list_items(p: &Params, name: &str) -> Vec<String> {
         .iter()
         .flat_map(|item| ids::split_list(item))
         .collect()
-}
-
-fn state_present(state: Option<&str>, default: bool) -> bool {
-    match state {
-        Some("absent") => false,
-        Some(_) => true,
-        None => default,
-    }
 }
 
 /// Reads one entry; `at` names it in messages (`entries[1]: ...`).
@@ -210,7 +202,7 @@ impl Desired {
     /// formed, no entry asked for twice in different ways. Needs no server.
     pub fn from_params(p: &Params) -> Result<Desired, Refused> {
         let propagate = p.bool("propagate").unwrap_or(true);
-        let present = state_present(p.str("state"), true);
+        let present = State::from_params(p) == State::Present;
         let mut warnings = Vec::new();
         let mut items = Vec::new();
         if let Some(entries) = p.dicts("entries") {
@@ -221,7 +213,11 @@ impl Desired {
                     e,
                     &at,
                     e.bool("propagate").unwrap_or(propagate),
-                    state_present(e.str("state"), present),
+                    if e.is_set("state") {
+                        State::from_params(e) == State::Present
+                    } else {
+                        present
+                    },
                     &mut warnings,
                 )?;
                 items.push(item);

@@ -343,6 +343,10 @@ fn permission_denied_shows_pves_words() {
         msg.contains("PUT /access/acl: 403 Permission check failed (/vms/100, Permissions.Modify"),
         "{msg}"
     );
+    assert!(
+        msg.contains(". changing ACL entries on '/vms/100' needs Permissions.Modify there"),
+        "{msg}"
+    );
     assert!(msg.contains("Nothing was changed"), "{msg}");
     assert!(!msg.contains(SECRET));
     assert_eq!(r["status"], 403);
