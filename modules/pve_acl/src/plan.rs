@@ -446,13 +446,13 @@ fn entry_changes(now: &Entries, after: &Entries, steps: &[Step]) -> Vec<(Action,
     let mut out = Vec::new();
     for step in steps {
         for g in step.settle.grants() {
-            let action = match (now.get(&g), after.get(&g), step.settle.propagate) {
+            let (action, propagate) = match (now.get(&g), after.get(&g), step.settle.propagate) {
                 (None, Some(p), Some(_)) => (Action::Add, *p),
                 (Some(a), Some(b), Some(_)) if a != b => (Action::Update, *b),
                 (Some(p), None, None) => (Action::Remove, *p),
                 _ => continue,
             };
-            out.push((action.0, g.entry(action.1)));
+            out.push((action, g.entry(propagate)));
         }
     }
     out
