@@ -343,6 +343,10 @@ fn permission_denied_shows_pves_words() {
         msg.contains("PUT /access/acl: 403 Permission check failed (/vms/100, Permissions.Modify"),
         "{msg}"
     );
+    assert!(
+        msg.contains(". changing ACL entries on '/vms/100' needs Permissions.Modify there"),
+        "{msg}"
+    );
     assert!(msg.contains("Nothing was changed"), "{msg}");
     assert!(!msg.contains(SECRET));
     assert_eq!(r["status"], 403);
@@ -495,7 +499,7 @@ fn a_failure_half_way_reports_what_was_done() {
         "{msg}"
     );
     assert!(
-        msg.contains("Done before it: grant PVEVMUser on '/vms/100' for group 'ops'"),
+        msg.contains("Done before it: grant PVEVMUser on '/vms/100' for group 'ops'. Not done: grant PVEVMUser on '/vms/101' for group 'ops'"),
         "{msg}"
     );
     assert_eq!(r["changed"], true);
