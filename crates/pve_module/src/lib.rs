@@ -240,9 +240,11 @@ pub trait Resource {
     /// answers 403: "creating roles needs Sys.Modify on /access".
     fn needs(&self, step: &Step<Self::Settle>) -> String;
 
-    /// The step in words, for messages: by default `METHOD path`.
-    fn describe(&self, step: &Step<Self::Settle>) -> String {
-        format!("{} {}", step.request.method, step.request.path)
+    /// The step in people's words ("grant PVEVMUser on '/vms/100' for
+    /// group 'ops'"), where the request itself (`METHOD path`) does not say
+    /// enough; messages then use these words.
+    fn describe(&self, _step: &Step<Self::Settle>) -> Option<String> {
+        None
     }
 
     /// A view as people read it in the diff (a date for an epoch, say); the
@@ -307,7 +309,7 @@ pub fn apply<R: Resource>(
         let settled = |c: &Client| resource.settled(c, &step.settle);
         match client.send_settled(&step.request, &settled) {
             Ok(answer) => {
-                progress.done.push(resource.describe(step));
+                progress.done.push(words(resource, step));
                 answered(step, answer)?;
             }
             Err(e) => return Err(write_failure(resource, &e, &steps[i..], progress)),
@@ -316,8 +318,15 @@ pub fn apply<R: Resource>(
     Ok(())
 }
 
-/// A failed write: PVE's words, what a 403 needs, what was done before and
-/// what is left.
+/// A step as messages name it.
+fn words<R: Resource>(resource: &R, step: &Step<R::Settle>) -> String {
+    resource
+        .describe(step)
+        .unwrap_or_else(|| format!("{} {}", step.request.method, step.request.path))
+}
+
+/// A failed write: PVE's words (and the step's, where the request does not
+/// say enough), what a 403 needs, what was done before and what is left.
 fn write_failure<R: Resource>(
     resource: &R,
     e: &ApiError,
@@ -325,6 +334,9 @@ fn write_failure<R: Resource>(
     progress: &Progress,
 ) -> Failure {
     let mut msg = e.to_string();
+    if let Some(what) = rest.first().and_then(|s| resource.describe(s)) {
+        msg.push_str(&format!(" (the request to {what})"));
+    }
     if let (Some(403), Some(step)) = (e.status, rest.first()) {
         msg.push_str(&format!(
             ". {}: grant it to this login or use one that has it",
@@ -334,7 +346,7 @@ fn write_failure<R: Resource>(
     if progress.done.is_empty() {
         msg.push_str(". Nothing was changed");
     } else {
-        let left: Vec<String> = rest.iter().map(|s| resource.describe(s)).collect();
+        let left: Vec<String> = rest.iter().map(|s| words(resource, s)).collect();
         msg.push_str(&format!(
             ". Done before it: {}. Not done: {}; run the task again when the cause is fixed",
             progress.done.join("; "),

@@ -28,6 +28,9 @@ impl Resource for Dated {
     fn needs(&self, _: &Step<()>) -> String {
         String::new()
     }
+    fn describe(&self, _: &Step<()>) -> Option<String> {
+        Some("grant the entry".into())
+    }
     fn shown(&self, mut view: Value) -> Value {
         if let Some(e) = view.get("expire").and_then(Value::as_i64) {
             view["expire"] = json!(format!("epoch {e}"));
@@ -143,4 +146,19 @@ fn list_changes_in_words() {
     assert_eq!(change.summary(), "added c, d; removed a");
     assert!(ListChange::between(&have, &have).is_empty());
     assert_eq!(ListChange::between(&[], &have).summary(), "added a, b");
+}
+
+#[test]
+fn a_failure_names_the_step_in_words_where_the_module_has_them() {
+    let step = Step::new(ApiRequest::put("/access/acl"), ());
+    let f = write_failure(
+        &Dated,
+        &http(500),
+        &[step.clone(), step],
+        &Progress::default(),
+    );
+    assert_eq!(
+        f.msg,
+        "PUT /b: 500 Permission check failed (the request to grant the entry). Nothing was changed"
+    );
 }

@@ -203,7 +203,7 @@ impl Resource for Acl {
         )
     }
 
-    fn describe(&self, step: &Step<Settle>) -> String {
-        step.settle.describe()
+    fn describe(&self, step: &Step<Settle>) -> Option<String> {
+        Some(step.settle.describe())
     }
 }
