@@ -591,6 +591,19 @@ fn a_secret_lost_twice_fails_and_says_how_to_get_one() {
         &sim,
         r["api_token"].as_str().unwrap_or_default()
     ));
+
+    // A regeneration that re-creates the token: its ACL entries are named
+    // as not re-added.
+    let sim = Sim::builder("8.4")
+        .user_cfg(&format!("{USER_CFG}acl:1:/vms:joe@pve!ci:PVEVMUser:\n"))
+        .token_cfg(&format!("joe@pve!ci {SEEDED}\n"))
+        .fault(json!({"method": "POST", "path": "/access/users/*/token/*", "drop": "after", "times": 2}))
+        .start();
+    let r = fail_changed(&sim, json!({"tokenid": "joe@pve!ci", "regenerate": true}));
+    assert!(
+        msg(&r).ends_with("(lost again while a new one was issued). Not done: re-add ACL entry /vms PVEVMUser (propagate 1) of token 'joe@pve!ci'; run this task again with regenerate: true to issue a new secret"),
+        "{r}"
+    );
 }
 
 #[test]
