@@ -274,7 +274,7 @@ pub fn carry_out<R: Resource>(
             resource,
             &plan.steps,
             &mut Progress::default(),
-            |_, _| Ok(()),
+            |_, _| Ok::<(), Failure>(()),
         )?;
     }
     Ok(result(
@@ -295,31 +295,49 @@ pub struct Progress {
 
 /// Sends `steps` in order; a lost answer is settled by reading back with
 /// [`Resource::settled`]. `answered` gets each step's answer (`null` when it
-/// was settled by reading back) before the next step is sent. A failure
-/// says what failed, what it needs, what was done before (in this and
-/// earlier calls with the same `progress`) and what was not.
-pub fn apply<R: Resource>(
+/// was settled by reading back) before the next step is sent; it may stop
+/// the run with the module's own error `E`, so that the module decides by
+/// type what comes next (the token module issues a new secret when the
+/// answer holding one was lost). A failed write says what failed, what it
+/// needs, what was done before (in this and earlier calls with the same
+/// `progress`) and what was not.
+pub fn apply<R: Resource, E: From<Failure>>(
     client: &Client,
     resource: &R,
     steps: &[Step<R::Settle>],
     progress: &mut Progress,
-    mut answered: impl FnMut(&Step<R::Settle>, Value) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    for (i, step) in steps.iter().enumerate() {
+    answered: impl FnMut(&Step<R::Settle>, Value) -> Result<(), E>,
+) -> Result<(), E> {
+    let send = |step: &Step<R::Settle>| {
         let settled = |c: &Client| resource.settled(c, &step.settle);
-        match client.send_settled(&step.request, &settled) {
+        client.send_settled(&step.request, &settled)
+    };
+    send_each(send, resource, steps, progress, answered)
+}
+
+/// [`apply`] with the way a step is sent given, so that tests can answer
+/// without a server.
+fn send_each<R: Resource, E: From<Failure>>(
+    mut send: impl FnMut(&Step<R::Settle>) -> Result<Value, ApiError>,
+    resource: &R,
+    steps: &[Step<R::Settle>],
+    progress: &mut Progress,
+    mut answered: impl FnMut(&Step<R::Settle>, Value) -> Result<(), E>,
+) -> Result<(), E> {
+    for (i, step) in steps.iter().enumerate() {
+        match send(step) {
             Ok(answer) => {
                 progress.done.push(words(resource, step));
                 answered(step, answer)?;
             }
-            Err(e) => return Err(write_failure(resource, &e, &steps[i..], progress)),
+            Err(e) => return Err(write_failure(resource, &e, &steps[i..], progress).into()),
         }
     }
     Ok(())
 }
 
-/// A step as messages name it.
-fn words<R: Resource>(resource: &R, step: &Step<R::Settle>) -> String {
+/// A step as messages name it: [`Resource::describe`], else `METHOD path`.
+pub fn words<R: Resource>(resource: &R, step: &Step<R::Settle>) -> String {
     resource
         .describe(step)
         .unwrap_or_else(|| format!("{} {}", step.request.method, step.request.path))

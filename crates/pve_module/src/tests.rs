@@ -162,3 +162,55 @@ fn a_failure_names_the_step_in_words_where_the_module_has_them() {
         "PUT /b: 500 Permission check failed (the request to grant the entry). Nothing was changed"
     );
 }
+
+/// What a module's `answered` may stop a run with.
+#[derive(Debug, PartialEq)]
+enum Stop {
+    Failed(String),
+    Lost(&'static str),
+}
+
+impl From<Failure> for Stop {
+    fn from(f: Failure) -> Stop {
+        Stop::Failed(f.msg)
+    }
+}
+
+#[test]
+fn answered_stops_the_run_with_the_modules_own_error() {
+    let steps = [step("/a"), step("/b"), step("/c")];
+    let mut sent = Vec::new();
+    let mut progress = Progress::default();
+    let stopped = send_each(
+        |s: &Step<&'static str>| {
+            sent.push(s.settle);
+            Ok(if s.settle == "/b" {
+                Value::Null
+            } else {
+                json!({"value": 1})
+            })
+        },
+        &Thing,
+        &steps,
+        &mut progress,
+        |s, answer| match answer {
+            Value::Null => Err(Stop::Lost(s.settle)),
+            _ => Ok(()),
+        },
+    );
+    assert_eq!(stopped, Err(Stop::Lost("/b")));
+    assert_eq!(sent, ["/a", "/b"]);
+    assert_eq!(progress.done, ["PUT /a", "PUT /b"]);
+    // A failed write after that, in the same run, lists both as done.
+    let failed = send_each(
+        |_: &Step<&'static str>| Err(http(500)),
+        &Thing,
+        &steps[2..],
+        &mut progress,
+        |_, _| Ok::<(), Stop>(()),
+    );
+    assert_eq!(
+        failed,
+        Err(Stop::Failed("PUT /b: 500 Permission check failed. Done before it: PUT /a; PUT /b. Not done: PUT /c; run the task again when the cause is fixed".into()))
+    );
+}
