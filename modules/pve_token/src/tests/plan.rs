@@ -53,25 +53,7 @@ fn run(d: &Desired, cur: Option<&Token>, srv: Option<&Server>) -> Plan {
 }
 
 fn reqs(p: &Plan) -> Vec<String> {
-    p.steps
-        .iter()
-        .map(|s| {
-            let params: Vec<String> = s
-                .request
-                .params
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            format!(
-                "{} {} {}",
-                s.request.method,
-                s.request.path,
-                params.join("&")
-            )
-            .trim_end()
-            .to_string()
-        })
-        .collect()
+    p.steps.iter().map(|s| s.request.to_string()).collect()
 }
 
 #[test]
