@@ -167,6 +167,21 @@ fn keep_alive_serves_several_requests_and_decodes_path_and_query() {
     assert_eq!(srv.calls(), 3);
 }
 
+/// Why the request line is not httparse's: PVE reads it byte for byte, and
+/// so does pve-sim, where httparse (and hyper on it) answer 400.
+#[test]
+fn latin1_bytes_in_path_and_headers_arrive_as_characters() {
+    let srv = TestServer::plain();
+    let mut s = srv.connect();
+    send(
+        &mut s,
+        b"GET /api2/json/access/users/j\xf6e@pve HTTP/1.1\r\nHost: x\r\nX-Token: j\xfcrgen@pve!ci\r\n\r\n",
+    );
+    let j = read_response(&mut s).resp().json();
+    assert_eq!(j["path"], "/api2/json/access/users/j\u{f6}e@pve");
+    assert_eq!(j["headers"]["x-token"], "j\u{fc}rgen@pve!ci");
+}
+
 #[test]
 fn pipelined_requests_are_answered_in_order() {
     let srv = TestServer::plain();
