@@ -3,7 +3,8 @@
 //!
 //! `serve(listener, tls, handler, faults, request_log)` runs forever. Each
 //! connection is read with size limits and deadlines, parsed into a
-//! `Request` (path and query URL-decoded, raw body kept), checked against the
+//! `Request` (path URL-decoded as PVE does, query string and body raw for the
+//! API), checked against the
 //! injected faults (`crate::faults`), handed to the handler inside
 //! `catch_unwind`, logged, and answered. Whatever a client sends, the server
 //! answers it with a 4xx status or closes that connection; it never stops
@@ -23,7 +24,7 @@
 //!   connections are served at once, further ones wait in the listen backlog.
 //! * methods other than GET/POST/PUT/DELETE → `501 method 'M' not available`
 //!   (as PVE's HTTP server); malformed requests (bad request line, header
-//!   syntax, percent-encoding, missing Host on HTTP/1.1, truncated body) →
+//!   syntax, missing Host on HTTP/1.1, truncated body) →
 //!   `400 Bad Request`.
 //! * a handler panic → `500 internal error` (needs panic=unwind, i.e. the
 //!   debug build the tests use; the workspace's release profile aborts).
@@ -70,7 +71,7 @@ use serde_json::{json, Value};
 
 use crate::faults::{Action, Faults};
 use crate::http::{Handler, Request, Response};
-use crate::perlstr::chars_of_bytes;
+use crate::perlstr::{chars_of_bytes, uri_unescape};
 
 /// Sizes, counts and deadlines of the transport.
 #[derive(Debug, Clone)]
@@ -900,8 +901,8 @@ fn read_request(
     ))
 }
 
-/// Split a request target into the decoded path and query parameters.
-fn split_target(target: &[u8]) -> Result<(String, Vec<(String, String)>), HttpError> {
+/// Split a request target into the decoded path and the raw query string.
+fn split_target(target: &[u8]) -> Result<(String, Vec<u8>), HttpError> {
     // absolute-form (`https://host:8006/api2/json/...`), as proxies send it.
     let origin = match target
         .strip_prefix(b"https://")
@@ -917,21 +918,11 @@ fn split_target(target: &[u8]) -> Result<(String, Vec<(String, String)>), HttpEr
         return Err(bad_request());
     }
     let (origin, _fragment) = split(origin, b'#');
-    let (raw_path, raw_query) = split(origin, b'?');
+    let (raw_path, query) = split(origin, b'?');
     // PVE unescapes the path but never decodes it as UTF-8: each byte is one
     // character (`/users/j%C3%B6e@pve` names `jÃ¶e@pve`, `j%F6e@pve` and a raw
     // `j\xf6e@pve` `jöe@pve`).
-    let path = chars_of_bytes(&percent_decode_bytes(raw_path, false).ok_or_else(bad_request)?);
-    let query = raw_query
-        .split(|b| *b == b'&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = split(kv, b'=');
-            Some((percent_decode(k, true)?, percent_decode(v, true)?))
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(bad_request)?;
-    Ok((path, query))
+    Ok((chars_of_bytes(&uri_unescape(raw_path)), query.to_vec()))
 }
 
 /// What comes before and after the first `at` (all and nothing without one).
@@ -942,80 +933,22 @@ fn split(s: &[u8], at: u8) -> (&[u8], &[u8]) {
     }
 }
 
-/// Percent-decode into UTF-8; `None` on a malformed escape or invalid UTF-8.
-/// `plus` turns `+` into a space (query strings and forms).
-fn percent_decode(s: &[u8], plus: bool) -> Option<String> {
-    String::from_utf8(percent_decode_bytes(s, plus)?).ok()
-}
-
-/// Percent-decode into bytes; `None` on a malformed escape.
-fn percent_decode_bytes(bytes: &[u8], plus: bool) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return None;
-                }
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' if plus => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(
-            percent_decode(b"/access/users/joe%40pve", false).as_deref(),
-            Some("/access/users/joe@pve")
-        );
-        assert_eq!(percent_decode(b"a+b%20c", true).as_deref(), Some("a b c"));
-        assert_eq!(percent_decode(b"a+b", false).as_deref(), Some("a+b"));
-        assert_eq!(percent_decode(b"%C3%A9", false).as_deref(), Some("é"));
-        for bad in [&b"%"[..], b"%4", b"%zz", b"%+1", b"%C3"] {
-            assert_eq!(percent_decode(bad, true), None, "{bad:?}");
-        }
-    }
-
-    #[test]
     fn targets() {
-        let (p, q) = split_target(b"/api2/json/access/users?full=1&x=a+b&x=%26&flag").unwrap();
-        assert_eq!(p, "/api2/json/access/users");
+        let (p, q) = split_target(b"/api2/json/access/users?full=1&x=a+b#top").unwrap();
         assert_eq!(
-            q,
-            vec![
-                ("full".to_string(), "1".to_string()),
-                ("x".to_string(), "a b".to_string()),
-                ("x".to_string(), "&".to_string()),
-                ("flag".to_string(), String::new()),
-            ]
+            (p.as_str(), &q[..]),
+            ("/api2/json/access/users", &b"full=1&x=a+b"[..])
         );
-        let (p, q) = split_target(b"https://pve:8006/api2/json/version#top").unwrap();
+        let (p, q) = split_target(b"https://pve:8006/api2/json/version").unwrap();
         assert_eq!((p.as_str(), q.len()), ("/api2/json/version", 0));
         assert!(split_target(b"api2/json").is_err());
-        assert!(split_target(b"/a%zz").is_err());
-        let (p, q) = split_target(b"/u/j%C3%B6e/j%F6e/j\xf6e?n=j\xc3\xb6e").unwrap();
-        assert_eq!(p, "/u/j\u{c3}\u{b6}e/j\u{f6}e/j\u{f6}e");
-        assert_eq!(q, vec![("n".to_string(), "j\u{f6}e".to_string())]);
-        assert!(split_target(b"/a?b=%").is_err());
-        assert!(split_target(b"/a?b=\xf6").is_err(), "a query is UTF-8");
+        let (p, _) = split_target(b"/u/j%C3%B6e/j%F6e/j\xf6e/a+b%zz%4").unwrap();
+        assert_eq!(p, "/u/j\u{c3}\u{b6}e/j\u{f6}e/j\u{f6}e/a+b%zz%4");
     }
 
     #[test]
