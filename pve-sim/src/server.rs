@@ -38,7 +38,7 @@
 //! * a request target with a Latin-1 byte (`/users/j\xf6e@pve`, which PVE
 //!   reads as `jöe@pve`) is answered `400` before the service sees it, since
 //!   httparse accepts only UTF-8 there. So the request line is read here
-//!   (test `latin1_bytes_in_path_and_headers_arrive_as_characters`).
+//!   (test `targets_and_headers_are_read_as_pve_reads_them`).
 //! * hyper answers malformed heads itself: the request log (which records
 //!   them) would learn of them only from the connection's error afterwards,
 //!   and `HTTP/2.0` gets `400` instead of `505`.
