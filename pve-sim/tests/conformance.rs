@@ -41,9 +41,11 @@
 //! ticket USER logged in with (to renew it); `headers` adds raw headers (a forged cookie,
 //! a malformed token header); `versions` limits a call to some versions.
 //! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`,
-//! unless `raw_path` is true (then sent as written, e.g. `%F6`). Header
-//! values go out as UTF-8, or in Latin-1 with `latin1_headers` (how a client
-//! must send a token id such as `jöe@pve!ci` for PVE to read it).
+//! unless `raw_path` is true (then sent as written, e.g. `%F6`, or raw UTF-8)
+//! or `latin1_path` is (then sent unencoded in Latin-1, one byte a
+//! character). Header values go out as UTF-8, or in Latin-1 with
+//! `latin1_headers` (how a client must send a token id such as `jöe@pve!ci`
+//! for PVE to read it).
 
 mod api_common;
 
@@ -600,6 +602,13 @@ struct Side<'a> {
 
 /// A normalised answer.
 #[derive(Debug)]
+/// Which parts of a request go out in Latin-1 (one byte a character).
+#[derive(Default)]
+struct Latin1 {
+    target: bool,
+    headers: bool,
+}
+
 struct Answer {
     status: u16,
     reason: String,
@@ -774,7 +783,7 @@ impl<'a> Side<'a> {
         } else {
             Some(("application/x-www-form-urlencoded", form(&pairs)))
         };
-        let path = if call["raw_path"] == true {
+        let path = if call["raw_path"] == true || call["latin1_path"] == true {
             path.to_string()
         } else {
             enc_path(path)
@@ -784,7 +793,10 @@ impl<'a> Side<'a> {
         } else {
             format!("{path}?{query}")
         };
-        let latin1 = call["latin1_headers"] == true;
+        let latin1 = Latin1 {
+            target: call["latin1_path"] == true,
+            headers: call["latin1_headers"] == true,
+        };
         let (status, reason, body) = self.send_as(method, &target, &headers, body, latin1);
         if status == 200 {
             self.learn_secret(&body);
@@ -820,18 +832,18 @@ impl<'a> Side<'a> {
         headers: &[(String, String)],
         body: Option<(&str, Vec<u8>)>,
     ) -> (u16, String, Vec<u8>) {
-        self.send_as(method, target, headers, body, false)
+        self.send_as(method, target, headers, body, Latin1::default())
     }
 
-    /// [`Self::send`], header values in Latin-1 when `latin1` (characters
-    /// beyond U+00FF still as UTF-8).
+    /// [`Self::send`], the target and/or the header values in Latin-1 as
+    /// `latin1` says (characters beyond U+00FF still as UTF-8).
     fn send_as(
         &self,
         method: &str,
         target: &str,
         headers: &[(String, String)],
         body: Option<(&str, Vec<u8>)>,
-        latin1: bool,
+        latin1: Latin1,
     ) -> (u16, String, Vec<u8>) {
         let addr = self.sim.url.trim_start_matches("https://");
         let sock = TcpStream::connect(addr).expect("connect to the server");
@@ -840,17 +852,19 @@ impl<'a> Side<'a> {
         let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
         let conn = ClientConnection::new(self.tls.clone(), name).expect("TLS client");
         let mut stream = StreamOwned::new(conn, sock);
-        let mut req = format!(
-            "{method} /api2/json{target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        )
-        .into_bytes();
+        let bytes = |text: &str, latin1: bool| -> Vec<u8> {
+            if latin1 && text.chars().all(|c| u32::from(c) <= 0xFF) {
+                text.chars().map(|c| u32::from(c) as u8).collect()
+            } else {
+                text.as_bytes().to_vec()
+            }
+        };
+        let mut req = format!("{method} /api2/json").into_bytes();
+        req.extend(bytes(target, latin1.target));
+        req.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
         for (k, v) in headers {
             req.extend_from_slice(format!("{k}: ").as_bytes());
-            if latin1 && v.chars().all(|c| u32::from(c) <= 0xFF) {
-                req.extend(v.chars().map(|c| u32::from(c) as u8));
-            } else {
-                req.extend_from_slice(v.as_bytes());
-            }
+            req.extend(bytes(v, latin1.headers));
             req.extend_from_slice(b"\r\n");
         }
         let body = match body {

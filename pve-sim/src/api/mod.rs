@@ -16,7 +16,7 @@
 //! (`GET /access/permissions`). [`routes`] maps schema paths to them.
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
-//! conversion), [`formats`] and [`regex`] (schema formats and patterns),
+//! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
 //! [`realm`] (the `pam`/`pve` auth plugins), [`secrets`] (SHA-crypt
 //! passwords, token UUIDs).
 //!
@@ -31,9 +31,9 @@ pub mod formats;
 pub mod groups;
 pub mod jsonxs;
 pub mod misc;
+pub mod pattern;
 pub mod permissions;
 pub mod realm;
-pub mod regex;
 pub mod request;
 pub mod roles;
 pub mod routes;
