@@ -19,7 +19,12 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+    pub const ALL: [Severity; 4] = [
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -47,7 +52,12 @@ pub struct Rule {
     pub per_user: bool,
 }
 
-const fn def(kind: &'static str, severity: Severity, needs: &'static [Kind], per_user: bool) -> Rule {
+const fn def(
+    kind: &'static str,
+    severity: Severity,
+    needs: &'static [Kind],
+    per_user: bool,
+) -> Rule {
     Rule {
         kind,
         severity,
@@ -60,15 +70,30 @@ use Kind::{Acl, Groups, Realms, Roles, Users};
 
 /// Every rule, in the order findings are listed within a severity.
 pub const RULES: &[Rule] = &[
-    def("token_privsep_admin", Severity::High, &[Users, Roles, Acl], true),
+    def(
+        "token_privsep_admin",
+        Severity::High,
+        &[Users, Roles, Acl],
+        true,
+    ),
     def("token_no_expiry", Severity::Medium, &[Users], true),
     def("token_expiring", Severity::Medium, &[Users], true),
     def("root_token", Severity::Medium, &[Users], true),
     def("user_no_tfa", Severity::Medium, &[Users, Realms], true),
-    def("acl_unknown_principal", Severity::Medium, &[Acl, Users, Groups], true),
+    def(
+        "acl_unknown_principal",
+        Severity::Medium,
+        &[Acl, Users, Groups],
+        true,
+    ),
     def("token_expired", Severity::Low, &[Users], true),
     def("inactive_user_access", Severity::Low, &[Users, Acl], true),
-    def("group_unknown_member", Severity::Low, &[Groups, Users], false),
+    def(
+        "group_unknown_member",
+        Severity::Low,
+        &[Groups, Users],
+        false,
+    ),
     def("token_without_acl", Severity::Info, &[Users, Acl], true),
     def("role_unused", Severity::Info, &[Roles, Acl], false),
     def("group_empty", Severity::Info, &[Groups], false),
@@ -336,7 +361,11 @@ fn token_expiry(ix: &Index, kind: &str, add: &mut Add) {
     for a in ix.accounts() {
         for t in &a.tokens {
             let eff = effective_expire(t, &a.user);
-            let whose = if eff == t.expire { "" } else { " with its owner" };
+            let whose = if eff == t.expire {
+                ""
+            } else {
+                " with its owner"
+            };
             let id = t.full_tokenid();
             let message = match kind {
                 "token_no_expiry" if eff == 0 => format!(
@@ -384,10 +413,7 @@ fn user_no_tfa(ix: &Index, add: &mut Add) {
             .into_iter()
             .flatten()
             .find(|r| r.realm == realm_of(&u.userid));
-        let realm_type = a
-            .realm_type
-            .as_deref()
-            .or(realm.map(|r| r.kind.as_str()));
+        let realm_type = a.realm_type.as_deref().or(realm.map(|r| r.kind.as_str()));
         if !realm_type.is_some_and(|t| PASSWORD_REALMS.contains(&t)) {
             continue;
         }

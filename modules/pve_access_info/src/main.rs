@@ -53,9 +53,8 @@ fn read<T>(
     parse: impl FnOnce(&Value) -> Result<T, String>,
 ) -> Result<T, ApiError> {
     let data = client.send(req)?;
-    parse(&data).map_err(|e| {
-        ApiError::unexpected("GET", &req.path, format!("unexpected answer: {e}"))
-    })
+    parse(&data)
+        .map_err(|e| ApiError::unexpected("GET", &req.path, format!("unexpected answer: {e}")))
 }
 
 /// Every kind the task asks for, one GET each.

@@ -21,7 +21,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Users, Kind::Groups, Kind::Roles, Kind::Acl, Kind::Realms];
+    pub const ALL: [Kind; 5] = [
+        Kind::Users,
+        Kind::Groups,
+        Kind::Roles,
+        Kind::Acl,
+        Kind::Realms,
+    ];
 
     /// The option value and the result key.
     pub fn name(self) -> &'static str {
@@ -258,7 +264,8 @@ pub fn accounts_from_json(data: &Value) -> Result<Vec<Account>, String> {
         let o = item
             .as_object()
             .ok_or_else(|| format!("expected objects, got {item}"))?;
-        let userid = text_of(o, "userid").ok_or_else(|| format!("a user without userid: {item}"))?;
+        let userid =
+            text_of(o, "userid").ok_or_else(|| format!("a user without userid: {item}"))?;
         let user = access::user_from_json(&userid, item)?;
         let mut tokens = Vec::new();
         if let Some(Value::Array(list)) = o.get("tokens") {
@@ -388,7 +395,11 @@ fn user_json(a: &Account, tfa: Option<&TfaTypes>, realms: Option<&[Realm]>, now:
 /// The second factors of a user, `None` when the server did not tell: its
 /// own enabled entries, and the factor its realm requires when it has keys
 /// for it.
-pub fn tfa_of(a: &Account, tfa: Option<&TfaTypes>, realms: Option<&[Realm]>) -> Option<Vec<String>> {
+pub fn tfa_of(
+    a: &Account,
+    tfa: Option<&TfaTypes>,
+    realms: Option<&[Realm]>,
+) -> Option<Vec<String>> {
     let mut types = tfa?.get(&a.user.userid).cloned().unwrap_or_default();
     if a.has_keys {
         let realm = realm_of(&a.user.userid);
@@ -437,7 +448,13 @@ fn acl_selected<'a>(q: &Query, inv: &'a Inventory, acl: &'a [AclEntry]) -> Vec<&
 }
 
 /// The result: each kind read, `findings`, `checked` and `msg`.
-pub fn result(q: &Query, inv: &Inventory, found: &[Finding], checked: &[&str], now: i64) -> Map<String, Value> {
+pub fn result(
+    q: &Query,
+    inv: &Inventory,
+    found: &[Finding],
+    checked: &[&str],
+    now: i64,
+) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("changed".into(), json!(false));
     let mut counts: Vec<String> = Vec::new();
@@ -447,9 +464,15 @@ pub fn result(q: &Query, inv: &Inventory, found: &[Finding], checked: &[&str], n
             .filter(|a| q.selects(&a.user.userid))
             .map(|a| user_json(a, inv.tfa.as_ref(), inv.realms.as_deref(), now))
             .collect();
-        let tokens: usize = shown.iter().map(|u| u["tokens"].as_array().map_or(0, Vec::len)).sum();
+        let tokens: usize = shown
+            .iter()
+            .map(|u| u["tokens"].as_array().map_or(0, Vec::len))
+            .sum();
         let users = count(shown.len(), "user", "users");
-        counts.push(format!("{users} (with {})", count(tokens, "token", "tokens")));
+        counts.push(format!(
+            "{users} (with {})",
+            count(tokens, "token", "tokens")
+        ));
         out.insert("users".into(), Value::Array(shown));
     }
     if let Some(groups) = &inv.groups {
@@ -477,7 +500,10 @@ pub fn result(q: &Query, inv: &Inventory, found: &[Finding], checked: &[&str], n
         out.insert("roles".into(), Value::Array(list));
     }
     if let Some(acl) = &inv.acl {
-        let shown: Vec<Value> = acl_selected(q, inv, acl).into_iter().map(AclEntry::to_json).collect();
+        let shown: Vec<Value> = acl_selected(q, inv, acl)
+            .into_iter()
+            .map(AclEntry::to_json)
+            .collect();
         counts.push(count(shown.len(), "ACL entry", "ACL entries"));
         out.insert("acl".into(), Value::Array(shown));
     }
@@ -490,9 +516,19 @@ pub fn result(q: &Query, inv: &Inventory, found: &[Finding], checked: &[&str], n
         counts.push(count(shown.len(), "realm", "realms"));
         out.insert("realms".into(), Value::Array(shown));
     }
-    out.insert("findings".into(), found.iter().map(Finding::to_json).collect());
+    out.insert(
+        "findings".into(),
+        found.iter().map(Finding::to_json).collect(),
+    );
     out.insert("checked".into(), json!(checked));
-    out.insert("msg".into(), json!(format!("audited {}: {}", counts.join(", "), findings::summary(found))));
+    out.insert(
+        "msg".into(),
+        json!(format!(
+            "audited {}: {}",
+            counts.join(", "),
+            findings::summary(found)
+        )),
+    );
     out
 }
 

@@ -35,7 +35,14 @@ fn acl(path: &str, kind: &str, ugid: &str, role: &str) -> V {
 
 /// Users and ACL entries, everything else empty but read.
 fn with(users: V, acl: V) -> Inventory {
-    inventory(users, json!([]), json!([]), builtin_roles(), acl, default_realms())
+    inventory(
+        users,
+        json!([]),
+        json!([]),
+        builtin_roles(),
+        acl,
+        default_realms(),
+    )
 }
 
 #[test]
@@ -57,33 +64,54 @@ fn every_rule_is_known_and_needs_what_it_reads() {
 fn token_expiry() {
     let inv = with(
         json!([
-            user("a@pve", json!({"tokens": [
-                token("never", 1, 0),
-                token("gone", 1, NOW - DAY),
-                token("soon", 1, NOW + 5 * DAY + 3600),
-                token("edge", 1, NOW + 30 * DAY),
-                token("later", 1, NOW + 31 * DAY),
-            ]})),
+            user(
+                "a@pve",
+                json!({"tokens": [
+                    token("never", 1, 0),
+                    token("gone", 1, NOW - DAY),
+                    token("soon", 1, NOW + 5 * DAY + 3600),
+                    token("edge", 1, NOW + 30 * DAY),
+                    token("later", 1, NOW + 31 * DAY),
+                ]})
+            ),
             // No expiry of its own, but its owner ends in 20 days, and that
             // ends the token too.
-            user("b@pve", json!({"expire": NOW + 20 * DAY, "tokens": [token("t", 1, 0)]})),
-            user("c@pve", json!({"expire": NOW - 2 * DAY, "enable": 1, "tokens": [token("t", 1, NOW + 100 * DAY)]})),
+            user(
+                "b@pve",
+                json!({"expire": NOW + 20 * DAY, "tokens": [token("t", 1, 0)]})
+            ),
+            user(
+                "c@pve",
+                json!({"expire": NOW - 2 * DAY, "enable": 1, "tokens": [token("t", 1, NOW + 100 * DAY)]})
+            ),
         ]),
         json!([]),
     );
     let found = audit_all(&inv);
-    let subjects = |kind| -> Vec<&str> { of_kind(&found, kind).iter().map(|f| f.subject.as_str()).collect() };
+    let subjects = |kind| -> Vec<&str> {
+        of_kind(&found, kind)
+            .iter()
+            .map(|f| f.subject.as_str())
+            .collect()
+    };
     assert_eq!(subjects("token_no_expiry"), ["a@pve!never"]);
     assert_eq!(subjects("token_expired"), ["a@pve!gone", "c@pve!t"]);
-    assert_eq!(subjects("token_expiring"), ["a@pve!edge", "a@pve!soon", "b@pve!t"]);
+    assert_eq!(
+        subjects("token_expiring"),
+        ["a@pve!edge", "a@pve!soon", "b@pve!t"]
+    );
     let soon = of_kind(&found, "token_expiring")[1];
     assert_eq!(soon.severity, Severity::Medium);
     assert_eq!(
         soon.message,
         "token 'a@pve!soon' expires on 2027-01-20T09:00:00Z, in 5 days: rotate it before then"
     );
-    assert!(of_kind(&found, "token_expiring")[2].message.contains("expires with its owner on 2027-02-04"));
-    assert!(of_kind(&found, "token_expired")[1].message.contains("expired with its owner on 2027-01-13T08:00:00Z"));
+    assert!(of_kind(&found, "token_expiring")[2]
+        .message
+        .contains("expires with its owner on 2027-02-04"));
+    assert!(of_kind(&found, "token_expired")[1]
+        .message
+        .contains("expired with its owner on 2027-01-13T08:00:00Z"));
     assert_eq!(soon.owner.as_deref(), Some("a@pve"));
 
     // The window is the task's.
@@ -95,14 +123,23 @@ fn token_expiry() {
 fn privsep_off_tokens_of_administrators() {
     let users = json!([
         user("own@pve", json!({"tokens": [token("t", 0, 0)]})),
-        user("viagroup@pve", json!({"groups": "admins", "tokens": [token("t", 0, 0)]})),
+        user(
+            "viagroup@pve",
+            json!({"groups": "admins", "tokens": [token("t", 0, 0)]})
+        ),
         // A user's own entry on / hides its groups' entries there.
-        user("override@pve", json!({"groups": "admins", "tokens": [token("t", 0, 0)]})),
+        user(
+            "override@pve",
+            json!({"groups": "admins", "tokens": [token("t", 0, 0)]})
+        ),
         user("denied@pve", json!({"tokens": [token("t", 0, 0)]})),
         user("custom@pve", json!({"tokens": [token("t", 0, 0)]})),
         user("below@pve", json!({"tokens": [token("t", 0, 0)]})),
         user("separated@pve", json!({"tokens": [token("t", 1, 0)]})),
-        user("root@pam", json!({"tokens": [token("ci", 0, 0), token("sep", 1, 0)]})),
+        user(
+            "root@pam",
+            json!({"tokens": [token("ci", 0, 0), token("sep", 1, 0)]})
+        ),
     ]);
     let acl = json!([
         acl("/", "user", "own@pve", "Administrator"),
@@ -115,22 +152,37 @@ fn privsep_off_tokens_of_administrators() {
         acl("/", "user", "separated@pve", "Administrator"),
     ]);
     let mut roles = builtin_roles();
-    roles.as_array_mut().unwrap().push(json!({"roleid": "Granter", "privs": "Permissions.Modify", "special": 0}));
+    roles
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"roleid": "Granter", "privs": "Permissions.Modify", "special": 0}));
     let inv = inventory(users, json!([]), json!([]), roles, acl, default_realms());
     let found = audit_all(&inv);
     let admin = of_kind(&found, "token_privsep_admin");
     let subjects: Vec<&str> = admin.iter().map(|f| f.subject.as_str()).collect();
-    assert_eq!(subjects, ["custom@pve!t", "own@pve!t", "root@pam!ci", "viagroup@pve!t"]);
+    assert_eq!(
+        subjects,
+        ["custom@pve!t", "own@pve!t", "root@pam!ci", "viagroup@pve!t"]
+    );
     assert!(admin.iter().all(|f| f.severity == Severity::High));
     assert_eq!(
         admin[1].message,
         "token 'own@pve!t' has privilege separation off, and its owner holds Permissions.Modify and Sys.Modify on / (role Administrator from its own ACL entry): whoever holds the secret can do anything, including granting itself more; turn privsep on and give the token its own ACL entries"
     );
-    assert!(admin[0].message.contains("holds Permissions.Modify on / (role Granter from its own ACL entry)"));
-    assert!(admin[2].message.contains("its owner is root@pam, which holds every privilege"));
-    assert!(admin[3].message.contains("(role Administrator from group 'admins')"));
+    assert!(admin[0]
+        .message
+        .contains("holds Permissions.Modify on / (role Granter from its own ACL entry)"));
+    assert!(admin[2]
+        .message
+        .contains("its owner is root@pam, which holds every privilege"));
+    assert!(admin[3]
+        .message
+        .contains("(role Administrator from group 'admins')"));
     // Tokens of root@pam are a finding of their own, privsep or not.
-    let root: Vec<&str> = of_kind(&found, "root_token").iter().map(|f| f.subject.as_str()).collect();
+    let root: Vec<&str> = of_kind(&found, "root_token")
+        .iter()
+        .map(|f| f.subject.as_str())
+        .collect();
     assert_eq!(root, ["root@pam!ci", "root@pam!sep"]);
     // High first.
     assert_eq!(found[0].kind, "token_privsep_admin");
@@ -145,7 +197,10 @@ fn password_logins_without_a_second_factor() {
         user("off@pve", json!({"enable": 0})),
         user("over@pve", json!({"expire": NOW - 1})),
         user("sso@oidc", json!({"realm-type": "openid"})),
-        user("corp@corp", json!({"realm-type": "ldap", "keys": "yubikey1"})),
+        user(
+            "corp@corp",
+            json!({"realm-type": "ldap", "keys": "yubikey1"})
+        ),
         user("ghost@gone", json!({"realm-type": V::Null})),
     ]);
     let tfa = json!([
@@ -153,22 +208,49 @@ fn password_logins_without_a_second_factor() {
         {"userid": "recovery@pve", "entries": [{"type": "recovery"}, {"type": "webauthn", "enable": 0}]},
     ]);
     let mut realms = default_realms();
-    let inv = |realms: &V| inventory(users.clone(), tfa.clone(), json!([]), builtin_roles(), json!([]), realms.clone());
+    let inv = |realms: &V| {
+        inventory(
+            users.clone(),
+            tfa.clone(),
+            json!([]),
+            builtin_roles(),
+            json!([]),
+            realms.clone(),
+        )
+    };
     let found = audit_all(&inv(&realms));
     assert_eq!(
-        pairs(&of_kind(&found, "user_no_tfa").into_iter().cloned().collect::<Vec<_>>()),
-        [("user_no_tfa", "corp@corp"), ("user_no_tfa", "none@pve"), ("user_no_tfa", "recovery@pve")]
+        pairs(
+            &of_kind(&found, "user_no_tfa")
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        ),
+        [
+            ("user_no_tfa", "corp@corp"),
+            ("user_no_tfa", "none@pve"),
+            ("user_no_tfa", "recovery@pve")
+        ]
     );
     assert_eq!(
         of_kind(&found, "user_no_tfa")[1].message,
         "user 'none@pve' is enabled and logs in with a password alone: no second factor (TOTP, WebAuthn, U2F or Yubico) is set up"
     );
     // A realm that requires a second factor covers its users.
-    realms.as_array_mut().unwrap().push(json!({"realm": "corp", "type": "ldap", "tfa": "yubico"}));
+    realms
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"realm": "corp", "type": "ldap", "tfa": "yubico"}));
     let found = audit_all(&inv(&realms));
-    assert!(!of_kind(&found, "user_no_tfa").iter().any(|f| f.subject == "corp@corp"));
+    assert!(!of_kind(&found, "user_no_tfa")
+        .iter()
+        .any(|f| f.subject == "corp@corp"));
     let out = crate::plan::result(&query(json!({})), &inv(&realms), &found, &[], NOW);
-    assert_eq!(out["users"][0]["tfa"], json!(["yubico"]), "corp's keys for its realm's factor");
+    assert_eq!(
+        out["users"][0]["tfa"],
+        json!(["yubico"]),
+        "corp's keys for its realm's factor"
+    );
 
     // Unknown second factors: the rule does not run.
     let mut unknown = inv(&realms);
@@ -212,7 +294,10 @@ fn acl_entries_of_principals_that_do_not_exist() {
 fn disabled_or_expired_users_that_keep_access() {
     let inv = with(
         json!([
-            user("off@pve", json!({"enable": 0, "tokens": [token("a", 1, 0), token("b", 1, 0)]})),
+            user(
+                "off@pve",
+                json!({"enable": 0, "tokens": [token("a", 1, 0), token("b", 1, 0)]})
+            ),
             user("old@pve", json!({"expire": NOW - DAY})),
             user("bare@pve", json!({"enable": 0})),
             user("fine@pve", json!({"tokens": [token("a", 1, 0)]})),
@@ -231,7 +316,9 @@ fn disabled_or_expired_users_that_keep_access() {
         inactive[0].message,
         "user 'off@pve' is disabled but still holds 2 tokens (a, b) and 1 ACL entry (/vms (PVEAuditor)): enabling it again brings them back; remove them, or the user"
     );
-    assert!(inactive[1].message.starts_with("user 'old@pve' is expired on 2027-01-14T08:00:00Z but still holds 1 ACL entry"));
+    assert!(inactive[1].message.starts_with(
+        "user 'old@pve' is expired on 2027-01-14T08:00:00Z but still holds 1 ACL entry"
+    ));
     assert_eq!(inactive[0].severity, Severity::Low);
 }
 
@@ -243,9 +330,10 @@ fn tokens_roles_and_groups_that_do_nothing() {
         json!({"roleid": "Unused", "privs": "VM.Audit", "special": 0}),
     ]);
     let inv = inventory(
-        json!([
-            user("joe@pve", json!({"tokens": [token("idle", 1, 0), token("busy", 1, 0), token("shared", 0, 0)]})),
-        ]),
+        json!([user(
+            "joe@pve",
+            json!({"tokens": [token("idle", 1, 0), token("busy", 1, 0), token("shared", 0, 0)]})
+        ),]),
         json!([]),
         json!([
             {"groupid": "empty", "users": ""},
@@ -256,17 +344,34 @@ fn tokens_roles_and_groups_that_do_nothing() {
         default_realms(),
     );
     let found = audit_all(&inv);
-    let subjects = |kind| -> Vec<&str> { of_kind(&found, kind).iter().map(|f| f.subject.as_str()).collect() };
+    let subjects = |kind| -> Vec<&str> {
+        of_kind(&found, kind)
+            .iter()
+            .map(|f| f.subject.as_str())
+            .collect()
+    };
     assert_eq!(subjects("token_without_acl"), ["joe@pve!idle"]);
-    assert_eq!(subjects("role_unused"), ["Unused"], "built-in roles are no finding");
+    assert_eq!(
+        subjects("role_unused"),
+        ["Unused"],
+        "built-in roles are no finding"
+    );
     assert_eq!(subjects("group_empty"), ["empty"]);
     assert_eq!(subjects("group_unknown_member"), ["stale"]);
     assert_eq!(
         of_kind(&found, "group_unknown_member")[0].message,
         "group 'stale' lists 2 members that do not exist: gone@pve, left@pve; a user created later under such an id is a member at once"
     );
-    let info: Vec<&str> = found.iter().filter(|f| f.severity == Severity::Info).map(|f| f.kind).collect();
-    assert_eq!(info, ["token_without_acl", "role_unused", "group_empty"], "sorted by rule");
+    let info: Vec<&str> = found
+        .iter()
+        .filter(|f| f.severity == Severity::Info)
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(
+        info,
+        ["token_without_acl", "role_unused", "group_empty"],
+        "sorted by rule"
+    );
 }
 
 #[test]
@@ -280,7 +385,15 @@ fn only_rules_whose_data_was_read() {
         V::Null,
     );
     let (found, checked) = audit(&query(json!({"kinds": ["users"]})), &inv, NOW);
-    assert_eq!(checked, ["token_no_expiry", "token_expiring", "root_token", "token_expired"]);
+    assert_eq!(
+        checked,
+        [
+            "token_no_expiry",
+            "token_expiring",
+            "root_token",
+            "token_expired"
+        ]
+    );
     assert_eq!(pairs(&found), [("token_no_expiry", "joe@pve!t")]);
 }
 
@@ -294,7 +407,10 @@ fn narrowed_to_some_users() {
         json!([]),
         json!([{"groupid": "empty", "users": ""}]),
         builtin_roles(),
-        json!([acl("/", "user", "gone@pve", "PVEAuditor"), acl("/", "user", "gone@pam", "PVEAuditor")]),
+        json!([
+            acl("/", "user", "gone@pve", "PVEAuditor"),
+            acl("/", "user", "gone@pam", "PVEAuditor")
+        ]),
         default_realms(),
     );
     let (found, checked) = audit(&query(json!({"realms": ["pve"]})), &inv, NOW);
@@ -303,13 +419,19 @@ fn narrowed_to_some_users() {
     let subjects: Vec<&str> = found.iter().map(|f| f.subject.as_str()).collect();
     assert_eq!(subjects, ["joe@pve!t", "joe@pve", "gone@pve", "joe@pve!t"]);
     let (found, _) = audit(&query(json!({"userids": ["ann@pam"]})), &inv, NOW);
-    assert!(found.iter().all(|f| f.owner.as_deref() == Some("ann@pam")), "{found:?}");
+    assert!(
+        found.iter().all(|f| f.owner.as_deref() == Some("ann@pam")),
+        "{found:?}"
+    );
 }
 
 #[test]
 fn summary_counts_by_severity() {
     assert_eq!(summary(&[]), "no findings");
-    let inv = with(json!([user("joe@pve", json!({"tokens": [token("t", 1, 0)]}))]), json!([]));
+    let inv = with(
+        json!([user("joe@pve", json!({"tokens": [token("t", 1, 0)]}))]),
+        json!([]),
+    );
     let found = audit_all(&inv);
     assert_eq!(summary(&found), "3 findings (2 medium, 1 info)");
     assert_eq!(

@@ -27,7 +27,14 @@ fn list<T>(v: &Value, key: &str, parse: impl Fn(&str, &Value) -> Result<T, Strin
 }
 
 /// An inventory from the answers PVE gives (`null` for a kind not read).
-pub fn inventory(users: Value, tfa: Value, groups: Value, roles: Value, acl: Value, realms: Value) -> Inventory {
+pub fn inventory(
+    users: Value,
+    tfa: Value,
+    groups: Value,
+    roles: Value,
+    acl: Value,
+    realms: Value,
+) -> Inventory {
     let some = |v: &Value| !v.is_null();
     Inventory {
         users: some(&users).then(|| accounts_from_json(&users).unwrap()),
@@ -76,7 +83,10 @@ fn options() {
     assert_eq!(q.expiring_within, 14 * DAY);
     assert_eq!(
         q.fail_on,
-        [Gate::Severity(Severity::High), Gate::Kind("token_no_expiry")]
+        [
+            Gate::Severity(Severity::High),
+            Gate::Kind("token_no_expiry")
+        ]
     );
 
     let q = query(json!({"userids": ["joe@pve"], "realms": ["ldap1"]}));
@@ -105,7 +115,8 @@ fn bad_options_say_what_to_do() {
     );
     // A severity gates whatever the kinds allow.
     query(json!({"kinds": ["users"], "fail_on": ["high"]}));
-    assert!(query_err(json!({"expiring_within": "soon"})).starts_with("expiring_within: invalid duration 'soon'"));
+    assert!(query_err(json!({"expiring_within": "soon"}))
+        .starts_with("expiring_within: invalid duration 'soon'"));
     assert!(query_err(json!({"userids": ["joe"]})).starts_with("userids: "));
     assert!(query_err(json!({"realms": ["p ve"]})).starts_with("realms: 'p ve' is not a realm id"));
 }
@@ -209,21 +220,36 @@ fn the_result() {
     // A token without an expiry of its own ends with its owner.
     let ci = &joe["tokens"][0];
     assert_eq!(ci["full_tokenid"], "joe@pve!ci");
-    assert_eq!((ci["expire"].clone(), ci["expire_date"].clone()), (json!(0), Value::Null));
+    assert_eq!(
+        (ci["expire"].clone(), ci["expire_date"].clone()),
+        (json!(0), Value::Null)
+    );
     assert_eq!(ci["expires_in_days"], 10);
     let old = &joe["tokens"][1];
-    assert_eq!((old["expired"].clone(), old["expires_in_days"].clone()), (json!(true), json!(-4)));
+    assert_eq!(
+        (old["expired"].clone(), old["expires_in_days"].clone()),
+        (json!(true), json!(-4))
+    );
     assert_eq!(old["privsep"], false);
     let root = &out["users"][1];
     assert_eq!(root["tfa"], json!([]));
-    assert_eq!((root["expire_date"].clone(), root["expires_in_days"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (root["expire_date"].clone(), root["expires_in_days"].clone()),
+        (Value::Null, Value::Null)
+    );
 
-    assert_eq!(out["groups"], json!([{"groupid": "ops", "comment": "Ops", "members": ["joe@pve"]}]));
+    assert_eq!(
+        out["groups"],
+        json!([{"groupid": "ops", "comment": "Ops", "members": ["joe@pve"]}])
+    );
     let auditor = &out["roles"][2];
     assert_eq!(auditor["roleid"], "PVEAuditor");
     assert_eq!(auditor["special"], true);
     assert_eq!(auditor["acl"].as_array().map(Vec::len), Some(3));
-    assert_eq!(auditor["acl"][2], json!({"path": "/vms/100", "type": "token", "ugid": "joe@pve!ci", "propagate": false}));
+    assert_eq!(
+        auditor["acl"][2],
+        json!({"path": "/vms/100", "type": "token", "ugid": "joe@pve!ci", "propagate": false})
+    );
     assert_eq!(out["roles"][0]["acl"], json!([]));
     assert_eq!(out["acl"].as_array().map(Vec::len), Some(3));
     assert_eq!(out["realms"][1]["default"], true);
@@ -247,24 +273,59 @@ fn narrowed_to_users_and_realms() {
     let inv = sample();
     let out = result(&query(json!({"userids": ["joe@pve"]})), &inv, &[], &[], NOW);
     assert_eq!(out["users"].as_array().map(Vec::len), Some(1));
-    let ugids: Vec<&str> = out["acl"].as_array().unwrap().iter().map(|e| e["ugid"].as_str().unwrap()).collect();
-    assert_eq!(ugids, ["ops", "joe@pve!ci"], "his groups' and tokens' entries, not root's");
-    assert_eq!(out["groups"].as_array().map(Vec::len), Some(1), "groups are not narrowed");
+    let ugids: Vec<&str> = out["acl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ugid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ugids,
+        ["ops", "joe@pve!ci"],
+        "his groups' and tokens' entries, not root's"
+    );
+    assert_eq!(
+        out["groups"].as_array().map(Vec::len),
+        Some(1),
+        "groups are not narrowed"
+    );
 
     let out = result(&query(json!({"realms": ["pam"]})), &inv, &[], &[], NOW);
     assert_eq!(out["users"][0]["userid"], "root@pam");
-    assert_eq!(out["realms"], json!([{"realm": "pam", "type": "pam", "default": false, "comment": "Linux PAM standard authentication"}]));
+    assert_eq!(
+        out["realms"],
+        json!([{"realm": "pam", "type": "pam", "default": false, "comment": "Linux PAM standard authentication"}])
+    );
     assert_eq!(out["acl"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
 fn only_the_kinds_read() {
-    let inv = inventory(json!([]), Value::Null, Value::Null, builtin_roles(), Value::Null, Value::Null);
-    let out = result(&query(json!({"kinds": ["users", "roles"]})), &inv, &[], &[], NOW);
+    let inv = inventory(
+        json!([]),
+        Value::Null,
+        Value::Null,
+        builtin_roles(),
+        Value::Null,
+        Value::Null,
+    );
+    let out = result(
+        &query(json!({"kinds": ["users", "roles"]})),
+        &inv,
+        &[],
+        &[],
+        NOW,
+    );
     let keys: Vec<&String> = out.keys().collect();
-    assert_eq!(keys, ["changed", "checked", "findings", "msg", "roles", "users"]);
+    assert_eq!(
+        keys,
+        ["changed", "checked", "findings", "msg", "roles", "users"]
+    );
     assert!(out["roles"][0].get("acl").is_none(), "the ACL was not read");
-    assert_eq!(out["msg"], "audited 0 users (with 0 tokens), 3 roles: no findings");
+    assert_eq!(
+        out["msg"],
+        "audited 0 users (with 0 tokens), 3 roles: no findings"
+    );
 }
 
 #[test]
