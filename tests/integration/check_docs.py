@@ -26,7 +26,7 @@ import sys
 
 import yaml
 
-MODULES = ["pve_user", "pve_group", "pve_role", "pve_acl", "pve_token", "pve_permission_info"]
+MODULES = ["pve_user", "pve_group", "pve_role", "pve_acl", "pve_token", "pve_permission_info", "pve_access_info"]
 
 
 def opt(type_, default=None, aliases=(), choices=None, no_log=False, env=None, required=False,
@@ -125,6 +125,13 @@ CONTRACT = {
         "path": opt("str"),
         "require": opt("dict"),
     },
+    "pve_access_info": {
+        "kinds": opt("list", elements="str", choices=["users", "groups", "roles", "acl", "realms"]),
+        "userids": opt("list", elements="str"),
+        "realms": opt("list", elements="str"),
+        "expiring_within": opt("str", "30d"),
+        "fail_on": opt("list", elements="str"),
+    },
 }
 
 # The key under which each module returns its resource (DESIGN.md).
@@ -135,6 +142,7 @@ RESOURCE_KEY = {
     "pve_acl": "acl",
     "pve_token": "token",
     "pve_permission_info": "permissions",
+    "pve_access_info": "findings",
 }
 
 failures: list[str] = []
@@ -231,7 +239,8 @@ def check_module(module: str, entry: dict, collection_dir: str) -> None:
         check(attr in attrs and attrs[attr].get("support") in ("full", "partial", "none", "N/A"),
               f"{module}: attribute {attr} missing or without support")
     check(attrs.get("check_mode", {}).get("support") == "full", f"{module}: check_mode support is not full")
-    want_diff = "N/A" if module == "pve_permission_info" else "full"
+    info = module in ("pve_permission_info", "pve_access_info")
+    want_diff = "N/A" if info else "full"
     check(attrs.get("diff_mode", {}).get("support") == want_diff, f"{module}: diff_mode support is not {want_diff}")
     check(attrs.get("action_group", {}).get("membership") == ["pve.access.pve"],
           f"{module}: action_group membership is not [pve.access.pve]")
@@ -245,6 +254,9 @@ def check_module(module: str, entry: dict, collection_dir: str) -> None:
             check(key in returns, f"{module}: RETURN does not document {key}")
     if module == "pve_permission_info":
         check("missing" in returns, f"{module}: RETURN does not document missing")
+    elif module == "pve_access_info":
+        for key in ("checked", "users", "groups", "roles", "acl", "realms"):
+            check(key in returns, f"{module}: RETURN does not document {key}")
     elif module != "pve_acl":
         check("diff" in returns, f"{module}: RETURN does not document diff")
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The Ansible-level test suite: installs the built collection into a scratch
 # collections path and runs, against fresh pve-sim instances,
-#   - the docs checks of all six modules (ansible-doc, check_docs.py),
+#   - the docs checks of all seven modules (ansible-doc, check_docs.py),
 #   - the ansible-test sanity tests that run offline,
-#   - galaxy-importer on the tarball (the six modules and their docs),
+#   - galaxy-importer on the tarball (the seven modules and their docs),
 #   - every target in tests/integration/targets/ (see targets/README.md),
 #   - the molecule scenario (molecule/default) from the repo root,
 #   - an AWX-style run with ansible-runner (tests/integration/awx/).
@@ -109,7 +109,7 @@ if selected docs; then
   # The collection README is the one we wrote; the binaries are executable.
   expect "README.md shipped in the collection" test -s "$COLLECTION_DIR/README.md"
   expect "meta/runtime.yml defines the action group pve" \
-    "$PY" -c 'import sys, yaml; g = yaml.safe_load(open(sys.argv[1]))["action_groups"]["pve"]; sys.exit(0 if len(g) == 6 else 1)' \
+    "$PY" -c 'import sys, yaml; g = yaml.safe_load(open(sys.argv[1]))["action_groups"]["pve"]; sys.exit(0 if len(g) == 7 else 1)' \
     "$COLLECTION_DIR/meta/runtime.yml"
   PLAY_OUT=
 fi
@@ -140,7 +140,7 @@ fi
 # --- galaxy-importer ----------------------------------------------------------
 # What Galaxy and Automation Hub run on upload, offline (ansible-lint without
 # downloads, no ansible-test container), in its own pinned venv
-# (galaxy/requirements.txt): it must find the six modules with their docs.
+# (galaxy/requirements.txt): it must find the seven modules with their docs.
 if selected galaxy; then
   CURRENT=galaxy
   PLAY_OUT=$WORK/logs/galaxy-importer.log
@@ -161,12 +161,12 @@ text = open(sys.argv[1]).read()
 result = json.loads(text[text.index("\n{") + 1:])
 docs = {d["doc_strings"]["doc"]["module"]: d for d in result.get("docs_blob", {}).get("contents", [])
         if d.get("content_type") == "module" and (d.get("doc_strings") or {}).get("doc")}
-for m in ("pve_user", "pve_group", "pve_role", "pve_acl", "pve_token", "pve_permission_info"):
+for m in ("pve_user", "pve_group", "pve_role", "pve_acl", "pve_token", "pve_permission_info", "pve_access_info"):
     doc = docs.get(m, {}).get("doc_strings", {})
     ok = bool(doc.get("doc", {}).get("options")) and bool(doc.get("examples")) and bool(doc.get("return"))
     print(("ok" if ok else "missing"), m)
 PYEOF
-  for m in pve_user pve_group pve_role pve_acl pve_token pve_permission_info; do
+  for m in pve_user pve_group pve_role pve_acl pve_token pve_permission_info pve_access_info; do
     expect "galaxy-importer lists $m with its options, examples and returns" grep -qx "ok $m" "$WORK/logs/galaxy-modules.txt"
   done
   PLAY_OUT=

@@ -96,8 +96,12 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let inv = inventory(m, &client, &q)?;
     let now = time::now();
     let (found, checked) = findings::audit(&q, &inv, now);
-    let out = plan::result(&q, &inv, &found, &checked, now);
+    let mut out = plan::result(&q, &inv, &found, &checked, now);
     let matched = plan::gated(&q, &found);
+    if !q.fail_on.is_empty() {
+        let list: Vec<Value> = matched.iter().map(|f| f.to_json()).collect();
+        out.insert("matched".into(), Value::Array(list));
+    }
     if matched.is_empty() {
         return Ok(out);
     }

@@ -351,14 +351,15 @@ fn fail_on_is_a_gate() {
         "2 findings matched fail_on: [high] token_privsep_admin: token 'admin@pve!tf' has privilege separation off, and its owner holds Permissions.Modify and Sys.Modify on / (role Administrator from group 'admins'): whoever holds the secret can do anything, including granting itself more; turn privsep on and give the token its own ACL entries; [info] group_empty: group 'empty' has no members"
     );
     assert!(findings(&r).len() > 2, "the failure carries every finding");
+    let matched: Vec<&str> = r["matched"].as_array().unwrap().iter().map(|f| f["subject"].as_str().unwrap()).collect();
+    assert_eq!(matched, ["admin@pve!tf", "empty"]);
     assert!(r["users"].is_array());
     assert!(r.get("changed").is_none_or(|c| c == false));
 
     // Nothing of the gate's kinds: it passes.
-    module().ok(
-        &sim,
-        json!({"fail_on": ["token_privsep_admin"], "userids": ["joe@pve"]}),
-    );
+    let r = module().ok(&sim, json!({"fail_on": ["token_privsep_admin"], "userids": ["joe@pve"]}));
+    assert_eq!(r["matched"], json!([]));
+    assert!(module().ok(&sim, json!({})).get("matched").is_none());
 
     sim.clear_requests();
     let r = module().fail(&sim, json!({"fail_on": ["critical"]}));

@@ -560,14 +560,15 @@ pub fn with_api_token(args: Value, api_token: &str) -> Value {
     a
 }
 
-/// The six modules of the collection.
-pub const MODULES: [&str; 6] = [
+/// The modules of the collection.
+pub const MODULES: [&str; 7] = [
     "pve_user",
     "pve_group",
     "pve_role",
     "pve_acl",
     "pve_token",
     "pve_permission_info",
+    "pve_access_info",
 ];
 
 /// A PVE configuration text as PVE writes it: Perl prints its strings as
