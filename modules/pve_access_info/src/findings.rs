@@ -50,53 +50,100 @@ pub struct Rule {
     /// Whether its subject is a user or a token (or a principal that may be
     /// one): only those rules run when the task narrows the users.
     pub per_user: bool,
-}
-
-const fn def(
-    kind: &'static str,
-    severity: Severity,
-    needs: &'static [Kind],
-    per_user: bool,
-) -> Rule {
-    Rule {
-        kind,
-        severity,
-        needs,
-        per_user,
-    }
+    /// Whether something PVE hides from the login would make it report
+    /// what is not so (an ACL entry of a user the login does not see): such
+    /// rules run only when the login sees everything.
+    pub whole: bool,
 }
 
 use Kind::{Acl, Groups, Realms, Roles, Users};
 
 /// Every rule, in the order findings are listed within a severity.
 pub const RULES: &[Rule] = &[
-    def(
-        "token_privsep_admin",
-        Severity::High,
-        &[Users, Roles, Acl],
-        true,
-    ),
-    def("token_no_expiry", Severity::Medium, &[Users], true),
-    def("token_expiring", Severity::Medium, &[Users], true),
-    def("root_token", Severity::Medium, &[Users], true),
-    def("user_no_tfa", Severity::Medium, &[Users, Realms], true),
-    def(
-        "acl_unknown_principal",
-        Severity::Medium,
-        &[Acl, Users, Groups],
-        true,
-    ),
-    def("token_expired", Severity::Low, &[Users], true),
-    def("inactive_user_access", Severity::Low, &[Users, Acl], true),
-    def(
-        "group_unknown_member",
-        Severity::Low,
-        &[Groups, Users],
-        false,
-    ),
-    def("token_without_acl", Severity::Info, &[Users, Acl], true),
-    def("role_unused", Severity::Info, &[Roles, Acl], false),
-    def("group_empty", Severity::Info, &[Groups], false),
+    Rule {
+        kind: "token_privsep_admin",
+        severity: Severity::High,
+        needs: &[Users, Roles, Acl],
+        per_user: true,
+        whole: false,
+    },
+    Rule {
+        kind: "token_no_expiry",
+        severity: Severity::Medium,
+        needs: &[Users],
+        per_user: true,
+        whole: false,
+    },
+    Rule {
+        kind: "token_expiring",
+        severity: Severity::Medium,
+        needs: &[Users],
+        per_user: true,
+        whole: false,
+    },
+    Rule {
+        kind: "root_token",
+        severity: Severity::Medium,
+        needs: &[Users],
+        per_user: true,
+        whole: false,
+    },
+    Rule {
+        kind: "user_no_tfa",
+        severity: Severity::Medium,
+        needs: &[Users, Realms],
+        per_user: true,
+        whole: false,
+    },
+    Rule {
+        kind: "acl_unknown_principal",
+        severity: Severity::Medium,
+        needs: &[Acl, Users, Groups],
+        per_user: true,
+        whole: true,
+    },
+    Rule {
+        kind: "token_expired",
+        severity: Severity::Low,
+        needs: &[Users],
+        per_user: true,
+        whole: false,
+    },
+    Rule {
+        kind: "inactive_user_access",
+        severity: Severity::Low,
+        needs: &[Users, Acl],
+        per_user: true,
+        whole: false,
+    },
+    Rule {
+        kind: "group_unknown_member",
+        severity: Severity::Low,
+        needs: &[Groups, Users],
+        per_user: false,
+        whole: true,
+    },
+    Rule {
+        kind: "token_without_acl",
+        severity: Severity::Info,
+        needs: &[Users, Acl],
+        per_user: true,
+        whole: true,
+    },
+    Rule {
+        kind: "role_unused",
+        severity: Severity::Info,
+        needs: &[Roles, Acl],
+        per_user: false,
+        whole: true,
+    },
+    Rule {
+        kind: "group_empty",
+        severity: Severity::Info,
+        needs: &[Groups],
+        per_user: false,
+        whole: false,
+    },
 ];
 
 /// The rule of a kind of finding.
@@ -285,7 +332,10 @@ pub fn audit(q: &Query, inv: &Inventory, now: i64) -> (Vec<Finding>, Vec<&'stati
     let mut found = Vec::new();
     let mut checked = Vec::new();
     for (order, r) in RULES.iter().enumerate() {
-        if !r.needs.iter().all(|k| q.kinds.contains(k)) || (q.narrowed() && !r.per_user) {
+        if !r.needs.iter().all(|k| q.kinds.contains(k))
+            || (q.narrowed() && !r.per_user)
+            || (r.whole && !inv.hidden.is_empty())
+        {
             continue;
         }
         if r.kind == "user_no_tfa" && inv.tfa.is_none() {

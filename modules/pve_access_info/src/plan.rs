@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ansible_module::{json, Map, Params, Value};
-use pve_api::access::{self, AclEntry, Group, PrincipalKind, Role, Token, User};
+use pve_api::access::{self, AclEntry, Group, Permissions, PrincipalKind, Role, Token, User};
 use pve_api::{ids, time};
 
 use crate::findings::{self, Finding, Severity};
@@ -225,9 +225,31 @@ pub struct Realm {
 /// Second factors by user id: the types of the enabled entries, sorted.
 pub type TfaTypes = BTreeMap<String, Vec<String>>;
 
+/// What PVE hides from a login without the privileges to see everything
+/// (`GET /access/permissions` of the login, from `/access` and
+/// `/access/groups`): empty when it sees it all.
+pub fn hidden(q: &Query, perms: &Permissions) -> Vec<&'static str> {
+    let holds = |path: &str, privs: &[&str]| {
+        perms
+            .get(path)
+            .is_some_and(|held| privs.iter().any(|p| held.contains_key(*p)))
+    };
+    let mut out = Vec::new();
+    let users_or_groups = q.kinds.contains(&Kind::Users) || q.kinds.contains(&Kind::Groups);
+    if users_or_groups && !holds("/access/groups", &["Sys.Audit", "User.Modify"]) {
+        out.push("users, groups and second factors outside its groups (it lacks Sys.Audit on /access/groups)");
+    }
+    if q.kinds.contains(&Kind::Acl) && !holds("/access", &["Sys.Audit"]) {
+        out.push("ACL entries on paths it may not change (it lacks Sys.Audit on /access)");
+    }
+    out
+}
+
 /// Everything read: `None` for what was not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inventory {
+    /// What PVE did not show this login ([`hidden`]).
+    pub hidden: Vec<&'static str>,
     pub users: Option<Vec<Account>>,
     /// `None` also when the users were read but the server did not tell.
     pub tfa: Option<TfaTypes>,
@@ -535,6 +557,30 @@ pub fn result(
 /// `1 user`, `2 users`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A gate on a kind of finding that this run could not check would pass
+/// whatever the state: the failure that says why.
+pub fn unchecked_gate(q: &Query, inv: &Inventory, checked: &[&str]) -> Option<String> {
+    q.fail_on.iter().find_map(|gate| {
+        let Gate::Kind(kind) = gate else {
+            return None;
+        };
+        if checked.contains(kind) {
+            return None;
+        }
+        let rule = findings::rule(kind)?;
+        let why = if q.narrowed() && !rule.per_user {
+            "userids and realms narrow the audit to users and their tokens"
+        } else if rule.whole && !inv.hidden.is_empty() {
+            "PVE does not show this login everything (see the warning)"
+        } else {
+            "the server did not tell the users' second factors (see the warning)"
+        };
+        Some(format!(
+            "fail_on names {kind}, which this run could not check: {why}; the gate would pass whatever the state"
+        ))
+    })
 }
 
 /// The findings `fail_on` matches.

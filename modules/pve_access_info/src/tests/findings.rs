@@ -440,3 +440,21 @@ fn summary_counts_by_severity() {
                "message": "token 'joe@pve!t' never expires, nor does its owner: set expire and rotate it regularly (pve.access.pve_token with expire_in and renew_before)"})
     );
 }
+
+#[test]
+fn what_the_login_cannot_see_is_not_judged() {
+    let mut inv = with(
+        json!([user("joe@pve", json!({"tokens": [token("t", 1, 0)]}))]),
+        json!([acl("/", "user", "hidden@pve", "PVEAuditor")]),
+    );
+    inv.hidden = vec!["users"];
+    let (found, checked) = audit(&query(json!({})), &inv, NOW);
+    let whole: Vec<&str> = RULES.iter().filter(|r| r.whole).map(|r| r.kind).collect();
+    assert_eq!(
+        whole,
+        ["acl_unknown_principal", "group_unknown_member", "token_without_acl", "role_unused"]
+    );
+    assert!(whole.iter().all(|k| !checked.contains(k)));
+    assert!(found.iter().all(|f| !whole.contains(&f.kind)), "{found:?}");
+    assert!(checked.contains(&"token_no_expiry"));
+}

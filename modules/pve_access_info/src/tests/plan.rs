@@ -352,3 +352,51 @@ fn the_gate_lists_every_match() {
     assert!(gated(&query(json!({})), &found).is_empty());
     assert!(gated(&query(json!({"fail_on": ["low"]})), &found).is_empty());
 }
+
+fn perms(v: Value) -> Permissions {
+    pve_api::access::permissions_from_json(&v).unwrap()
+}
+
+#[test]
+fn what_pve_hides_from_a_login() {
+    let all = query(json!({}));
+    let auditor = perms(json!({"/": {"Sys.Audit": 1}, "/access": {"Sys.Audit": 1}, "/access/groups": {"Sys.Audit": 1}}));
+    assert!(hidden(&all, &auditor).is_empty());
+    let user_admin = perms(json!({"/access": {"Sys.Audit": 1}, "/access/groups": {"User.Modify": 1}}));
+    assert!(hidden(&all, &user_admin).is_empty());
+    let nobody = perms(json!({"/vms": {"VM.Audit": 1}}));
+    assert_eq!(
+        hidden(&all, &nobody),
+        [
+            "users, groups and second factors outside its groups (it lacks Sys.Audit on /access/groups)",
+            "ACL entries on paths it may not change (it lacks Sys.Audit on /access)",
+        ]
+    );
+    // Only what the task reads matters.
+    assert!(hidden(&query(json!({"kinds": ["roles", "realms"]})), &nobody).is_empty());
+    assert_eq!(hidden(&query(json!({"kinds": ["acl"]})), &nobody).len(), 1);
+}
+
+#[test]
+fn a_gate_on_what_was_not_checked_fails() {
+    let mut inv = sample();
+    let q = query(json!({"fail_on": ["high", "acl_unknown_principal"]}));
+    let all: Vec<&str> = findings::RULES.iter().map(|r| r.kind).collect();
+    assert_eq!(unchecked_gate(&q, &inv, &all), None);
+    inv.hidden = vec!["ACL entries"];
+    let (_, checked) = findings::audit(&q, &inv, NOW);
+    assert_eq!(
+        unchecked_gate(&q, &inv, &checked).as_deref(),
+        Some("fail_on names acl_unknown_principal, which this run could not check: PVE does not show this login everything (see the warning); the gate would pass whatever the state")
+    );
+    let q = query(json!({"fail_on": ["group_empty"], "userids": ["joe@pve"]}));
+    let (_, checked) = findings::audit(&q, &sample(), NOW);
+    assert!(unchecked_gate(&q, &sample(), &checked).unwrap().contains("userids and realms narrow the audit"));
+    let q = query(json!({"fail_on": ["user_no_tfa"]}));
+    let mut no_tfa = sample();
+    no_tfa.tfa = None;
+    let (_, checked) = findings::audit(&q, &no_tfa, NOW);
+    assert!(unchecked_gate(&q, &no_tfa, &checked).unwrap().contains("did not tell the users' second factors"));
+    // A severity gates whatever was checked.
+    assert_eq!(unchecked_gate(&query(json!({"fail_on": ["info"]})), &no_tfa, &checked), None);
+}
