@@ -106,7 +106,11 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let mut inv = inventory(m, &client, &q)?;
     inv.hidden = hidden(&client, &q)?;
     if !inv.hidden.is_empty() {
-        let skipped: Vec<&str> = findings::RULES.iter().filter(|r| r.whole).map(|r| r.kind).collect();
+        let skipped: Vec<&str> = findings::RULES
+            .iter()
+            .filter(|r| r.whole)
+            .map(|r| r.kind)
+            .collect();
         m.warn(format!(
             "PVE does not show this login {}: the result lacks them, and the findings that would name what it cannot see ({}) were not checked; audit as root@pam or with PVEAuditor on /",
             inv.hidden.join(", nor "),

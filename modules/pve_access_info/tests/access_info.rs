@@ -60,7 +60,9 @@ acl:1:/vms/100:joe@pve!ci:Used:
 fn sim(version: &str) -> Sim {
     Sim::builder(version)
         .user_cfg(&user_cfg())
-        .token_cfg(&format!("auditor@pve!audit {SECRET}\n"))
+        .token_cfg(&format!(
+            "auditor@pve!audit {SECRET}\njoe@pve!ci {SECRET}\n"
+        ))
         .start()
 }
 
@@ -282,7 +284,18 @@ fn an_auditor_token_sees_it_all_and_nothing_secret() {
     let as_root = module().ok(&sim, json!({}));
     sim.clear_requests();
     let r = module().ok(&sim, with_api_token(json!({}), &token));
-    assert_eq!(sim.api_calls(), ALL_GETS);
+    let mut calls = ALL_GETS.to_vec();
+    calls.push("GET /access/permissions");
+    assert_eq!(
+        sim.api_calls(),
+        calls,
+        "a login but root@pam: what may it see?"
+    );
+    assert!(
+        r.get("warnings")
+            .is_none_or(|w| !w.to_string().contains("does not show")),
+        "{r}"
+    );
     assert!(sim.requests().iter().all(|q| q["auth"] != "ticket"));
     for key in ["users", "groups", "roles", "acl", "realms", "findings"] {
         assert_eq!(r[key], as_root[key], "{key}");
@@ -351,13 +364,21 @@ fn fail_on_is_a_gate() {
         "2 findings matched fail_on: [high] token_privsep_admin: token 'admin@pve!tf' has privilege separation off, and its owner holds Permissions.Modify and Sys.Modify on / (role Administrator from group 'admins'): whoever holds the secret can do anything, including granting itself more; turn privsep on and give the token its own ACL entries; [info] group_empty: group 'empty' has no members"
     );
     assert!(findings(&r).len() > 2, "the failure carries every finding");
-    let matched: Vec<&str> = r["matched"].as_array().unwrap().iter().map(|f| f["subject"].as_str().unwrap()).collect();
+    let matched: Vec<&str> = r["matched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
     assert_eq!(matched, ["admin@pve!tf", "empty"]);
     assert!(r["users"].is_array());
     assert!(r.get("changed").is_none_or(|c| c == false));
 
     // Nothing of the gate's kinds: it passes.
-    let r = module().ok(&sim, json!({"fail_on": ["token_privsep_admin"], "userids": ["joe@pve"]}));
+    let r = module().ok(
+        &sim,
+        json!({"fail_on": ["token_privsep_admin"], "userids": ["joe@pve"]}),
+    );
     assert_eq!(r["matched"], json!([]));
     assert!(module().ok(&sim, json!({})).get("matched").is_none());
 
@@ -436,4 +457,38 @@ fn realms_and_their_second_factor_on_the_real_code() {
         drop(sim);
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// A token that may see little: PVE answers it only in part, the module
+/// says so, and judges nothing it cannot see.
+#[test]
+fn a_login_that_sees_little_is_told_so() {
+    let sim = sim("8.4");
+    let token = format!("joe@pve!ci={SECRET}");
+    let r = module().ok(&sim, with_api_token(json!({}), &token));
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("PVE does not show this login users, groups and second factors outside its groups (it lacks Sys.Audit on /access/groups), nor ACL entries on paths it may not change (it lacks Sys.Audit on /access)"),
+        "{warnings}"
+    );
+    for kind in [
+        "acl_unknown_principal",
+        "group_unknown_member",
+        "token_without_acl",
+        "role_unused",
+    ] {
+        assert!(
+            !r["checked"].as_array().unwrap().iter().any(|k| k == kind),
+            "{kind}"
+        );
+    }
+    assert!(findings(&r).iter().all(|f| f.1 != "acl_unknown_principal"));
+    let r = module().fail(
+        &sim,
+        with_api_token(json!({"fail_on": ["acl_unknown_principal"]}), &token),
+    );
+    assert_eq!(
+        msg(&r),
+        "fail_on names acl_unknown_principal, which this run could not check: PVE does not show this login everything (see the warning); the gate would pass whatever the state"
+    );
 }

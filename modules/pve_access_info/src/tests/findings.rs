@@ -452,7 +452,12 @@ fn what_the_login_cannot_see_is_not_judged() {
     let whole: Vec<&str> = RULES.iter().filter(|r| r.whole).map(|r| r.kind).collect();
     assert_eq!(
         whole,
-        ["acl_unknown_principal", "group_unknown_member", "token_without_acl", "role_unused"]
+        [
+            "acl_unknown_principal",
+            "group_unknown_member",
+            "token_without_acl",
+            "role_unused"
+        ]
     );
     assert!(whole.iter().all(|k| !checked.contains(k)));
     assert!(found.iter().all(|f| !whole.contains(&f.kind)), "{found:?}");

@@ -49,6 +49,7 @@ pub fn inventory(
                 .collect()
         }),
         realms: some(&realms).then(|| realms_from_json(&realms).unwrap()),
+        hidden: Vec::new(),
     }
 }
 
@@ -360,9 +361,12 @@ fn perms(v: Value) -> Permissions {
 #[test]
 fn what_pve_hides_from_a_login() {
     let all = query(json!({}));
-    let auditor = perms(json!({"/": {"Sys.Audit": 1}, "/access": {"Sys.Audit": 1}, "/access/groups": {"Sys.Audit": 1}}));
+    let auditor = perms(
+        json!({"/": {"Sys.Audit": 1}, "/access": {"Sys.Audit": 1}, "/access/groups": {"Sys.Audit": 1}}),
+    );
     assert!(hidden(&all, &auditor).is_empty());
-    let user_admin = perms(json!({"/access": {"Sys.Audit": 1}, "/access/groups": {"User.Modify": 1}}));
+    let user_admin =
+        perms(json!({"/access": {"Sys.Audit": 1}, "/access/groups": {"User.Modify": 1}}));
     assert!(hidden(&all, &user_admin).is_empty());
     let nobody = perms(json!({"/vms": {"VM.Audit": 1}}));
     assert_eq!(
@@ -391,12 +395,19 @@ fn a_gate_on_what_was_not_checked_fails() {
     );
     let q = query(json!({"fail_on": ["group_empty"], "userids": ["joe@pve"]}));
     let (_, checked) = findings::audit(&q, &sample(), NOW);
-    assert!(unchecked_gate(&q, &sample(), &checked).unwrap().contains("userids and realms narrow the audit"));
+    assert!(unchecked_gate(&q, &sample(), &checked)
+        .unwrap()
+        .contains("userids and realms narrow the audit"));
     let q = query(json!({"fail_on": ["user_no_tfa"]}));
     let mut no_tfa = sample();
     no_tfa.tfa = None;
     let (_, checked) = findings::audit(&q, &no_tfa, NOW);
-    assert!(unchecked_gate(&q, &no_tfa, &checked).unwrap().contains("did not tell the users' second factors"));
+    assert!(unchecked_gate(&q, &no_tfa, &checked)
+        .unwrap()
+        .contains("did not tell the users' second factors"));
     // A severity gates whatever was checked.
-    assert_eq!(unchecked_gate(&query(json!({"fail_on": ["info"]})), &no_tfa, &checked), None);
+    assert_eq!(
+        unchecked_gate(&query(json!({"fail_on": ["info"]})), &no_tfa, &checked),
+        None
+    );
 }
