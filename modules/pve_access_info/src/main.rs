@@ -7,7 +7,9 @@
 //! With `fail_on` it is a gate for CI or a scheduled job.
 //!
 //! Requests: one GET per kind read (`/access/users?full=1` gives every
-//! user's tokens; `/access/tfa` their second factors), nothing per user.
+//! user's tokens; `/access/tfa` their second factors), nothing per user;
+//! a login other than root@pam adds `GET /access/permissions`, to know
+//! what PVE hides from it (and not judge what it cannot see).
 //! Never a secret in the output: realms show only their type, default, TFA
 //! type and comment; a user's `keys` (OATH secrets) never leave the module.
 //!
@@ -33,7 +35,7 @@ use plan::{Inventory, Kind, Query};
 
 fn spec() -> Spec {
     Spec::new([
-        Opt::list("kinds").choices(&["users", "groups", "roles", "acl", "realms"]),
+        Opt::list("kinds").choices(&Kind::ALL.map(Kind::name)),
         Opt::list("userids"),
         Opt::list("realms"),
         Opt::str("expiring_within").default("30d"),
