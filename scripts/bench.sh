@@ -22,7 +22,7 @@
 #      community `ansible` package, pinned, in .venv-bench-peer).
 # Usage: scripts/bench.sh TARBALL
 #   (env: BENCH_RUNS=30, BENCH_TASKS=20, BENCH_ROUNDS=5, BENCH_LOCAL_RUNS=5,
-#    BENCH_AUDIT_RUNS=5, BENCH_SPEED_ONLY=1)
+#    BENCH_AUDIT_RUNS=5, BENCH_SPEED_ONLY=1, BENCH_AUDIT_ONLY=1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tarball=$(cd "$(dirname "${1:?usage: scripts/bench.sh TARBALL}")" && pwd)/$(basename "$1")
@@ -247,6 +247,10 @@ PYEOF
 
 if [[ ${BENCH_SPEED_ONLY:-0} == 1 ]]; then
   bench_speed
+  exit
+fi
+if [[ ${BENCH_AUDIT_ONLY:-0} == 1 ]]; then
+  bench_audit
   exit
 fi
 "$PY" - <<'PYEOF'

@@ -8,8 +8,9 @@
 //!
 //! Requests: one GET per kind read (`/access/users?full=1` gives every
 //! user's tokens; `/access/tfa` their second factors), nothing per user;
-//! a login other than root@pam adds `GET /access/permissions`, to know
-//! what PVE hides from it (and not judge what it cannot see).
+//! a login other than root@pam (or its token without privilege
+//! separation) adds `GET /access/permissions`, to know what PVE hides from
+//! it (and not judge what it cannot see).
 //! Never a secret in the output: realms show only their type, default, TFA
 //! type and comment; a user's `keys` (OATH secrets) never leave the module.
 //!
@@ -92,10 +93,10 @@ fn inventory(m: &mut Module, client: &Client, q: &Query) -> Result<Inventory, Ap
     Ok(inv)
 }
 
-/// What PVE hides from this login: root@pam sees everything, anyone else
-/// is asked for (one GET).
-fn hidden(client: &Client, q: &Query) -> Result<Vec<&'static str>, ApiError> {
-    if client.identity().authid() == "root@pam" {
+/// What PVE hides from this login: one GET, unless it is root@pam (or its
+/// token without privilege separation), which sees everything.
+fn hidden(client: &Client, q: &Query, inv: &Inventory) -> Result<Vec<&'static str>, ApiError> {
+    if plan::sees_everything(client.identity().authid(), inv) {
         return Ok(Vec::new());
     }
     let perms = access::permissions(client, None, None)?;
@@ -106,7 +107,7 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let q = Query::from_params(&m.params)?;
     let client = Client::connect(&m.params)?;
     let mut inv = inventory(m, &client, &q)?;
-    inv.hidden = hidden(&client, &q)?;
+    inv.hidden = hidden(&client, &q, &inv)?;
     if !inv.hidden.is_empty() {
         let skipped: Vec<&str> = findings::RULES
             .iter()

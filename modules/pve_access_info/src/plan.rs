@@ -245,6 +245,21 @@ pub fn hidden(q: &Query, perms: &Permissions) -> Vec<&'static str> {
     out
 }
 
+/// Whether PVE shows the login `authid` everything without asking: root@pam,
+/// and its tokens without privilege separation (known from the users read).
+pub fn sees_everything(authid: &str, inv: &Inventory) -> bool {
+    if authid == "root@pam" {
+        return true;
+    }
+    authid.starts_with("root@pam!")
+        && inv
+            .users
+            .iter()
+            .flatten()
+            .flat_map(|a| &a.tokens)
+            .any(|t| !t.privsep && t.full_tokenid() == authid)
+}
+
 /// Everything read: `None` for what was not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inventory {

@@ -411,3 +411,28 @@ fn a_gate_on_what_was_not_checked_fails() {
         None
     );
 }
+
+#[test]
+fn root_and_its_shared_tokens_see_everything() {
+    let inv = inventory(
+        json!([{"userid": "root@pam", "groups": "", "tokens": [
+            {"tokenid": "full", "privsep": 0}, {"tokenid": "sep", "privsep": 1}]}]),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+    );
+    assert!(sees_everything("root@pam", &inv));
+    assert!(sees_everything("root@pam!full", &inv));
+    assert!(
+        !sees_everything("root@pam!sep", &inv),
+        "only what its own ACL entries give it"
+    );
+    assert!(!sees_everything("root@pam!gone", &inv));
+    assert!(!sees_everything("admin@pve", &inv));
+    assert!(
+        !sees_everything("root@pam!full", &Inventory::default()),
+        "the users were not read"
+    );
+}
