@@ -5,6 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod common;
+
+use common::ALL_GETS;
 use pve_test_support::{require_oracle, with_api_token, Server, Sim, TestModule};
 use serde_json::{json, Value};
 
@@ -94,6 +97,13 @@ fn owned(items: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The item of `list` whose `key` is `value`.
+fn item<'a>(list: &'a Value, key: &str, value: impl PartialEq<Value>) -> &'a Value {
+    list.as_array()
+        .and_then(|items| items.iter().find(|x| value == x[key]))
+        .unwrap_or_else(|| panic!("no item with {key} in {list}"))
+}
+
 fn ids(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
         .into_iter()
@@ -101,15 +111,6 @@ fn ids(list: &Value, key: &str) -> Vec<String> {
         .map(|v| v[key].as_str().unwrap_or_default().to_string())
         .collect()
 }
-
-const ALL_GETS: [&str; 6] = [
-    "GET /access/users",
-    "GET /access/tfa",
-    "GET /access/groups",
-    "GET /access/roles",
-    "GET /access/acl",
-    "GET /access/domains",
-];
 
 #[test]
 fn the_whole_state_and_its_findings_in_one_get_per_kind() {
@@ -139,12 +140,7 @@ fn the_whole_state_and_its_findings_in_one_get_per_kind() {
             let tokens: Vec<String> = ids(&u["tokens"], "full_tokenid");
             for t in &tokens {
                 let kept = state.token(t).unwrap();
-                let got = u["tokens"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|x| x["full_tokenid"] == *t)
-                    .unwrap();
+                let got = item(&u["tokens"], "full_tokenid", t.as_str());
                 assert_eq!(
                     (&got["privsep"], &got["expire"]),
                     (&kept["privsep"], &kept["expire"]),
@@ -166,21 +162,11 @@ fn the_whole_state_and_its_findings_in_one_get_per_kind() {
         let kept: BTreeSet<String> = state.acl().iter().map(Value::to_string).collect();
         assert_eq!(acl, kept, "{version}");
         for role in ["Used", "Unused"] {
-            let got = r["roles"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["roleid"] == role)
-                .unwrap();
+            let got = item(&r["roles"], "roleid", role);
             assert_eq!(got["privs"], json!(state.role(role).unwrap()), "{version}");
             assert_eq!(got["special"], false);
         }
-        let admin = r["roles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["roleid"] == "Administrator")
-            .unwrap();
+        let admin = item(&r["roles"], "roleid", "Administrator");
         assert_eq!(admin["special"], true);
         assert_eq!(
             admin["acl"],
@@ -192,12 +178,7 @@ fn the_whole_state_and_its_findings_in_one_get_per_kind() {
         );
         assert_eq!(ids(&r["realms"], "realm"), ["pam", "pve"], "{version}");
 
-        let joe = r["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["userid"] == "joe@pve")
-            .unwrap();
+        let joe = item(&r["users"], "userid", "joe@pve");
         let soon = &joe["tokens"][2];
         assert_eq!(soon["expired"], false);
         assert!(
@@ -264,12 +245,7 @@ fn the_whole_state_and_its_findings_in_one_get_per_kind() {
                 r["roles"].as_array().map_or(0, Vec::len)),
             "{version}"
         );
-        let off = &r["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["kind"] == "inactive_user_access")
-            .unwrap()["message"];
+        let off = &item(&r["findings"], "kind", "inactive_user_access")["message"];
         assert_eq!(
             off,
             "user 'off@pve' is disabled but still holds 1 token (left) and 1 ACL entry (/storage (PVEAuditor)): enabling it again brings them back; remove them, or the user"
@@ -437,12 +413,7 @@ fn realms_and_their_second_factor_on_the_real_code() {
             "{version}"
         );
         assert!(!r.to_string().contains("cn=reader"), "{version}");
-        let ann = r["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["userid"] == "ann@corp")
-            .unwrap();
+        let ann = item(&r["users"], "userid", "ann@corp");
         assert_eq!(ann["realm_type"], "ldap");
         let no_tfa: Vec<String> = findings(&r)
             .into_iter()

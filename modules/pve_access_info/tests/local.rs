@@ -1,6 +1,9 @@
 //! pve_access_info in local mode (no api_host): the real pvesh of PVE 9.1
 //! and 8.4 (pve-oracle) on a node's state directory, one pvesh run per GET.
 
+mod common;
+
+use common::ALL_GETS;
 use pve_test_support::{local_nodes, TestModule};
 use serde_json::json;
 
@@ -19,18 +22,7 @@ fn the_audit_through_pvesh() {
         let node = node.user_cfg(USER_CFG);
         let v = &node.version;
         let r = m.ok(&node, json!({"fail_on": ["low"]}));
-        assert_eq!(
-            node.api_calls(),
-            [
-                "GET /access/users",
-                "GET /access/tfa",
-                "GET /access/groups",
-                "GET /access/roles",
-                "GET /access/acl",
-                "GET /access/domains",
-            ],
-            "{v}"
-        );
+        assert_eq!(node.api_calls(), ALL_GETS, "{v}");
         assert_eq!(
             r["users"][0]["tokens"][0]["full_tokenid"], "joe@pve!full",
             "{v}"
