@@ -29,7 +29,7 @@ mod findings;
 mod plan;
 
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
-use pve_api::access;
+use pve_api::access::{self, Permissions};
 use pve_api::{time, ApiError, ApiRequest, Client, ErrorKind};
 
 use plan::{Inventory, Kind, Query};
@@ -49,7 +49,7 @@ fn main() {
     ansible_module::run("pve_access_info", spec(), run)
 }
 
-/// Reads `path` and parses it; an answer of another shape is an error.
+/// Sends `req` and parses its answer; an answer of another shape is an error.
 fn read<T>(
     client: &Client,
     req: &ApiRequest,
@@ -94,9 +94,11 @@ fn inventory(m: &mut Module, client: &Client, q: &Query) -> Result<Inventory, Ap
 }
 
 /// What PVE hides from this login: one GET, unless it is root@pam (or its
-/// token without privilege separation), which sees everything.
+/// token without privilege separation), which sees everything, or the task
+/// reads nothing PVE filters.
 fn hidden(client: &Client, q: &Query, inv: &Inventory) -> Result<Vec<&'static str>, ApiError> {
-    if plan::sees_everything(client.identity().authid(), inv) {
+    let filtered = !plan::hidden(q, &Permissions::new()).is_empty();
+    if !filtered || plan::sees_everything(client.identity().authid(), inv) {
         return Ok(Vec::new());
     }
     let perms = access::permissions(client, None, None)?;
