@@ -40,6 +40,10 @@ impl Severity {
     }
 }
 
+/// How a rule reports a finding: its subject, the user it is about, the
+/// message.
+type Add<'f> = dyn FnMut(String, Option<&str>, String) + 'f;
+
 /// One kind of finding.
 #[derive(Debug)]
 pub struct Rule {
@@ -54,6 +58,8 @@ pub struct Rule {
     /// what is not so (an ACL entry of a user the login does not see): such
     /// rules run only when the login sees everything.
     pub whole: bool,
+    /// The rule itself.
+    check: fn(&Index<'_>, &mut Add<'_>),
 }
 
 use Kind::{Acl, Groups, Realms, Roles, Users};
@@ -66,6 +72,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users, Roles, Acl],
         per_user: true,
         whole: false,
+        check: token_privsep_admin,
     },
     Rule {
         kind: "token_no_expiry",
@@ -73,6 +80,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users],
         per_user: true,
         whole: false,
+        check: token_no_expiry,
     },
     Rule {
         kind: "token_expiring",
@@ -80,6 +88,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users],
         per_user: true,
         whole: false,
+        check: token_expiring,
     },
     Rule {
         kind: "root_token",
@@ -87,6 +96,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users],
         per_user: true,
         whole: false,
+        check: root_token,
     },
     Rule {
         kind: "user_no_tfa",
@@ -94,6 +104,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users, Realms],
         per_user: true,
         whole: false,
+        check: user_no_tfa,
     },
     Rule {
         kind: "acl_unknown_principal",
@@ -101,6 +112,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Acl, Users, Groups],
         per_user: true,
         whole: true,
+        check: acl_unknown_principal,
     },
     Rule {
         kind: "token_expired",
@@ -108,6 +120,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users],
         per_user: true,
         whole: false,
+        check: token_expired,
     },
     Rule {
         kind: "inactive_user_access",
@@ -115,6 +128,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users, Acl],
         per_user: true,
         whole: false,
+        check: inactive_user_access,
     },
     Rule {
         kind: "group_unknown_member",
@@ -122,6 +136,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Groups, Users],
         per_user: false,
         whole: true,
+        check: group_unknown_member,
     },
     Rule {
         kind: "token_without_acl",
@@ -129,6 +144,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Users, Acl],
         per_user: true,
         whole: true,
+        check: token_without_acl,
     },
     Rule {
         kind: "role_unused",
@@ -136,6 +152,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Roles, Acl],
         per_user: false,
         whole: true,
+        check: role_unused,
     },
     Rule {
         kind: "group_empty",
@@ -143,6 +160,7 @@ pub const RULES: &[Rule] = &[
         needs: &[Groups],
         per_user: false,
         whole: false,
+        check: group_empty,
     },
 ];
 
@@ -154,7 +172,7 @@ pub fn rule(kind: &str) -> Option<&'static Rule> {
 /// What makes a user or a token able to take over the cluster when held on
 /// `/`: granting any privilege to anyone, or changing the nodes' system
 /// settings. Administrator holds both.
-pub const ADMIN_PRIVS: [&str; 2] = ["Permissions.Modify", "Sys.Modify"];
+const ADMIN_PRIVS: [&str; 2] = ["Permissions.Modify", "Sys.Modify"];
 
 /// Realm types whose users log in with a password.
 const PASSWORD_REALMS: [&str; 4] = ["pam", "pve", "ldap", "ad"];
@@ -324,9 +342,8 @@ impl<'a> Index<'a> {
     }
 }
 
-/// Every finding of every rule that can run, and the kinds of those rules.
-///
-/// `now` and `window` (the `expiring_within` seconds) decide expiry.
+/// Every finding of every rule that can run, and the kinds of those rules;
+/// `now` (epoch seconds) and the task's `expiring_within` decide expiry.
 pub fn audit(q: &Query, inv: &Inventory, now: i64) -> (Vec<Finding>, Vec<&'static str>) {
     let ix = Index::new(inv, now, q.expiring_within);
     let mut found = Vec::new();
@@ -354,7 +371,7 @@ pub fn audit(q: &Query, inv: &Inventory, now: i64) -> (Vec<Finding>, Vec<&'stati
                 },
             ));
         };
-        run_rule(&ix, r.kind, &mut add);
+        (r.check)(&ix, &mut add);
     }
     found.sort_by(|(oa, a), (ob, b)| {
         (a.severity, oa, &a.subject).cmp(&(b.severity, ob, &b.subject))
@@ -365,24 +382,6 @@ pub fn audit(q: &Query, inv: &Inventory, now: i64) -> (Vec<Finding>, Vec<&'stati
         .filter(|f| !q.narrowed() || f.owner.as_deref().is_some_and(|u| q.selects(u)))
         .collect();
     (found, checked)
-}
-
-type Add<'f> = dyn FnMut(String, Option<&str>, String) + 'f;
-
-fn run_rule(ix: &Index, kind: &str, add: &mut Add) {
-    match kind {
-        "token_privsep_admin" => token_privsep_admin(ix, add),
-        "token_no_expiry" | "token_expiring" | "token_expired" => token_expiry(ix, kind, add),
-        "root_token" => root_token(ix, add),
-        "user_no_tfa" => user_no_tfa(ix, add),
-        "acl_unknown_principal" => acl_unknown_principal(ix, add),
-        "inactive_user_access" => inactive_user_access(ix, add),
-        "group_unknown_member" => group_unknown_member(ix, add),
-        "token_without_acl" => token_without_acl(ix, add),
-        "role_unused" => role_unused(ix, add),
-        "group_empty" => group_empty(ix, add),
-        _ => {}
-    }
 }
 
 fn token_privsep_admin(ix: &Index, add: &mut Add) {
@@ -407,6 +406,20 @@ fn token_privsep_admin(ix: &Index, add: &mut Add) {
     }
 }
 
+fn token_no_expiry(ix: &Index, add: &mut Add) {
+    token_expiry(ix, "token_no_expiry", add);
+}
+
+fn token_expiring(ix: &Index, add: &mut Add) {
+    token_expiry(ix, "token_expiring", add);
+}
+
+fn token_expired(ix: &Index, add: &mut Add) {
+    token_expiry(ix, "token_expired", add);
+}
+
+/// The three expiry rules, one `kind` at a time: by when the token stops
+/// working, its own expiry or its owner's.
 fn token_expiry(ix: &Index, kind: &str, add: &mut Add) {
     for a in ix.accounts() {
         for t in &a.tokens {
