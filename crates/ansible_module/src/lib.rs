@@ -111,7 +111,8 @@ pub struct Opt {
     default: Option<Value>,
     choices: Vec<&'static str>,
     aliases: Vec<&'static str>,
-    no_log: bool,
+    /// `Some(false)`: said not to be a secret (see [`Opt::not_secret`]).
+    no_log: Option<bool>,
     env: Option<&'static str>,
     elements: Option<Kind>,
     sub: Option<Spec>,
@@ -126,7 +127,7 @@ impl Opt {
             default: None,
             choices: vec![],
             aliases: vec![],
-            no_log: false,
+            no_log: None,
             env: None,
             elements: None,
             sub: None,
@@ -171,13 +172,24 @@ impl Opt {
     }
     /// The value is a secret: scrubbed from everything the module prints.
     pub fn no_log(mut self) -> Opt {
-        self.no_log = true;
+        self.no_log = Some(true);
+        self
+    }
+    /// The name sounds like a secret's (`token`, `pass`, ...) but the value
+    /// is not one: printed as `no_log: false`, the way a Python module tells
+    /// ansible-test's validate-modules (its `no-log-needed` check).
+    pub fn not_secret(mut self) -> Opt {
+        self.no_log = Some(false);
         self
     }
     /// Fallback to this environment variable when the option is absent or null.
     pub fn env(mut self, var: &'static str) -> Opt {
         self.env = Some(var);
         self
+    }
+    /// A `no_log` option: its value is masked in everything printed.
+    pub(crate) fn secret(&self) -> bool {
+        self.no_log == Some(true)
     }
     /// The element type of a [`Kind::List`].
     pub fn elements(mut self, k: Kind) -> Opt {
@@ -280,8 +292,8 @@ impl Opt {
         if let Some(k) = self.elements {
             o.insert("elements".into(), json!(k.name()));
         }
-        if self.no_log {
-            o.insert("no_log".into(), json!(true));
+        if let Some(no_log) = self.no_log {
+            o.insert("no_log".into(), json!(no_log));
         }
         if let Some(var) = self.env {
             o.insert("fallback".into(), json!(["env_fallback", [var]]));

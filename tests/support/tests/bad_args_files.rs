@@ -1,8 +1,9 @@
 //! Every module binary, fed any args file at all, prints exactly one JSON
 //! object, fails with exit code 1, and never hangs, crashes or reaches the
-//! network. Runs the release binaries (`make modules` builds them).
+//! network; and `--print-spec` prints the spec and runs nothing. Runs the
+//! release binaries (`make modules` builds them).
 
-use pve_test_support::{release_module, run_module_raw, ModuleRun, MODULES};
+use pve_test_support::{modules, release_module, run_module_raw, ModuleRun};
 use std::process::Command;
 
 /// Args files a broken controller, a hand-written test or bit rot can
@@ -67,7 +68,8 @@ fn assert_one_failure(name: &str, what: &str, run: &ModuleRun, word: &str) {
 
 #[test]
 fn any_args_file_gets_one_json_failure() {
-    for name in MODULES {
+    for name in modules() {
+        let name = name.as_str();
         let binary = release_module(name);
         for (what, content, word) in bad_inputs() {
             let run = run_module_raw(&binary, &content);
@@ -78,7 +80,8 @@ fn any_args_file_gets_one_json_failure() {
 
 #[test]
 fn a_missing_args_file_gets_one_json_failure() {
-    for name in MODULES {
+    for name in modules() {
+        let name = name.as_str();
         let binary = release_module(name);
         for args in [vec![], vec!["/nonexistent/args.json"]] {
             let out = Command::new(&binary)
@@ -91,5 +94,33 @@ fn a_missing_args_file_gets_one_json_failure() {
             assert_eq!(out.status.code(), Some(1), "{name} {args:?}: {stdout}");
             assert_eq!(json["failed"], true, "{name} {args:?}: {stdout}");
         }
+    }
+}
+
+#[test]
+fn every_module_prints_its_spec_without_running() {
+    let names = modules();
+    assert!(names.contains(&"pve_user".to_string()), "{names:?}");
+    for name in names {
+        // A server that is not there: printing the spec must not need one.
+        let out = Command::new(release_module(&name))
+            .arg("--print-spec")
+            .env("PROXMOX_HOST", "https://192.0.2.1:1")
+            .output()
+            .unwrap_or_else(|e| panic!("run {name}: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let spec: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{name} --print-spec: not JSON ({e}): {stdout:?}"));
+        assert_eq!(out.status.code(), Some(0), "{name}: {stdout}");
+        let options = spec["argument_spec"].as_object().unwrap();
+        assert_eq!(
+            options["api_host"],
+            serde_json::json!({"type": "str", "fallback": ["env_fallback", ["PROXMOX_HOST"]]}),
+            "{name}"
+        );
+        assert!(
+            options.values().all(|o| o["type"].is_string()),
+            "{name}: {spec}"
+        );
     }
 }

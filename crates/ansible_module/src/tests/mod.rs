@@ -1089,6 +1089,7 @@ fn spec_prints_as_ansible_argument_spec() {
         Opt::new("data", Kind::Raw),
         Opt::new("entries", Kind::List).suboptions(entry),
         Opt::dict("require"),
+        Opt::str("tokenid").not_secret(),
     ])
     .mutually_exclusive(&["entries", "name"])
     .required_one_of(&["name", "entries"]);
@@ -1112,6 +1113,7 @@ fn spec_prints_as_ansible_argument_spec() {
                     "required_together": [["path", "roles"]],
                 },
                 "require": {"type": "dict"},
+                "tokenid": {"type": "str", "no_log": false},
             },
             "mutually_exclusive": [["entries", "name"]],
             "required_one_of": [["name", "entries"]],
