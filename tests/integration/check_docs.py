@@ -188,10 +188,7 @@ def main() -> int:
         snippet = subprocess.run([ansible_doc, "-s", f"pve.access.{m}"], env=env, capture_output=True, text=True)
         check(snippet.returncode == 0 and f"  {m}:" in snippet.stdout,
               f"{m}: ansible-doc -s failed: {snippet.stderr.strip()}")
-    for f in failures:
-        print(f"FAIL {f}")
-    print(f"docs: {passes} checks passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return spec_docs.report("docs", passes, failures)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ for: `no_log` (the word), each env fallback (`E(VAR)`) and each relation
 
 `differences(module, documented_options, printed_spec)` returns one message
 per disagreement, each naming the module and the option; empty means they
-agree. Used by check_docs.py, and tested by spec_docs_test.py.
+agree. Used by check_docs.py, and tested by spec_docs_test.py (both print
+with `report`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ RELATIONS = {
     "required_together": ("together",),
     "required_one_of": ("one of", "required unless"),
 }
+
+
+def report(label: str, passed: int, failures: list[str]) -> int:
+    """Prints the failures and a summary line; the exit code."""
+    for f in failures:
+        print(f"FAIL {f}")
+    print(f"{label}: {passed} checks passed, {len(failures)} failed")
+    return 1 if failures else 0
 
 
 def text_of(desc) -> str:

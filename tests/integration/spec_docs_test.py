@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import sys
 
-from spec_docs import differences
+from spec_docs import differences, report
 
 SPEC = {
     "argument_spec": {
@@ -95,10 +95,7 @@ def main() -> int:
         found = drift(change)
         if len(found) != 1 or not all(w in found[0] for w in ["pve_demo: "] + words):
             failed.append(f"{what}: want one message with {words}, got {found}")
-    for f in failed:
-        print(f"FAIL {f}")
-    print(f"spec_docs: {len(CASES) + 1 - len(failed)} checks passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return report("spec_docs", len(CASES) + 1 - len(failed), failed)
 
 
 if __name__ == "__main__":
