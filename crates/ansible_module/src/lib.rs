@@ -58,6 +58,12 @@
 //! ```
 //!
 //! [`execute`] is the same without process I/O, for unit tests.
+//!
+//! `MODULE --print-spec` prints the module's [`Spec`] as JSON instead of
+//! running it ([`Spec::to_json`]): `AnsibleModule`'s keyword arguments
+//! (`argument_spec`, `mutually_exclusive`, `required_together`,
+//! `required_one_of`), so that docs and generated Python can be checked
+//! against what the binary really accepts.
 
 pub mod text;
 mod validate;
@@ -105,7 +111,8 @@ pub struct Opt {
     default: Option<Value>,
     choices: Vec<&'static str>,
     aliases: Vec<&'static str>,
-    no_log: bool,
+    /// `Some(false)`: said not to be a secret (see [`Opt::not_secret`]).
+    no_log: Option<bool>,
     env: Option<&'static str>,
     elements: Option<Kind>,
     sub: Option<Spec>,
@@ -120,7 +127,7 @@ impl Opt {
             default: None,
             choices: vec![],
             aliases: vec![],
-            no_log: false,
+            no_log: None,
             env: None,
             elements: None,
             sub: None,
@@ -165,13 +172,24 @@ impl Opt {
     }
     /// The value is a secret: scrubbed from everything the module prints.
     pub fn no_log(mut self) -> Opt {
-        self.no_log = true;
+        self.no_log = Some(true);
+        self
+    }
+    /// The name sounds like a secret's (`token`, `pass`, ...) but the value
+    /// is not one: printed as `no_log: false`, the way a Python module tells
+    /// ansible-test's validate-modules (its `no-log-needed` check).
+    pub fn not_secret(mut self) -> Opt {
+        self.no_log = Some(false);
         self
     }
     /// Fallback to this environment variable when the option is absent or null.
     pub fn env(mut self, var: &'static str) -> Opt {
         self.env = Some(var);
         self
+    }
+    /// A `no_log` option: its value is masked in everything printed.
+    pub(crate) fn secret(&self) -> bool {
+        self.no_log == Some(true)
     }
     /// The element type of a [`Kind::List`].
     pub fn elements(mut self, k: Kind) -> Opt {
@@ -220,6 +238,71 @@ impl Spec {
     pub fn required_one_of(mut self, names: &[&'static str]) -> Spec {
         self.one_of.push(names.to_vec());
         self
+    }
+
+    /// The spec in `AnsibleModule`'s vocabulary: `{"argument_spec": {...},
+    /// "mutually_exclusive": [...], "required_together": [...],
+    /// "required_one_of": [...]}` (a relation only when the spec has one),
+    /// each option with `type` and only the other keys that differ from
+    /// Ansible's defaults. Ansible's env fallback
+    /// `(env_fallback, ['VAR'])` is written `["env_fallback", ["VAR"]]`, since
+    /// JSON has no functions. A dict option's suboptions are its `options`,
+    /// with their own relations beside them, as Ansible nests them.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("argument_spec".into(), self.options_json());
+        self.relations_json(&mut out);
+        Value::Object(out)
+    }
+
+    fn options_json(&self) -> Value {
+        let opts = self.opts.iter().map(|o| (o.name.to_string(), o.to_json()));
+        Value::Object(opts.collect())
+    }
+
+    fn relations_json(&self, out: &mut Map<String, Value>) {
+        for (key, groups) in [
+            ("mutually_exclusive", &self.exclusive),
+            ("required_together", &self.together),
+            ("required_one_of", &self.one_of),
+        ] {
+            if !groups.is_empty() {
+                out.insert(key.into(), json!(groups));
+            }
+        }
+    }
+}
+
+impl Opt {
+    fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("type".into(), json!(self.kind.name()));
+        if self.required {
+            o.insert("required".into(), json!(true));
+        }
+        if let Some(d) = &self.default {
+            o.insert("default".into(), d.clone());
+        }
+        if !self.choices.is_empty() {
+            o.insert("choices".into(), json!(self.choices));
+        }
+        if !self.aliases.is_empty() {
+            o.insert("aliases".into(), json!(self.aliases));
+        }
+        if let Some(k) = self.elements {
+            o.insert("elements".into(), json!(k.name()));
+        }
+        if let Some(no_log) = self.no_log {
+            o.insert("no_log".into(), json!(no_log));
+        }
+        if let Some(var) = self.env {
+            o.insert("fallback".into(), json!(["env_fallback", [var]]));
+        }
+        if let Some(sub) = &self.sub {
+            o.insert("options".into(), sub.options_json());
+            sub.relations_json(&mut o);
+        }
+        Value::Object(o)
     }
 }
 
@@ -362,9 +445,14 @@ impl From<&str> for Failure {
     }
 }
 
+/// The argument that makes [`run`] print the spec instead of running the module.
+pub const PRINT_SPEC: &str = "--print-spec";
+
 /// Entry point of every module binary: `fn main() { ansible_module::run("hello", spec(), body) }`.
 /// Reads `argv[1]` (an args file, or `-` for standard input), validates, calls body,
-/// prints exactly one JSON object, exits 0 / 1.
+/// prints exactly one JSON object, exits 0 / 1. With `argv[1]` [`PRINT_SPEC`]
+/// it prints [`Spec::to_json`] and exits 0, touching nothing else (Ansible
+/// gives a module the path of its args file, never this).
 pub fn run(
     name: &'static str,
     spec: Spec,
@@ -388,6 +476,10 @@ pub fn run(
         emit(&v);
         std::process::exit(1)
     }));
+    if std::env::args_os().nth(1).is_some_and(|a| a == PRINT_SPEC) {
+        emit(&spec.to_json());
+        std::process::exit(0)
+    }
     let (v, code) = match read_args(name) {
         Ok(text) => execute(name, &spec, &text, &|k| std::env::var(k).ok(), body),
         Err(msg) => (failure_json(msg), 1),

@@ -177,7 +177,7 @@ impl Checker<'_> {
             if let (false, Some(d)) = (p.contains_key(o.name), &o.default) {
                 p.insert(o.name.into(), d.clone());
             }
-            if o.no_log {
+            if o.secret() {
                 if let Some(v) = p.get(o.name) {
                     collect_secrets(v, &mut self.secrets);
                 }
@@ -211,7 +211,7 @@ impl Checker<'_> {
                 }
                 match self.coerce_opt(o, v, ctx) {
                     Ok(v) => {
-                        if o.no_log {
+                        if o.secret() {
                             collect_secrets(&v, &mut self.secrets);
                         }
                         p.insert(o.name.into(), v);
@@ -292,7 +292,7 @@ impl Checker<'_> {
                 format!(" found in '{}'{sep}", ctx.join(" -> "))
             }
         };
-        let v = coerce(o.kind, v, o.no_log, self.env).map_err(|(ty, e)| {
+        let v = coerce(o.kind, v, o.secret(), self.env).map_err(|(ty, e)| {
             vec![format!(
                 "argument '{}' is of type {ty}{} and we were unable to convert to {}: {e}",
                 o.name,
@@ -307,7 +307,7 @@ impl Checker<'_> {
         let mut errors = vec![];
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            match coerce(k, item, o.no_log, self.env) {
+            match coerce(k, item, o.secret(), self.env) {
                 Ok(x) => out.push(x),
                 Err((ty, e)) => errors.push(format!(
                     "Elements value for option '{}'{} is of type {ty} and we were unable to convert to {}: {e}",
@@ -340,7 +340,7 @@ fn string_conversion_warning(o: &Opt, v: &Value, prefix: &str) -> Option<String>
         }
         _ => return None,
     };
-    let (value, as_text) = if o.no_log {
+    let (value, as_text) = if o.secret() {
         ("'********'".to_string(), "'********'".to_string())
     } else {
         (py_repr(what), py_repr(&Value::String(py_str(what))))
@@ -355,7 +355,7 @@ fn string_conversion_warning(o: &Opt, v: &Value, prefix: &str) -> Option<String>
 
 fn check_choices(o: &Opt, v: &mut Value) -> Option<String> {
     let shown = |s: String| {
-        if o.no_log {
+        if o.secret() {
             "********".to_string()
         } else {
             crate::text::value(&s)

@@ -49,18 +49,25 @@ use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Known, Plan, Principal, Settle};
 
+fn roles() -> Opt {
+    Opt::list("roles").aliases(&["role", "roleid"])
+}
+
 fn entry_options() -> Vec<Opt> {
     vec![
-        Opt::list("roles").aliases(&["role", "roleid"]),
+        roles(),
         Opt::list("users"),
         Opt::list("groups"),
-        Opt::list("tokens"),
+        // Token ids, not their secrets.
+        Opt::list("tokens").not_secret(),
     ]
 }
 
 fn spec() -> Spec {
     let entry = Spec::new(entry_options()).with([
         Opt::str("path").required(),
+        // Each entry names its roles; the task's are required only with its path.
+        roles().required(),
         // Without them an entry takes the task's propagate and state.
         Opt::bool("propagate"),
         Opt::str("state").choices(&["present", "absent"]),

@@ -279,6 +279,10 @@ fn validation_failures_write_nothing() {
             json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "entries": []}),
             "mutually exclusive",
         ),
+        (
+            json!({"entries": [{"path": "/", "users": ["joe@pve"]}]}),
+            "missing required arguments: roles found in entries",
+        ),
     ] {
         for check_mode in [false, true] {
             sim.clear_requests();

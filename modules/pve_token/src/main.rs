@@ -47,7 +47,10 @@ use plan::{Action, Desired, Server, Settle, State, Step};
 fn spec() -> Spec {
     Spec::new([
         Opt::str("userid").aliases(&["user"]),
-        Opt::str("tokenid").required().aliases(&["name", "token"]),
+        Opt::str("tokenid")
+            .required()
+            .aliases(&["name", "token"])
+            .not_secret(),
         Opt::str("state")
             .choices(&["present", "absent"])
             .default("present"),

@@ -57,7 +57,8 @@ fn spec() -> Spec {
         Opt::str("password").no_log(),
         Opt::str("update_password")
             .choices(&["on_create", "always"])
-            .default("on_create"),
+            .default("on_create")
+            .not_secret(),
         State::option(),
         self_lockout::option(),
     ])

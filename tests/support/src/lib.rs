@@ -560,16 +560,24 @@ pub fn with_api_token(args: Value, api_token: &str) -> Value {
     a
 }
 
-/// The modules of the collection.
-pub const MODULES: [&str; 7] = [
-    "pve_user",
-    "pve_group",
-    "pve_role",
-    "pve_acl",
-    "pve_token",
-    "pve_permission_info",
-    "pve_access_info",
-];
+/// The modules of the collection: the crates in `modules/`, the one list
+/// of them (the workspace, the Makefile and the collection build read it too).
+pub fn modules() -> Vec<String> {
+    let dir = workspace_root().join("modules");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            entry
+                .path()
+                .join("Cargo.toml")
+                .is_file()
+                .then(|| entry.file_name().into_string().ok())?
+        })
+        .collect();
+    names.sort();
+    names
+}
 
 /// A PVE configuration text as PVE writes it: Perl prints its strings as
 /// Latin-1 bytes, unless one holds a character beyond U+00FF, and then the

@@ -1072,3 +1072,67 @@ fn diff_text_keeps_non_ascii_and_sorts_keys() {
     );
     assert_eq!(diff_text(&json!({})), "{}\n");
 }
+
+#[test]
+fn spec_prints_as_ansible_argument_spec() {
+    let entry = Spec::new([
+        Opt::str("path").required(),
+        Opt::list("roles").aliases(&["role"]).choices(&["A", "B"]),
+    ])
+    .required_together(&["path", "roles"]);
+    let spec = Spec::new([
+        Opt::str("name").required().aliases(&["user", "login"]),
+        Opt::str("password").no_log().env("HELLO_PASSWORD"),
+        Opt::int("port").default(8006),
+        Opt::bool("append").default(false),
+        Opt::path("ca"),
+        Opt::new("data", Kind::Raw),
+        Opt::new("entries", Kind::List).suboptions(entry),
+        Opt::dict("require"),
+        Opt::str("tokenid").not_secret(),
+    ])
+    .mutually_exclusive(&["entries", "name"])
+    .required_one_of(&["name", "entries"]);
+    assert_eq!(
+        spec.to_json(),
+        json!({
+            "argument_spec": {
+                "name": {"type": "str", "required": true, "aliases": ["user", "login"]},
+                "password": {"type": "str", "no_log": true, "fallback": ["env_fallback", ["HELLO_PASSWORD"]]},
+                "port": {"type": "int", "default": 8006},
+                "append": {"type": "bool", "default": false},
+                "ca": {"type": "path"},
+                "data": {"type": "raw"},
+                "entries": {
+                    "type": "list",
+                    "elements": "dict",
+                    "options": {
+                        "path": {"type": "str", "required": true},
+                        "roles": {"type": "list", "elements": "str", "choices": ["A", "B"], "aliases": ["role"]},
+                    },
+                    "required_together": [["path", "roles"]],
+                },
+                "require": {"type": "dict"},
+                "tokenid": {"type": "str", "no_log": false},
+            },
+            "mutually_exclusive": [["entries", "name"]],
+            "required_one_of": [["name", "entries"]],
+        })
+    );
+}
+
+#[test]
+fn printed_spec_shows_a_replaced_option_as_replaced() {
+    let spec = Spec::new([Opt::str("b"), Opt::str("a")]).with([Opt::int("b").required()]);
+    let printed = spec.to_json();
+    assert_eq!(printed["argument_spec"].as_object().unwrap().len(), 2);
+    assert_eq!(
+        printed["argument_spec"]["b"],
+        json!({"type": "int", "required": true})
+    );
+    assert_eq!(
+        printed.as_object().unwrap().len(),
+        1,
+        "no empty relations: {printed}"
+    );
+}
