@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Assembles the collection from collection/, galaxy.yml and the release
-# binaries in a staging directory, then lets ansible-galaxy build the tarball.
+# binaries of every platform in a staging directory, then lets
+# ansible-galaxy build the tarball.
 # Staging keeps Rust sources and build output out of the tarball by
 # construction (galaxy.yml's `manifest:` would silently drop extensionless
 # binaries; we use neither it nor a long build_ignore list).
@@ -10,24 +11,26 @@
 #                             source of docs, collection/plugins/modules/M.yml
 #                             (galaxy-importer and ansible-doc read .py modules)
 #   plugins/action/M.py       runs the binary (plugins/plugin_utils/binary_module.py)
-#   binaries/linux-x86_64/M   the static module binary, where the module loader
-#                             does not look (binaries/<os>-<arch>/ for others;
-#                             not bin/, which ansible-test takes for Python)
-# Usage: scripts/build-collection.sh RELEASE_DIR MODULE...
+#   binaries/linux-ARCH/M     the static module binary for each ARCH (from
+#                             TARGET_DIR/ARCH-unknown-linux-musl/release),
+#                             where the module loader does not look (not bin/,
+#                             which ansible-test takes for Python)
+# Usage: scripts/build-collection.sh TARGET_DIR "ARCH..." MODULE...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-release=$1; shift
+target=$1 archs=$2
+shift 2
 stage=$root/build/collection
 rm -rf "$stage"
 mkdir -p "$stage"
 cp -r "$root/collection/." "$stage/"
 cp "$root/galaxy.yml" "$stage/"
 rm -f "$stage"/plugins/modules/*.yml
-mkdir -p "$stage/binaries/linux-x86_64"
+for a in $archs; do mkdir -p "$stage/binaries/linux-$a"; done
 for m in "$@"; do
   [[ -f $root/collection/plugins/modules/$m.yml ]] || { echo "no documentation for $m (collection/plugins/modules/$m.yml)" >&2; exit 1; }
   [[ -f $root/collection/plugins/action/$m.py ]] || { echo "no action plugin for $m (collection/plugins/action/$m.py)" >&2; exit 1; }
-  install -m 0755 "$root/$release/$m" "$stage/binaries/linux-x86_64/$m"
+  for a in $archs; do install -m 0755 "$root/$target/$a-unknown-linux-musl/release/$m" "$stage/binaries/linux-$a/$m"; done
   "$root/.venv/bin/python" - "$root/collection/plugins/modules/$m.yml" "$stage/plugins/modules/$m.py" "$m" <<'PYEOF'
 # The sidecar's three top-level keys become the module's DOCUMENTATION,
 # EXAMPLES and RETURN strings, their text kept as written (comments too);
