@@ -161,7 +161,7 @@ endif
 demo: collection sim
 	scripts/demo.sh $(TARBALL)
 
-bench: collection sim
+bench: collection sim $(QEMU_AARCH64)
 	scripts/bench.sh $(TARBALL)
 
 clean:
