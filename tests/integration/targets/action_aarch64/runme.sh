@@ -7,9 +7,9 @@
 # and run (emulated); the collection's x86_64 binaries are taken away for the
 # run, so none of them can be doing the work.
 ssh_user=pveaccess-arm
-MODULES=(pve_user pve_group pve_role pve_acl pve_token pve_permission_info)
 x86=$COLLECTION_DIR/binaries/linux-x86_64
 arm=$COLLECTION_DIR/binaries/linux-aarch64
+mapfile -t MODULES < <(ls "$arm")
 put_back_x86() { [[ -d $WORK/linux-x86_64.away ]] && mv "$WORK/linux-x86_64.away" "$x86"; }
 trap 'put_back_x86; sshd_stop; aarch64_root_stop' EXIT
 if ! aarch64_root_start; then
