@@ -141,7 +141,7 @@ docs: collection docs-venv
 # The same module tests and Ansible targets against the real PVE code (9.1
 # and 8.4); pve-sim's own tests are not repeated (the conformance test in
 # pve-sim/ compares it with the real code).
-real-pve-test: modules sim collection
+real-pve-test: modules sim collection $(QEMU_AARCH64) $(BUSYBOX_AARCH64)
 ifeq ($(ORACLE_READY),yes)
 	PVE_TEST_SERVER=pve-oracle cargo test --locked --workspace --exclude pve-sim --tests
 	PVE_TEST_SERVER=pve-oracle PVE_TEST_VERSIONS="9.1 8.4" tests/integration/run.sh $(TARBALL)
