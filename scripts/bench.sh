@@ -7,7 +7,10 @@
 #   3. per-task time under ansible-playbook: pve.access.pve_user (no-op) vs.
 #      ansible.builtin.ping (a trivial builtin Python module) vs.
 #      ansible.builtin.debug (no module transfer at all);
-#   4. binary sizes (each module, all of them, the collection tarball);
+#   4. binary sizes (each module for x86_64 and aarch64, all of each, the
+#      collection tarball) and the aarch64 binaries' no-op run time under
+#      qemu-user ($PVE_ACCESS_QEMU_AARCH64, which the Makefile fetches;
+#      emulated on this x86_64 machine: it shows they work, not ARM speed);
 #   5. local mode (no api_host), when pve-oracle is there ($PVE_ORACLE, else
 #      ../shared/pve-oracle/pve-oracle): each module's no-op task through the
 #      real pvesh, its time and its pvesh/pveum runs, against the HTTPS no-op.
@@ -261,7 +264,8 @@ runs, ntasks = int(os.environ["BENCH_RUNS"]), int(os.environ["BENCH_TASKS"])
 ready = json.loads(open(f"{work}/ready.json").readline())
 url, fp, pw = ready["url"], ready["fingerprint"], os.environ["BENCH_ROOT_PW"]
 log = f"{work}/requests.jsonl"
-mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries/linux-x86_64"
+bins = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries"
+mods = f"{bins}/linux-x86_64"
 # Every module the collection ships (the build takes them from modules/).
 MODULES = sorted(os.listdir(mods))
 conn_pw = {"api_host": url, "fingerprint": fp, "api_user": "root@pam", "api_password": pw}
@@ -272,15 +276,17 @@ def log_lines():
         return sum(1 for _ in f)
 
 
-def run_module(name, args, check=False, env=None):
-    """Run a module binary as Ansible does; return (seconds, result, requests)."""
+def run_module(name, args, check=False, env=None, runner=()):
+    """Run a module binary as Ansible does (under `runner`, an emulator, if
+    given); return (seconds, result, requests)."""
     full = dict(args, _ansible_check_mode=check, _ansible_diff=False, _ansible_no_log=False,
                 _ansible_verbosity=0, _ansible_module_name=f"pve.access.{name}")
     with tempfile.NamedTemporaryFile("w", dir=work, suffix=".json", delete=False) as f:
         json.dump(full, f)
     before = log_lines()
     t0 = time.perf_counter()
-    p = subprocess.run([f"{mods}/{name}", f.name], capture_output=True, text=True, env=env)
+    p = subprocess.run([*runner, f"{mods}/{name}" if not runner else f"{bins}/linux-aarch64/{name}", f.name],
+                       capture_output=True, text=True, env=env)
     dt = time.perf_counter() - t0
     os.unlink(f.name)
     try:
@@ -290,8 +296,8 @@ def run_module(name, args, check=False, env=None):
     return dt, result, log_lines() - before
 
 
-def must(name, args, check=False, env=None):
-    dt, result, n = run_module(name, args, check, env)
+def must(name, args, check=False, env=None, runner=()):
+    dt, result, n = run_module(name, args, check, env, runner)
     if result.get("failed"):
         raise SystemExit(f"{name} failed: {result.get('msg')}")
     return dt, result, n
@@ -386,12 +392,20 @@ for label, task in tasks.items():
     per_task[label] = (many - one) / ntasks
     print(f"{label:32} {per_task[label] * 1000:8.1f}ms per task")
 
-print("\n4. sizes")
-sizes = {m: os.path.getsize(f"{mods}/{m}") for m in MODULES}
+print("\n4. sizes (static musl binaries) and the aarch64 binaries under qemu-user")
+qemu = os.environ.get("PVE_ACCESS_QEMU_AARCH64", "")
+if not os.access(qemu, os.X_OK):
+    raise SystemExit(f"no qemu-aarch64-static at {qemu!r} (PVE_ACCESS_QEMU_AARCH64; make bench fetches it)")
+arches = ("x86_64", "aarch64")
+sizes = {(m, a): os.path.getsize(f"{bins}/linux-{a}/{m}") for m in MODULES for a in arches}
+qemu_runs = max(3, runs // 3)
+print(f"{'module':22} {'x86_64':>11} {'aarch64':>11} {'aarch64 no-op, emulated':>24}")
+emulated = {}
 for m in MODULES:
-    print(f"{m:22} {sizes[m]:>11,} bytes")
-total = sum(sizes.values())
-print(f"{'all':22} {total:>11,} bytes")
+    emulated[m] = statistics.median(must(m, dict(conn_tok, **noop[m]), runner=(qemu,))[0] for _ in range(qemu_runs))
+    print(f"{m:22} {sizes[m, 'x86_64']:>11,} {sizes[m, 'aarch64']:>11,} {emulated[m] * 1000:21.0f} ms")
+for a in arches:
+    print(f"{'all, ' + a:22} {sum(sizes[m, a] for m in MODULES):>11,} bytes")
 print(f"{'collection tarball':22} {os.path.getsize(os.environ['BENCH_TARBALL']):>11,} bytes")
 
 print("\nratios")
@@ -400,6 +414,7 @@ print(f"pve_user task / ansible.builtin.ping task:          {user_task / per_tas
 print(f"pve_user task / ansible.builtin.debug task:         {user_task / per_task['ansible.builtin.debug']:.2f}")
 print(f"pve_user module run / pve_user task (module share): {medians['pve_user'] / user_task:.2f}")
 print(f"largest binary / 3 MB budget:                        {max(sizes.values()) / 3_000_000:.2f}")
+print(f"aarch64 no-op under qemu / x86_64 no-op (emulation):  {statistics.mean(emulated[m] / medians[m] for m in MODULES):.0f}x")
 
 oracle_bin = os.environ["BENCH_ORACLE_BIN"]
 if not oracle_bin:

@@ -12,23 +12,25 @@
 #                             ansible-doc, galaxy-importer and ansible-test
 #   plugins/action/M.py       runs the binary (plugins/plugin_utils/binary_module.py)
 #   meta/runtime.yml          the action group pve lists M
-#   binaries/linux-x86_64/M   the static module binary, where the module loader
-#                             does not look (binaries/<os>-<arch>/ for others;
-#                             not bin/, which ansible-test takes for Python)
+#   binaries/linux-ARCH/M     the static module binary for each ARCH (from
+#                             TARGET_DIR/ARCH-unknown-linux-musl/release),
+#                             where the module loader does not look (not bin/,
+#                             which ansible-test takes for Python)
 # The first three are written by scripts/collection-plugins.py.
-# Usage: scripts/build-collection.sh RELEASE_DIR MODULE...
+# Usage: scripts/build-collection.sh TARGET_DIR "ARCH..." MODULE...
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-release=$1; shift
+target=$1 archs=$2
+shift 2
 stage=$root/build/collection
 rm -rf "$stage"
 mkdir -p "$stage"
 cp -r "$root/collection/." "$stage/"
 cp "$root/galaxy.yml" "$stage/"
 rm -f "$stage"/plugins/modules/*.yml
-mkdir -p "$stage/binaries/linux-x86_64"
+for a in $archs; do mkdir -p "$stage/binaries/linux-$a"; done
 for m in "$@"; do
-  install -m 0755 "$root/$release/$m" "$stage/binaries/linux-x86_64/$m"
+  for a in $archs; do install -m 0755 "$root/$target/$a-unknown-linux-musl/release/$m" "$stage/binaries/linux-$a/$m"; done
 done
 "$root/.venv/bin/python" "$root/scripts/collection-plugins.py" "$root/collection" "$stage" "$@"
 "$root/.venv/bin/ansible-galaxy" collection build "$stage" --output-path "$root/build" --force

@@ -202,8 +202,10 @@ run_playbook_ok() {
 # host key, a throwaway client key authorised for USER only, no password
 # logins), with Debian's openssh-server installed first if it is missing,
 # and USER created (non-root, with passwordless sudo for `become`) if it
-# does not exist. Sets SSHD_PORT SSHD_KEY SSHD_PID SSHD_USER SSHD_DIR;
-# sshd_stop stops it and removes what sshd_start added to the system.
+# does not exist. With SSHD_CHROOT set (a root-owned directory tree, such as
+# aarch64_root_start's), USER's sessions are confined to it (ChrootDirectory),
+# their home directory made there. Sets SSHD_PORT SSHD_KEY SSHD_PID SSHD_USER
+# SSHD_DIR; sshd_stop stops it and removes what sshd_start added to the system.
 SSHD_ADDED=()
 sshd_start() {
   SSHD_USER=$1
@@ -224,6 +226,13 @@ sshd_start() {
     printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$SSHD_USER" >"/etc/sudoers.d/$SSHD_USER"
     chmod 0440 "/etc/sudoers.d/$SSHD_USER"
     SSHD_ADDED+=("sudoers")
+  fi
+  local chroot_line=
+  if [[ -n ${SSHD_CHROOT:-} ]]; then
+    local home
+    home=$(getent passwd "$SSHD_USER" | cut -d: -f6)
+    install -d -m 0700 -o "$SSHD_USER" "$SSHD_CHROOT$home" || return 1
+    chroot_line="ChrootDirectory $SSHD_CHROOT"
   fi
   mkdir -p /run/sshd
   ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/host_key" || return 1
@@ -247,6 +256,7 @@ UsePAM no
 MaxStartups 50
 MaxSessions 50
 Subsystem sftp internal-sftp
+$chroot_line
 CONF
   /usr/sbin/sshd -D -f "$SSHD_DIR/sshd_config" -E "$SSHD_DIR/sshd.log" &
   SSHD_PID=$!
@@ -288,4 +298,61 @@ sshd_stop() {
   done
   SSHD_ADDED=()
   [[ ${KEEP_WORK:-0} == 1 || -z ${SSHD_DIR:-} ]] || rm -rf "$SSHD_DIR"
+}
+
+# --- an aarch64 host, emulated ------------------------------------------------
+# aarch64_root_start: a directory tree whose whole userland is aarch64 code
+# (busybox-static of arm64: sh, uname, id, stat, sha256sum, mv, ...), for
+# sshd_start's SSHD_CHROOT. Every program there runs under qemu-user, through
+# a binfmt_misc handler for aarch64 ELF files: the machine's own if it has
+# one with flags F and P, else one registered here with qemu-aarch64-static
+# and removed by aarch64_root_stop. F: the kernel keeps the emulator open, so
+# it runs inside the chroot too; P: a program keeps its argv[0], which
+# busybox needs (it re-executes itself by applet name), and which Debian's
+# qemu takes from its third argument when it is started as *-binfmt-P.
+# So `uname -m`
+# there says aarch64, as on an ARM host. Needs root, PVE_ACCESS_QEMU_AARCH64
+# and PVE_ACCESS_BUSYBOX_AARCH64 (the Makefile fetches both, pinned). Sets
+# AARCH64_ROOT (the tree) in AARCH64_DIR.
+AARCH64_MAGIC='7f454c460201010000000000000000000200b700'
+AARCH64_HANDLER=
+aarch64_root_start() {
+  local qemu=${PVE_ACCESS_QEMU_AARCH64:-} busybox=${PVE_ACCESS_BUSYBOX_AARCH64:-} f found= applet
+  if [[ ! -x $qemu || ! -x $busybox ]]; then
+    echo "no qemu-aarch64-static or aarch64 busybox (PVE_ACCESS_QEMU_AARCH64, PVE_ACCESS_BUSYBOX_AARCH64: make ansible-test fetches them)" >&2
+    return 1
+  fi
+  local bm=/proc/sys/fs/binfmt_misc
+  mountpoint -q "$bm" || mount -t binfmt_misc binfmt_misc "$bm" || return 1
+  for f in "$bm"/*; do
+    [[ -f $f && $f != "$bm/register" && $f != "$bm/status" ]] || continue
+    grep -qx enabled "$f" && grep -q "^magic $AARCH64_MAGIC" "$f" && grep -Eq '^flags: *([A-Z]*F[A-Z]*P|[A-Z]*P[A-Z]*F)' "$f" && found=$f
+  done
+  # Not under /tmp: sshd wants every directory up to a chroot root-owned and
+  # writable by root only.
+  AARCH64_DIR=$(mktemp -d /run/pve-access-aarch64.XXXXXX) || return 1
+  chmod 0755 "$AARCH64_DIR"
+  AARCH64_ROOT=$AARCH64_DIR/root
+  if [[ -z $found ]]; then
+    AARCH64_HANDLER=$bm/pve-access-aarch64
+    [[ -e $AARCH64_HANDLER ]] && echo -1 >"$AARCH64_HANDLER"
+    ln -s "$qemu" "$AARCH64_DIR/aarch64-binfmt-P"
+    printf ':pve-access-aarch64:M::%s:%s:%s:PF' \
+      '\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00' \
+      '\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff' \
+      "$AARCH64_DIR/aarch64-binfmt-P" >"$bm/register" || { AARCH64_HANDLER=; return 1; }
+  fi
+  mkdir -p -m 0755 "$AARCH64_ROOT/bin" "$AARCH64_ROOT/home"
+  install -d -m 1777 "$AARCH64_ROOT/tmp"
+  install -m 0755 "$busybox" "$AARCH64_ROOT/bin/busybox"
+  for applet in $("$AARCH64_ROOT/bin/busybox" --list); do
+    [[ $applet == busybox ]] || ln -s busybox "$AARCH64_ROOT/bin/$applet"
+  done
+  [[ -x $AARCH64_ROOT/bin/sh && $("$AARCH64_ROOT/bin/uname" -m) == aarch64 ]]
+}
+
+aarch64_root_stop() {
+  if [[ -n $AARCH64_HANDLER && -e $AARCH64_HANDLER ]]; then echo -1 >"$AARCH64_HANDLER"; fi
+  AARCH64_HANDLER=
+  [[ -z ${AARCH64_DIR:-} || ${KEEP_WORK:-0} == 1 ]] || rm -rf "$AARCH64_DIR"
 }

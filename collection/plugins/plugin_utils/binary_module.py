@@ -18,9 +18,12 @@ directory. This action runs the same binary with the same arguments, faster:
 - under ``async``, or with ``pve_access_binary_cache: false``, the way
   Ansible runs any binary module (copy per task, arguments file).
 
-The target's platform, home directory and user id are asked once per host
-(``uname``) and kept as the fact ``pve_access_targets`` for the rest of the
-run; a target that is not Linux on x86_64 fails at once with what to do.
+The collection has a static binary of every module for each platform of
+``SUPPORTED`` (``binaries/<os>-<arch>/``); the one that runs is the target's:
+its platform, home directory and user id are asked once per host (``uname``)
+and kept as the fact ``pve_access_targets`` for the rest of the run (on the
+local connection, the controller's). A platform with no binary fails at once
+with what to do.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ display = Display()
 # Binaries live in binaries/<os>-<arch>/ at the collection root, where the module
 # loader does not look: plugins/modules/<module>.py holds the documentation.
 BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'binaries')
-SUPPORTED = ('linux-x86_64',)
+SUPPORTED = ('linux-x86_64', 'linux-aarch64')
 DEFAULT_CACHE = '~/.cache/pve.access'
 FACT = 'pve_access_targets'
 
@@ -59,6 +62,12 @@ _sha256_cache: dict[str, str] = {}
 def platform_name(system: str, machine: str) -> str:
     """`uname -s`, `uname -m` -> the <os>-<arch> name of a binary directory."""
     return '%s-%s' % (_OS.get(system, system.lower()), _ARCH.get(machine, machine.lower()))
+
+
+def controller_platform() -> dict:
+    """The platform of the host Ansible runs on, as `_target` describes a target's."""
+    system, machine = platform.system(), platform.machine()
+    return {'platform': platform_name(system, machine), 'uname': '%s %s' % (system, machine)}
 
 
 def sha256_of(path: str) -> str:
@@ -136,12 +145,19 @@ class BinaryModuleAction(ActionBase):
 
     # --- where the binary is --------------------------------------------
 
-    def _binary(self, plat):
+    def _binary(self, info):
+        """The collection's binary of this module for a platform ({'platform', 'uname'})."""
+        plat = info['platform']
         if plat not in SUPPORTED:
-            raise AnsibleError(
-                '%s runs on Linux x86_64 only, and this target is %s: run the task on a Linux x86_64 host, '
-                'for example the Proxmox VE node or the controller (delegate_to: localhost, with api_host '
-                'set to the node)' % (self._module, plat))
+            where = ('the controller' if self._is_local() else 'this target') + (
+                ' (uname: %s)' % info['uname'] if info.get('uname') else '')
+            todo = ('run ansible-playbook on a Linux x86_64 or aarch64 host, or in an execution environment '
+                    '(a Linux container, which on a Mac runs in an aarch64 Linux VM)'
+                    if self._is_local() else
+                    'run the task on a Linux x86_64 or aarch64 host instead, for example the controller '
+                    '(delegate_to: localhost, with api_host set to the node)')
+            raise AnsibleError('%s has no binary for %s, which is %s: the collection has %s; %s'
+                               % (self._module, plat, where, ' and '.join(SUPPORTED), todo))
         path = os.path.join(BIN_DIR, plat, self._leaf)
         if not os.path.isfile(path):
             raise AnsibleError('%s: the module binary %s is missing from the collection: reinstall pve.access'
@@ -165,9 +181,7 @@ class BinaryModuleAction(ActionBase):
         return resource_from_fqcr(self._connection.transport) == 'local'
 
     def _target_platform_for_classic(self, task_vars):
-        if self._is_local():
-            return platform_name(platform.system(), platform.machine())
-        return self._target(task_vars)['platform']
+        return controller_platform() if self._is_local() else self._target(task_vars)
 
     # --- arguments and results -------------------------------------------
 
@@ -199,7 +213,7 @@ class BinaryModuleAction(ActionBase):
     # --- local connection: run in place ----------------------------------
 
     def _run_local(self, task_vars):
-        path = self._binary(platform_name(platform.system(), platform.machine()))
+        path = self._binary(controller_platform())
         env = self._environment()
         stdin = (env + '\n' + self._module_args_json(task_vars)).encode()
         cmd = '/bin/sh -c %s' % shlex.quote(
@@ -235,7 +249,8 @@ class BinaryModuleAction(ActionBase):
         if res['rc'] != 0 or len(lines) < 4:
             raise AnsibleError('%s: cannot ask the target for its platform (uname, id): rc=%s %s'
                                % (self._module, res['rc'], res['stderr'].strip()))
-        info = {'platform': platform_name(lines[0].strip(), lines[1].strip()),
+        system, machine = lines[0].strip(), lines[1].strip()
+        info = {'platform': platform_name(system, machine), 'uname': '%s %s' % (system, machine),
                 'uid': lines[2].strip(), 'home': lines[3].strip()}
         display.vvv('pve.access: target %s is %s' % (key, info['platform']))
         known[key] = info
@@ -252,7 +267,7 @@ class BinaryModuleAction(ActionBase):
 
     def _run_cached(self, task_vars):
         info = self._target(task_vars)
-        local = self._binary(info['platform'])
+        local = self._binary(info)
         entry = '%s/%s-%s' % (self._cache_dir(info, task_vars), self._leaf, sha256_of(local))
         stdin = (self._environment() + '\n' + self._module_args_json(task_vars)).encode()
         cmd = '/bin/sh -c %s' % shlex.quote(run_script(entry, info['uid']))

@@ -596,7 +596,7 @@ pub fn release_module(name: &str) -> PathBuf {
     let path = match std::env::var_os("PVE_ACCESS_MODULES_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
         _ => workspace_root()
-            .join("target/x86_64-unknown-linux-gnu/release")
+            .join("target/x86_64-unknown-linux-musl/release")
             .join(name),
     };
     assert!(
