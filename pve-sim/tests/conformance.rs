@@ -45,20 +45,13 @@
 //! values go out as UTF-8, or in Latin-1 with `latin1_headers` (how a client
 //! must send a token id such as `jöe@pve!ci` for PVE to read it).
 
-mod api_common;
-
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use api_common::{enc, form};
+use pve_test_support::http::{enc, enc_path, form, show_bytes};
 use pve_test_support::{require_oracle, Server, Sim};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use serde_json::{json, Value};
 
 const ROOT_PASSWORD: &str = "conformance-root-pw";
@@ -592,7 +585,6 @@ fn schema_path(path: &str) -> String {
 /// credentials it handed out.
 struct Side<'a> {
     sim: &'a Sim,
-    tls: Arc<ClientConfig>,
     passwords: BTreeMap<String, String>,
     tickets: BTreeMap<String, (String, String)>,
     secrets: BTreeMap<String, String>,
@@ -624,19 +616,6 @@ impl Answer {
 
 impl<'a> Side<'a> {
     fn new(sim: &'a Sim, scenario: &Value) -> Side<'a> {
-        let pem = fs::read(&sim.ca_cert).expect("the server's CA certificate");
-        let mut roots = RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut BufReader::new(pem.as_slice())) {
-            roots.add(cert.expect("CA PEM")).expect("add the CA");
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = Arc::new(
-            ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("TLS versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth(),
-        );
         let mut passwords = BTreeMap::new();
         passwords.insert("root@pam".to_string(), ROOT_PASSWORD.to_string());
         if let Some(p) = scenario["passwords"].as_object() {
@@ -652,7 +631,6 @@ impl<'a> Side<'a> {
         }
         Side {
             sim,
-            tls,
             passwords,
             tickets: BTreeMap::new(),
             secrets,
@@ -833,67 +811,9 @@ impl<'a> Side<'a> {
         body: Option<(&str, Vec<u8>)>,
         latin1: bool,
     ) -> (u16, String, Vec<u8>) {
-        let addr = self.sim.url.trim_start_matches("https://");
-        let sock = TcpStream::connect(addr).expect("connect to the server");
-        sock.set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("socket timeout");
-        let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
-        let conn = ClientConnection::new(self.tls.clone(), name).expect("TLS client");
-        let mut stream = StreamOwned::new(conn, sock);
-        let mut req = format!(
-            "{method} /api2/json{target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        )
-        .into_bytes();
-        for (k, v) in headers {
-            req.extend_from_slice(format!("{k}: ").as_bytes());
-            if latin1 && v.chars().all(|c| u32::from(c) <= 0xFF) {
-                req.extend(v.chars().map(|c| u32::from(c) as u8));
-            } else {
-                req.extend_from_slice(v.as_bytes());
-            }
-            req.extend_from_slice(b"\r\n");
-        }
-        let body = match body {
-            Some((ct, bytes)) => {
-                req.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
-                bytes
-            }
-            None => Vec::new(),
-        };
-        req.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-        req.extend_from_slice(&body);
-        if stream.write_all(&req).and_then(|_| stream.flush()).is_err() {
-            return (0, String::new(), Vec::new());
-        }
-        let mut raw = Vec::new();
-        // Both servers close after this answer; a TLS close without
-        // close_notify still leaves what was read.
-        let _ = stream.read_to_end(&mut raw);
-        parse_response(&raw)
+        let r = self.sim.request(method, target, headers, body, latin1);
+        (r.status, r.reason, r.body)
     }
-}
-
-fn parse_response(raw: &[u8]) -> (u16, String, Vec<u8>) {
-    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return (0, String::new(), Vec::new());
-    };
-    let head = show_bytes(&raw[..end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.splitn(3, ' ');
-    parts.next();
-    let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let reason = parts.next().unwrap_or_default().to_string();
-    let length = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
-    let rest = &raw[end + 4..];
-    let body = match length {
-        Some(n) => rest[..n.min(rest.len())].to_vec(),
-        None => rest.to_vec(),
-    };
-    (status, reason, body)
 }
 
 fn scalar(v: &Value) -> String {
@@ -901,18 +821,6 @@ fn scalar(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn enc_path(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"/@!._~:-".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Secrets, tickets and CSRF tokens differ by nature; their presence is
@@ -1001,17 +909,6 @@ fn normalise_file(name: &str, bytes: &[u8]) -> String {
 
 /// Text as is, each byte that is not UTF-8 as `\xNN` (PVE writes Latin-1
 /// in places), so no difference is lost in showing it.
-fn show_bytes(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The normalisations hide only what they name.
 #[test]
 fn normalisation_hides_only_secrets_and_hash_order() {

@@ -1,7 +1,9 @@
 //! pve_acl against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{diff_view, pve_file_bytes, with_api_token, Sim, TestModule};
+use pve_test_support::{
+    diff_view, module_under_test, on_each_version, pve_file_bytes, with_api_token, Sim, UserCfg,
+};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -19,17 +21,7 @@ group:auditors:ann@pve::\n\
 role:Deploy:VM.Audit,VM.PowerMgmt:\n\
 \n";
 
-fn module() -> TestModule {
-    TestModule::new("pve_acl", env!("CARGO_BIN_EXE_pve_acl"))
-}
-
-fn ok(sim: &Sim, args: Value) -> Value {
-    module().ok(sim, args)
-}
-
-fn fail(sim: &Sim, args: Value) -> Value {
-    module().fail(sim, args)
-}
+module_under_test!("pve_acl");
 
 fn sim(version: &str) -> Sim {
     Sim::builder(version).user_cfg(USER_CFG).start()
@@ -38,14 +30,21 @@ fn sim(version: &str) -> Sim {
 /// Every ACL entry of the seeded principals, on any path, as the server
 /// saved them (its user.cfg), in a fixed order (see [`sorted`]).
 fn server_acl(sim: &Sim) -> Value {
-    const SEEDED: [&str; 5] = ["joe@pve", "ann@pve", "ops", "auditors", "ci@pve!deploy"];
-    let entries: Vec<Value> = sim
-        .state()
+    let seeded = ["joe@pve", "ann@pve", "ops", "auditors", "ci@pve!deploy"];
+    sorted(&saved_acl(&sim.state(), &seeded, &[]))
+}
+
+/// The entries the server saved (its user.cfg) of these principals (user,
+/// group or token ids), on these paths (any path when none): what the
+/// module reports as `acl` for a task that names them.
+fn saved_acl(state: &UserCfg, principals: &[&str], paths: &[&str]) -> Value {
+    let named =
+        |e: &Value, key: &str, names: &[&str]| names.contains(&e[key].as_str().unwrap_or_default());
+    state
         .acl()
         .into_iter()
-        .filter(|e| SEEDED.contains(&e["ugid"].as_str().unwrap_or_default()))
-        .collect();
-    sorted(&Value::from(entries))
+        .filter(|e| named(e, "ugid", principals) && (paths.is_empty() || named(e, "path", paths)))
+        .collect()
 }
 
 /// ACL entries in a fixed order, to compare lists from different sources.
@@ -139,15 +138,7 @@ fn lifecycle(version: &str) {
     assert_eq!(sim.api_calls(), ["GET /access/acl"]);
 }
 
-#[test]
-fn lifecycle_pve91() {
-    lifecycle("9.1");
-}
-
-#[test]
-fn lifecycle_pve84() {
-    lifecycle("8.4");
-}
+on_each_version!(lifecycle);
 
 #[test]
 fn many_entries_one_get_fewest_puts() {
@@ -214,15 +205,38 @@ fn exclusive_touches_only_named_principals() {
 #[test]
 fn check_mode_predicts_the_real_run() {
     let sim = sim("9.1");
+    // Each task, with the principals and paths it names (exclusive: any path).
     let steps = [
-        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
-        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
-        json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"], "propagate": false}),
-        json!({"entries": [{"path": "/vms/100", "roles": ["Deploy"], "groups": ["ops"]}], "exclusive": true}),
-        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent"}),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
+            ["joe@pve", "ops"],
+            &["/"][..],
+        ),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
+            ["joe@pve", "ops"],
+            &["/"],
+        ),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"], "propagate": false}),
+            ["ops", "ops"],
+            &["/"],
+        ),
+        (
+            json!({"entries": [{"path": "/vms/100", "roles": ["Deploy"], "groups": ["ops"]}], "exclusive": true}),
+            ["ops", "ops"],
+            &[],
+        ),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent"}),
+            ["joe@pve", "joe@pve"],
+            &["/"],
+        ),
     ];
-    for step in steps {
-        module().check_then_run(&sim, &step, &["acl", "changes"]);
+    for (step, principals, paths) in steps {
+        module().check_then_run(&sim, &step, &["acl", "changes"], |s| {
+            Some(saved_acl(s, &principals, paths))
+        });
     }
 }
 
@@ -563,15 +577,7 @@ fn check_mode_on_an_empty_server(version: &str) {
     );
 }
 
-#[test]
-fn check_mode_on_an_empty_server_pve91() {
-    check_mode_on_an_empty_server("9.1");
-}
-
-#[test]
-fn check_mode_on_an_empty_server_pve84() {
-    check_mode_on_an_empty_server("8.4");
-}
+on_each_version!(check_mode_on_an_empty_server);
 
 #[test]
 fn a_root_pam_only_task_still_checks_its_roles() {
@@ -634,12 +640,4 @@ fn latin1_user(version: &str) {
     assert_eq!(acl_lines(), Vec::<Vec<u8>>::new());
 }
 
-#[test]
-fn latin1_user_pve91() {
-    latin1_user("9.1");
-}
-
-#[test]
-fn latin1_user_pve84() {
-    latin1_user("8.4");
-}
+on_each_version!(latin1_user);

@@ -2,18 +2,13 @@
 //! 9.1 and 8.4 (pve-oracle) on a node's state directory; and credentials
 //! given without api_host, which local mode cannot use.
 
-use pve_test_support::{local_nodes, TestModule};
+use pve_test_support::{local_nodes, module_under_test};
 use serde_json::json;
 
 const USER_CFG: &str =
     "user:root@pam:1:0:::root@localhost:::\nuser:joe@pve:1:0::::::\n\nacl:1:/vms:joe@pve:PVEVMUser:\n";
 
-fn module() -> TestModule {
-    TestModule::new(
-        "pve_permission_info",
-        env!("CARGO_BIN_EXE_pve_permission_info"),
-    )
-}
+module_under_test!("pve_permission_info");
 
 #[test]
 fn permissions_through_pvesh() {

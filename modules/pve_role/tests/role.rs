@@ -1,30 +1,17 @@
 //! pve_role against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{diff_view, Sim, TestModule};
+use pve_test_support::{diff_view, module_under_test, on_each_version, with_api_token, Sim};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
 
-fn module() -> TestModule {
-    TestModule::new("pve_role", env!("CARGO_BIN_EXE_pve_role"))
-}
-
-fn ok(sim: &Sim, args: Value) -> Value {
-    module().ok(sim, args)
-}
-
-fn fail(sim: &Sim, args: Value) -> Value {
-    module().fail(sim, args)
-}
+module_under_test!("pve_role");
 
 /// The custom role as the server saved it (its user.cfg), in the shape
 /// the module returns, `{}` when missing.
 fn server_role(sim: &Sim, roleid: &str) -> Value {
-    match sim.state().role(roleid) {
-        Some(privs) => json!({"roleid": roleid, "privs": privs, "special": false}),
-        None => json!({}),
-    }
+    sim.state().role(roleid).unwrap_or_else(|| json!({}))
 }
 
 fn lifecycle(version: &str) {
@@ -114,15 +101,7 @@ fn lifecycle(version: &str) {
     assert_eq!(sim.api_calls(), ["GET /access/roles"]);
 }
 
-#[test]
-fn lifecycle_pve91() {
-    lifecycle("9.1");
-}
-
-#[test]
-fn lifecycle_pve84() {
-    lifecycle("8.4");
-}
+on_each_version!(lifecycle);
 
 #[test]
 fn check_mode_predicts_the_real_run() {
@@ -135,7 +114,7 @@ fn check_mode_predicts_the_real_run() {
         json!({"roleid": "ops", "state": "absent"}),
     ];
     for step in steps {
-        module().check_then_run(&sim, &step, &["role"]);
+        module().check_then_run(&sim, &step, &["role"], |s| s.role("ops"));
     }
 }
 
@@ -372,13 +351,7 @@ fn permission_denied_shows_pves_words() {
         )
         .token_cfg(&format!("auditor@pve!ro {SECRET}\n"))
         .start();
-    let token = |args: Value| {
-        let mut a = args;
-        a["api_user"] = Value::Null;
-        a["api_password"] = Value::Null;
-        a["api_token"] = json!(format!("auditor@pve!ro={SECRET}"));
-        a
-    };
+    let token = |args: Value| with_api_token(args, &format!("auditor@pve!ro={SECRET}"));
     let r = fail(&sim, token(json!({"roleid": "ops", "privs": ["VM.Audit"]})));
     let msg = r["msg"].as_str().unwrap_or_default();
     assert!(
