@@ -2,7 +2,8 @@
 //! Ansible runs it, the request log checked for what it sent.
 
 use pve_test_support::{
-    diff_view, module_under_test, on_each_version, pve_file_bytes, with_api_token, Sim, UserCfg,
+    diff_view, module_under_test, msg, on_each_version, pve_file_bytes, with_api_token, Sim,
+    UserCfg,
 };
 use serde_json::{json, Value};
 
@@ -299,7 +300,7 @@ fn validation_failures_write_nothing() {
             let mut args = task.clone();
             args["_ansible_check_mode"] = json!(check_mode);
             let r = fail(&sim, args);
-            let msg = r["msg"].as_str().unwrap_or_default();
+            let msg = msg(&r);
             assert!(msg.contains(want), "{task}: {msg}");
             assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
         }
@@ -308,7 +309,7 @@ fn validation_failures_write_nothing() {
     // earlier task creates them: check_mode_on_an_empty_server).
     sim.clear_requests();
     let r = fail(&sim, bad_names);
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     for name in [
         "role 'Nope'",
         "user 'ghost@pve'",
@@ -352,7 +353,7 @@ fn permission_denied_shows_pves_words() {
             "ann@pve!ro",
         ),
     );
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     assert!(
         msg.contains("PUT /access/acl: 403 Permission check failed (/vms/100, Permissions.Modify"),
         "{msg}"
@@ -389,7 +390,7 @@ fn a_delegating_login_names_users_it_cannot_list() {
             "dele@pve!ci",
         ),
     );
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     assert!(msg.contains("user 'ghost@pve' does not exist"), "{msg}");
     assert_eq!(sim.writes(), Vec::<String>::new());
 }
@@ -410,7 +411,7 @@ fn self_lockout_is_refused() {
     ] {
         sim.clear_requests();
         let r = fail(&sim, as_token(task.clone(), "admin@pve!ci"));
-        let msg = r["msg"].as_str().unwrap_or_default();
+        let msg = msg(&r);
         assert!(msg.starts_with("refusing to remove"), "{task}: {msg}");
         assert!(msg.contains("allow_self_lockout: true"), "{msg}");
         assert_eq!(sim.writes(), Vec::<String>::new());
@@ -503,7 +504,7 @@ fn a_failure_half_way_reports_what_was_done() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     let r = run.json;
     assert_eq!(r["failed"], true);
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     assert!(
         msg.starts_with("PUT /access/acl: 403 Permission check failed (/vms/101, "),
         "{msg}"

@@ -192,12 +192,7 @@ fn transient_lock_timeouts_are_retried() {
         json!({"groupid": "dev", "members": ["bob@pve"], "append": true}),
     );
     assert_eq!(r["changed"], true);
-    let puts = sim
-        .requests()
-        .into_iter()
-        .filter(|q| q["method"] == "PUT")
-        .count();
-    assert_eq!(puts, 3);
+    assert_eq!(sim.count_calls("PUT"), 3, "{:?}", sim.api_calls());
     assert_eq!(
         server_group(&sim, "dev")["members"],
         json!(["alice@pve", "bob@pve"])

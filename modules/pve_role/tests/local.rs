@@ -1,7 +1,7 @@
 //! pve_role in local mode (no api_host): the real pvesh of PVE 9.1 and 8.4
 //! (pve-oracle) on a node's state directory, read directly.
 
-use pve_test_support::{local_nodes, module_under_test, LocalNode};
+use pve_test_support::{local_nodes, module_under_test, msg, LocalNode};
 use serde_json::json;
 
 module_under_test!("pve_role");
@@ -79,7 +79,7 @@ fn pve_error_not_its_lock_progress() {
                 let lock = node.hold_lock("file-user_cfg");
                 let r = m.fail(&node, json!({"roleid": "Held", "privs": ["Sys.Audit"]}));
                 drop(lock);
-                let msg = r["msg"].as_str().unwrap_or_default();
+                let msg = msg(&r);
                 assert!(
                     msg.starts_with("PUT /access/roles/Held: 500 ")
                         && msg.contains("cfs-lock 'file-user_cfg' error: got lock request timeout"),

@@ -194,12 +194,7 @@ fn append_uses_pves_append() {
         json!({"userid": "joe@pve", "groups": ["dev"], "append": true}),
     );
     assert_eq!(r["user"]["groups"], json!(["dev", "ops"]));
-    let put = sim
-        .requests()
-        .into_iter()
-        .filter(|q| q["method"] == "PUT")
-        .count();
-    assert_eq!(put, 1);
+    assert_eq!(sim.count_calls("PUT"), 1, "{:?}", sim.api_calls());
     assert_eq!(
         server_user(&sim, "joe@pve")["groups"],
         json!(["dev", "ops"])
@@ -420,12 +415,7 @@ fn transient_lock_timeouts_are_retried() {
         .start();
     let r = ok(&sim, json!({"userid": "joe@pve", "comment": "retried"}));
     assert_eq!(r["changed"], true);
-    let puts = sim
-        .requests()
-        .into_iter()
-        .filter(|q| q["method"] == "PUT")
-        .count();
-    assert_eq!(puts, 3);
+    assert_eq!(sim.count_calls("PUT"), 3, "{:?}", sim.api_calls());
     assert_eq!(server_user(&sim, "joe@pve")["comment"], "retried");
 }
 
@@ -459,18 +449,8 @@ fn a_lost_answer_is_settled_by_reading_back() {
         sim.clear_requests();
         let r = ok(&sim, task.clone());
         assert_eq!(r["changed"], true, "{task}");
-        let calls: Vec<String> = sim
-            .requests()
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap_or(""),
-                    r["path"].as_str().unwrap_or("")
-                )
-            })
-            .collect();
-        let sent = calls.iter().filter(|c| *c == write).count();
+        let calls = sim.api_calls();
+        let sent = sim.count_calls(write);
         assert_eq!(sent, 1, "{task}: the write was re-sent: {calls:?}");
     }
     assert_eq!(server_user(&sim, "dan@pve"), json!({}));

@@ -19,7 +19,8 @@
 //! the whole run:
 //!
 //! - `pve-sim` (the default): the binary from `sim_binary()` (`$PVE_SIM_BIN`,
-//!   else `<workspace>/target/debug/pve-sim`; `make test` builds it);
+//!   which `make test` sets, else `<target>/debug/pve-sim`, which the tests
+//!   build first: a bare `cargo test` works on a fresh clone);
 //! - `pve-oracle`: the real PVE access-control code from `oracle_binary()`
 //!   (`$PVE_ORACLE`, else `<workspace>/../shared/pve-oracle/pve-oracle`),
 //!   which has pve-sim's command line, ready line and request log.
@@ -34,6 +35,12 @@
 //! real PVE code ask [`require_oracle`], the one rule for a missing oracle:
 //! skipped (and said so), or failed when `PVE_REQUIRE_ORACLE=1`.
 //! [`TestModule`] runs a module against either ([`Target`]).
+//!
+//! What a test asserts about the server it reads from the server, never
+//! through the module under test: [`Sim::state`] (the `user.cfg` it saved)
+//! and [`Sim::get`] (an API answer, over an HTTP client of this crate's
+//! own, [`http`]). A module test file starts with [`module_under_test!`]
+//! and runs its version-dependent bodies with [`on_each_version!`].
 //!
 //! Either runs on a free loopback port with its own temporary directory
 //! (request log, state, the CA certificate, the server's stderr), and is
@@ -379,6 +386,16 @@ impl Sim {
                 )
             })
             .collect()
+    }
+
+    /// How many of [`Sim::api_calls`] are `call` (`METHOD path`), or, for
+    /// a bare method (`PUT`), of that method.
+    pub fn count_calls(&self, call: &str) -> usize {
+        let method = format!("{call} ");
+        self.api_calls()
+            .iter()
+            .filter(|c| *c == call || c.starts_with(&method))
+            .count()
     }
 
     /// The writes among [`Sim::api_calls`] (everything but GET).
