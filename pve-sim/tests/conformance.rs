@@ -662,7 +662,9 @@ impl<'a> Side<'a> {
                         .map(str::to_string)
                         .or_else(|| self.passwords.get(who).cloned())
                         .unwrap_or_default();
-                    let r = self.send(
+                    // Each request on a fresh connection (pve-oracle
+                    // closes after errors).
+                    let r = self.sim.request(
                         "POST",
                         "/access/ticket",
                         &[],
@@ -670,9 +672,10 @@ impl<'a> Side<'a> {
                             "application/x-www-form-urlencoded",
                             form(&[("username", who), ("password", &pw)]),
                         )),
+                        false,
                     );
-                    match serde_json::from_slice::<Value>(&r.2) {
-                        Ok(v) if r.0 == 200 => {
+                    match serde_json::from_slice::<Value>(&r.body) {
+                        Ok(v) if r.status == 200 => {
                             let d = &v["data"];
                             self.tickets.insert(
                                 who.to_string(),
@@ -682,7 +685,7 @@ impl<'a> Side<'a> {
                                 ),
                             );
                         }
-                        _ => login = Some((r.0, r.1)),
+                        _ => login = Some((r.status, r.reason)),
                     }
                 }
                 if let Some((ticket, csrf)) = self.tickets.get(who) {
@@ -763,7 +766,8 @@ impl<'a> Side<'a> {
             format!("{path}?{query}")
         };
         let latin1 = call["latin1_headers"] == true;
-        let (status, reason, body) = self.send_as(method, &target, &headers, body, latin1);
+        let r = self.sim.request(method, &target, &headers, body, latin1);
+        let (status, reason, body) = (r.status, r.reason, r.body);
         if status == 200 {
             self.learn_secret(&body);
         }
@@ -786,33 +790,6 @@ impl<'a> Side<'a> {
         ) {
             self.secrets.insert(id.to_string(), value.to_string());
         }
-    }
-
-    /// One request on a fresh connection (pve-oracle closes after errors);
-    /// (status, reason phrase, body). A connection closed without an
-    /// answer is status 0.
-    fn send(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(String, String)],
-        body: Option<(&str, Vec<u8>)>,
-    ) -> (u16, String, Vec<u8>) {
-        self.send_as(method, target, headers, body, false)
-    }
-
-    /// [`Self::send`], header values in Latin-1 when `latin1` (characters
-    /// beyond U+00FF still as UTF-8).
-    fn send_as(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(String, String)],
-        body: Option<(&str, Vec<u8>)>,
-        latin1: bool,
-    ) -> (u16, String, Vec<u8>) {
-        let r = self.sim.request(method, target, headers, body, latin1);
-        (r.status, r.reason, r.body)
     }
 }
 

@@ -41,65 +41,6 @@ impl Response {
     }
 }
 
-/// One request to `url` (`https://127.0.0.1:PORT`), trusting only the CA in
-/// `ca_cert`: `target` is the path under `/api2/json` with its query,
-/// already encoded ([`enc_path`], [`form`]). Header values go out as UTF-8,
-/// or as Latin-1 with `latin1_headers` when every character fits (how a
-/// client must send a token id such as `jürgen@pve!ci` for PVE to read it).
-pub fn request(
-    url: &str,
-    ca_cert: &Path,
-    method: &str,
-    target: &str,
-    headers: &[(String, String)],
-    body: Option<(&str, Vec<u8>)>,
-    latin1_headers: bool,
-) -> Response {
-    let addr = url.trim_start_matches("https://");
-    let sock = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-    sock.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("socket timeout");
-    let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
-    let conn = ClientConnection::new(tls_config(ca_cert), name).expect("TLS client");
-    let mut stream = StreamOwned::new(conn, sock);
-    let mut req =
-        format!("{method} /api2/json{target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n")
-            .into_bytes();
-    for (k, v) in headers {
-        req.extend_from_slice(format!("{k}: ").as_bytes());
-        match latin1(v) {
-            Some(bytes) if latin1_headers => req.extend(bytes),
-            _ => req.extend_from_slice(v.as_bytes()),
-        }
-        req.extend_from_slice(b"\r\n");
-    }
-    let body = match body {
-        Some((content_type, bytes)) => {
-            req.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
-            bytes
-        }
-        None => Vec::new(),
-    };
-    req.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-    req.extend_from_slice(&body);
-    if stream
-        .write_all(&req)
-        .and_then(|()| stream.flush())
-        .is_err()
-    {
-        return Response {
-            status: 0,
-            reason: String::new(),
-            body: Vec::new(),
-        };
-    }
-    let mut raw = Vec::new();
-    // Both servers close after this answer; a TLS close without
-    // close_notify still leaves what was read.
-    let _ = stream.read_to_end(&mut raw);
-    parse_response(&raw)
-}
-
 fn tls_config(ca_cert: &Path) -> Arc<ClientConfig> {
     let pem = fs::read(ca_cert).unwrap_or_else(|e| panic!("read {}: {e}", ca_cert.display()));
     let mut roots = RootCertStore::empty();
@@ -195,7 +136,12 @@ fn enc_except(s: &str, keep: &[u8]) -> String {
 }
 
 impl Sim {
-    /// One request to this server ([`request`]).
+    /// One request to this server, trusting only its CA, on a connection
+    /// of its own: `target` is the path under `/api2/json` with its query,
+    /// already encoded ([`enc_path`], [`form`]). Header values go out as
+    /// UTF-8, or as Latin-1 with `latin1_headers` when every character fits
+    /// (how a client must send a token id such as `jürgen@pve!ci` for PVE
+    /// to read it). A connection closed without an answer is status 0.
     pub fn request(
         &self,
         method: &str,
@@ -204,15 +150,51 @@ impl Sim {
         body: Option<(&str, Vec<u8>)>,
         latin1_headers: bool,
     ) -> Response {
-        request(
-            &self.url,
-            &self.ca_cert,
-            method,
-            target,
-            headers,
-            body,
-            latin1_headers,
+        let addr = self.url.trim_start_matches("https://");
+        let sock =
+            TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {}: {e}", self.url));
+        sock.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("socket timeout");
+        let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
+        let conn = ClientConnection::new(tls_config(&self.ca_cert), name).expect("TLS client");
+        let mut stream = StreamOwned::new(conn, sock);
+        let mut req = format!(
+            "{method} /api2/json{target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         )
+        .into_bytes();
+        for (k, v) in headers {
+            req.extend_from_slice(format!("{k}: ").as_bytes());
+            match latin1(v) {
+                Some(bytes) if latin1_headers => req.extend(bytes),
+                _ => req.extend_from_slice(v.as_bytes()),
+            }
+            req.extend_from_slice(b"\r\n");
+        }
+        let body = match body {
+            Some((content_type, bytes)) => {
+                req.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+                bytes
+            }
+            None => Vec::new(),
+        };
+        req.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+        req.extend_from_slice(&body);
+        if stream
+            .write_all(&req)
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            return Response {
+                status: 0,
+                reason: String::new(),
+                body: Vec::new(),
+            };
+        }
+        let mut raw = Vec::new();
+        // Both servers close after this answer; a TLS close without
+        // close_notify still leaves what was read.
+        let _ = stream.read_to_end(&mut raw);
+        parse_response(&raw)
     }
 
     /// The `data` of `GET path` as root@pam, as the server sent it: `path`
