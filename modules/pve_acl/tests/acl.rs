@@ -332,6 +332,15 @@ fn newer_paths_are_accepted_by_newer_servers() {
     assert_eq!(r["changed"], true);
 }
 
+/// A server seeded with [`USER_CFG`] and then `extra` (user.cfg lines),
+/// where `token` (defined there) has the secret [`SECRET`].
+fn seeded_with_token(version: &str, extra: &str, token: &str) -> Sim {
+    Sim::builder(version)
+        .user_cfg(&format!("{USER_CFG}{extra}"))
+        .token_cfg(&format!("{token} {SECRET}\n"))
+        .start()
+}
+
 /// Arguments that log in with a token instead of root's password.
 fn as_token(args: Value, token: &str) -> Value {
     with_api_token(args, &format!("{token}={SECRET}"))
@@ -339,12 +348,11 @@ fn as_token(args: Value, token: &str) -> Value {
 
 #[test]
 fn permission_denied_shows_pves_words() {
-    let sim = Sim::builder("9.1")
-        .user_cfg(&format!(
-            "{USER_CFG}token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\n"
-        ))
-        .token_cfg(&format!("ann@pve!ro {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "9.1",
+        "token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\n",
+        "ann@pve!ro",
+    );
     sim.clear_requests();
     let r = fail(
         &sim,
@@ -368,12 +376,11 @@ fn permission_denied_shows_pves_words() {
 fn a_delegating_login_names_users_it_cannot_list() {
     // dele@pve may change permissions under /vms only: PVE shows it no
     // other user, group or token in the lists.
-    let sim = Sim::builder("8.4")
-        .user_cfg(&format!(
-            "{USER_CFG}user:dele@pve:1:0::::::\ntoken:dele@pve!ci:0:0::\nrole:Delegate:Permissions.Modify,VM.Audit:\nacl:1:/vms:dele@pve:Delegate:\n"
-        ))
-        .token_cfg(&format!("dele@pve!ci {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "8.4",
+        "user:dele@pve:1:0::::::\ntoken:dele@pve!ci:0:0::\nrole:Delegate:Permissions.Modify,VM.Audit:\nacl:1:/vms:dele@pve:Delegate:\n",
+        "dele@pve!ci",
+    );
     let task = json!({"path": "/vms/100", "roles": ["PVEVMUser"],
         "users": ["joe@pve"], "groups": ["ops"], "tokens": ["ci@pve!deploy"]});
     let r = ok(&sim, as_token(task.clone(), "dele@pve!ci"));
@@ -397,12 +404,11 @@ fn a_delegating_login_names_users_it_cannot_list() {
 
 #[test]
 fn self_lockout_is_refused() {
-    let sim = Sim::builder("9.1")
-        .user_cfg(&format!(
-            "{USER_CFG}user:admin@pve:1:0::::::\ntoken:admin@pve!ci:0:1::\nacl:1:/:admin@pve:Administrator:\nacl:1:/:admin@pve!ci:Administrator:\n"
-        ))
-        .token_cfg(&format!("admin@pve!ci {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "9.1",
+        "user:admin@pve:1:0::::::\ntoken:admin@pve!ci:0:1::\nacl:1:/:admin@pve:Administrator:\nacl:1:/:admin@pve!ci:Administrator:\n",
+        "admin@pve!ci",
+    );
     // The token may not remove its own entry, nor its owner's.
     for task in [
         json!({"path": "/", "roles": ["Administrator"], "tokens": ["admin@pve!ci"], "state": "absent"}),
@@ -485,12 +491,11 @@ fn a_lost_answer_is_settled_by_reading_back() {
 
 #[test]
 fn a_failure_half_way_reports_what_was_done() {
-    let sim = Sim::builder("9.1")
-        .user_cfg(&format!(
-            "{USER_CFG}token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\nacl:1:/vms/100:ann@pve:Administrator:\n"
-        ))
-        .token_cfg(&format!("ann@pve!ro {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "9.1",
+        "token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\nacl:1:/vms/100:ann@pve:Administrator:\n",
+        "ann@pve!ro",
+    );
     // A failure after a write: not `fail()`, which expects no change.
     let run = module().run(
         &sim,
