@@ -472,7 +472,7 @@ impl Target for Sim {
 }
 
 /// The pve-sim binary: `$PVE_SIM_BIN`, which must exist (`make test` sets
-/// it), else `<target>/debug/pve-sim`, built first (see [`build`]).
+/// it), else `<target>/debug/pve-sim`, built first (tests/support/src/build.rs).
 pub fn sim_binary() -> PathBuf {
     match std::env::var_os("PVE_SIM_BIN") {
         Some(p) if !p.is_empty() => {
@@ -523,7 +523,7 @@ fn target_dir() -> PathBuf {
 
 /// A module binary for tests that run several modules:
 /// `$PVE_ACCESS_MODULES_DIR/<name>` (the release binaries `make test`
-/// ships), else the debug build, built first (see [`build`]).
+/// ships), else the debug build, built first (tests/support/src/build.rs).
 pub fn built_module(name: &str) -> PathBuf {
     if modules_dir().is_none() {
         cargo_build(name);
@@ -622,7 +622,7 @@ pub fn pve_file_bytes(text: &str) -> Vec<u8> {
 
 /// The release binary of a module, as it ships: `$PVE_ACCESS_MODULES_DIR/<name>`,
 /// else the target directory's release build, built first with `make
-/// modules` (see [`build`]).
+/// modules` (tests/support/src/build.rs).
 pub fn release_module(name: &str) -> PathBuf {
     let path = match modules_dir() {
         Some(dir) => dir.join(name),
