@@ -7,11 +7,14 @@
 #   3. per-task time under ansible-playbook: pve.access.pve_user (no-op) vs.
 #      ansible.builtin.ping (a trivial builtin Python module) vs.
 #      ansible.builtin.debug (no module transfer at all);
-#   4. binary sizes (each module, all six, the collection tarball);
+#   4. binary sizes (each module, all of them, the collection tarball);
 #   5. local mode (no api_host), when pve-oracle is there ($PVE_ORACLE, else
 #      ../shared/pve-oracle/pve-oracle): each module's no-op task through the
 #      real pvesh, its time and its pvesh/pveum runs, against the HTTPS no-op.
-#   6. speed (bench_speed): per-task time of a no-op pve.access.pve_user
+#   6. the audit at scale (bench_audit): pve_access_info against a pve-sim
+#      seeded with 5,000 users, 1,250 tokens, 100 groups and 10,000 ACL
+#      entries, median of BENCH_AUDIT_RUNS runs (goal: under 2 s);
+#   7. speed (bench_speed): per-task time of a no-op pve.access.pve_user
 #      (its action plugin) on the local connection and over SSH (a loopback
 #      sshd started here, stopped at the end), side by side with its floors
 #      under plain Ansible (a tiny static binary module, ansible.builtin.ping,
@@ -19,7 +22,7 @@
 #      community `ansible` package, pinned, in .venv-bench-peer).
 # Usage: scripts/bench.sh TARBALL
 #   (env: BENCH_RUNS=30, BENCH_TASKS=20, BENCH_ROUNDS=5, BENCH_LOCAL_RUNS=5,
-#    BENCH_SPEED_ONLY=1)
+#    BENCH_AUDIT_RUNS=5, BENCH_SPEED_ONLY=1, BENCH_AUDIT_ONLY=1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tarball=$(cd "$(dirname "${1:?usage: scripts/bench.sh TARBALL}")" && pwd)/$(basename "$1")
@@ -28,7 +31,7 @@ export PATH=$VENV/bin:$PATH
 PY=$VENV/bin/python
 PVE_SIM_BIN=${PVE_SIM_BIN:-$root/target/debug/pve-sim}
 export BENCH_RUNS=${BENCH_RUNS:-30} BENCH_TASKS=${BENCH_TASKS:-20}
-export BENCH_LOCAL_RUNS=${BENCH_LOCAL_RUNS:-5}
+export BENCH_LOCAL_RUNS=${BENCH_LOCAL_RUNS:-5} BENCH_AUDIT_RUNS=${BENCH_AUDIT_RUNS:-5}
 oracle=${PVE_ORACLE:-$root/../shared/pve-oracle/pve-oracle}
 export BENCH_ORACLE_BIN=
 [[ -f $oracle ]] && BENCH_ORACLE_BIN=$(cd "$(dirname "$oracle")/bin" && pwd)
@@ -61,7 +64,7 @@ ansible-galaxy collection install "$tarball" -p "$ANSIBLE_COLLECTIONS_PATH" >/de
 
 export BENCH_WORK=$work BENCH_ROOT_PW=$root_pw BENCH_TARBALL=$tarball
 
-# 6. speed: the action plugins against their floors and peer, local and SSH.
+# 7. speed: the action plugins against their floors and peer, local and SSH.
 bench_speed() {
   local peer=$root/.venv-bench-peer tiny=$work/library/tiny
   if [[ ! -x $peer/bin/ansible-playbook || $root/scripts/bench-peer-requirements.txt -nt $peer/.stamp ]]; then
@@ -147,7 +150,7 @@ local_inv = f"{work}/local-inventory"
 with open(local_inv, "w") as f:
     f.write("localhost ansible_connection=local\n")  # the interpreter: ANSIBLE_PYTHON_INTERPRETER
 ssh_inv = os.environ["BENCH_SSH_INVENTORY"]
-print(f"\n6. speed: per-task time ((T[{ntasks + 1} tasks] - T[1 task]) / {ntasks}, median of {rounds} rounds)")
+print(f"\n7. speed: per-task time ((T[{ntasks + 1} tasks] - T[1 task]) / {ntasks}, median of {rounds} rounds)")
 print(f"{'task':36} {'local':>10} {'SSH (loopback)':>15}")
 res = {}
 for label, task, venv, env in CASES:
@@ -169,8 +172,85 @@ PYEOF
   return $rc
 }
 
+# 6. the audit at scale: a pve-sim of its own, seeded from a generated user.cfg.
+bench_audit() {
+  local dir=$work/audit pid rc
+  mkdir -p "$dir"
+  "$PY" - "$dir" <<'PYEOF' || return 1
+import random, sys
+d = sys.argv[1]
+random.seed(7)
+USERS, ACL = 5000, 10000
+realm = lambda i: "pam" if i % 5 == 0 else "pve"
+lines = ["user:root@pam:1:0:::root@localhost:::", "token:root@pam!bench:0:0::"]
+tokens = []
+for i in range(USERS):
+    u = f"u{i:05d}@{realm(i)}"
+    # Some disabled, a third with an expiry; every fourth has a token, some
+    # expiring, half without privilege separation.
+    lines.append(f"user:{u}:{0 if i % 17 == 0 else 1}:{0 if i % 3 else 1900000000 + i}:F{i}:L{i}:u{i}@example.com:user {i}::")
+    if i % 4 == 0:
+        tokens.append(f"{u}!t{i % 3}")
+        lines.append(f"token:{tokens[-1]}:{0 if i % 8 else 1900000000 + i * 100}:{i % 2}:token {i}:")
+groups = [f"g{j:03d}" for j in range(100)]
+lines.append("")
+for j, g in enumerate(groups):
+    lines.append(f"group:{g}:{','.join(f'u{i:05d}@{realm(i)}' for i in range(j, USERS, 100))}::")
+lines.append("")
+lines += [f"role:Custom{r}:Sys.Audit,VM.Audit:" for r in range(20)]
+lines.append("")
+roles = ["PVEAuditor", "PVEVMUser", "PVEVMAdmin", "PVEDatastoreUser"] + [f"Custom{r}" for r in range(15)]
+paths = ["/", "/vms", "/storage", "/nodes/n1"] + [f"/vms/{100 + k}" for k in range(3000)]
+acl = set()
+while len(acl) < ACL:
+    kind = random.choice("ugt")
+    i = random.randrange(USERS)
+    who = {"u": f"u{i:05d}@{realm(i)}", "g": "@" + random.choice(groups), "t": random.choice(tokens)}[kind]
+    acl.add((random.choice(paths), who, random.choice(roles)))
+lines += [f"acl:1:{p}:{w}:{r}:" for p, w, r in sorted(acl)]
+open(f"{d}/user.cfg", "w").write("\n".join(lines) + "\n")
+PYEOF
+  local secret
+  secret=$("$PY" -c 'import uuid; print(uuid.uuid4())')
+  echo "root@pam!bench $secret" >"$dir/token.cfg"
+  "$PVE_SIM_BIN" --listen 127.0.0.1:0 --pve-version 9.1 --root-password "$root_pw" --user-cfg "$dir/user.cfg" \
+    --token-cfg "$dir/token.cfg" --request-log "$dir/requests.jsonl" >"$dir/ready.json" 2>"$dir/sim.log" &
+  pid=$!
+  for _ in $(seq 100); do
+    [[ -s $dir/ready.json ]] && break
+    sleep 0.1
+  done
+  rc=0
+  BENCH_AUDIT_DIR=$dir BENCH_AUDIT_TOKEN="root@pam!bench=$secret" "$PY" - <<'PYEOF' || rc=$?
+import json, os, statistics, subprocess, time
+d, runs = os.environ["BENCH_AUDIT_DIR"], int(os.environ["BENCH_AUDIT_RUNS"])
+ready = json.loads(open(f"{d}/ready.json").readline())
+mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries/linux-x86_64"
+args = json.dumps({"api_host": ready["url"], "fingerprint": ready["fingerprint"], "api_token": os.environ["BENCH_AUDIT_TOKEN"]})
+times = []
+for _ in range(runs):
+    before = sum(1 for _ in open(f"{d}/requests.jsonl")) if os.path.exists(f"{d}/requests.jsonl") else 0
+    t0 = time.perf_counter()
+    p = subprocess.run([f"{mods}/pve_access_info", "-"], input=args, capture_output=True, text=True)
+    times.append(time.perf_counter() - t0)
+    result = json.loads(p.stdout)
+    if result.get("failed"):
+        raise SystemExit(f"pve_access_info failed: {result.get('msg')}")
+    requests = sum(1 for _ in open(f"{d}/requests.jsonl")) - before
+print(f"\n6. the audit at scale: pve_access_info, token auth, median of {runs} runs")
+print(result["msg"][:200])
+print(f"run time {statistics.median(times):.2f} s (goal < 2 s), {requests} requests, result {len(p.stdout) / 1e6:.1f} MB")
+PYEOF
+  kill "$pid" 2>/dev/null && { wait "$pid" 2>/dev/null || true; }
+  return $rc
+}
+
 if [[ ${BENCH_SPEED_ONLY:-0} == 1 ]]; then
   bench_speed
+  exit
+fi
+if [[ ${BENCH_AUDIT_ONLY:-0} == 1 ]]; then
+  bench_audit
   exit
 fi
 "$PY" - <<'PYEOF'
@@ -182,7 +262,8 @@ ready = json.loads(open(f"{work}/ready.json").readline())
 url, fp, pw = ready["url"], ready["fingerprint"], os.environ["BENCH_ROOT_PW"]
 log = f"{work}/requests.jsonl"
 mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries/linux-x86_64"
-MODULES = ["pve_user", "pve_group", "pve_role", "pve_acl", "pve_token", "pve_permission_info"]
+# Every module the collection ships (the build takes them from modules/).
+MODULES = sorted(os.listdir(mods))
 conn_pw = {"api_host": url, "fingerprint": fp, "api_user": "root@pam", "api_password": pw}
 
 
@@ -232,13 +313,18 @@ noop = {
     "pve_acl": dict(path="/", roles=["Bench"], users=["bench@pve"]),
     "pve_token": dict(tokenid="bench@pve!tk"),
     "pve_permission_info": dict(userid="bench@pve", path="/"),
+    "pve_access_info": dict(),
 }
 
+# The modules with a workload here are timed; the others are only sized.
+TIMED = [m for m in noop if m in MODULES]  # in noop's order: each needs the ones before
 print(f"pve.access benchmarks: {runs} runs per figure, pve-sim 9.1 on {url}\n")
+for name in sorted(set(MODULES) - set(TIMED)):
+    print(f"{name}: not timed, no workload for it in scripts/bench.sh (noop, and a change below)")
 print("1-2. module run time (binary run directly, median) and requests per run")
 print(f"{'module':22} {'no-op token':>12} {'req':>4} {'no-op passwd':>13} {'req':>4} {'change':>9} {'req':>4}")
 medians = {}
-for name in MODULES:
+for name in TIMED:
     t_tok, t_pw = [], []
     for _ in range(runs):
         dt, r, n_tok = must(name, dict(conn_tok, **noop[name]))
@@ -263,8 +349,12 @@ for name in MODULES:
         elif name == "pve_token":
             dt, _, n_change = must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}"))
             must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}", state="absent"))
-        else:
+        elif name == "pve_permission_info":
             dt, _, n_change = must(name, dict(conn_tok, userid="bench@pve", require={"/": ["VM.Audit"]}))
+        elif name.endswith("_info"):  # an info module changes nothing: its run again
+            dt, _, n_change = must(name, dict(conn_tok, **noop[name]))
+        else:
+            raise SystemExit(f"{name}: no change workload in scripts/bench.sh: add one beside its noop")
         changes.append(dt)
     medians[name] = statistics.median(t_tok)
     print(f"{name:22} {statistics.median(t_tok) * 1000:10.1f}ms {n_tok:4d} {statistics.median(t_pw) * 1000:11.1f}ms {n_pw:4d}"
@@ -301,7 +391,7 @@ sizes = {m: os.path.getsize(f"{mods}/{m}") for m in MODULES}
 for m in MODULES:
     print(f"{m:22} {sizes[m]:>11,} bytes")
 total = sum(sizes.values())
-print(f"{'all six':22} {total:>11,} bytes")
+print(f"{'all':22} {total:>11,} bytes")
 print(f"{'collection tarball':22} {os.path.getsize(os.environ['BENCH_TARBALL']):>11,} bytes")
 
 print("\nratios")
@@ -345,14 +435,14 @@ def local(name, args):
 
 
 local_runs_n = int(os.environ["BENCH_LOCAL_RUNS"])
-for name, args in [("pve_user", noop["pve_user"]), ("pve_group", noop["pve_group"]),
-                   ("pve_role", noop["pve_role"]), ("pve_acl", noop["pve_acl"]),
-                   ("pve_token", noop["pve_token"])]:
-    local(name, args)
+# The state the local no-ops expect (the checking modules need none).
+for name in TIMED:
+    if not name.endswith("_info"):
+        local(name, noop[name])
 print(f"\n5. local mode (no api_host, the real pvesh of pve-oracle 9.1), no-op task, median of {local_runs_n}")
 print(f"{'module':22} {'no-op':>9} {'pvesh runs':>11} {'per run':>9} {'vs HTTPS token':>15}")
 local_medians, local_calls = {}, {}
-for name in MODULES:
+for name in TIMED:
     times, calls = [], 0
     for _ in range(local_runs_n):
         dt, r, calls = local(name, noop[name])
@@ -367,4 +457,5 @@ print(f"a no-op task: {statistics.mean(local_medians.values()) * 1000:.0f} ms an
       f"ansible-playbook adds its per-task time of section 3)")
 PYEOF
 
+bench_audit
 bench_speed

@@ -13,8 +13,9 @@ pub struct Request {
     /// The URL-decoded path as sent, e.g. `/api2/json/access/users/joe@pve`
     /// (without query string).
     pub path: String,
-    /// Query-string parameters in order; repeated keys kept.
-    pub query: Vec<(String, String)>,
+    /// The query string as sent (between `?` and `#`): the API decodes it
+    /// as PVE does, like a form body.
+    pub query: Vec<u8>,
     /// Header names lower-cased.
     pub headers: BTreeMap<String, String>,
     /// The raw body (at most 512 KiB; the transport answers larger bodies itself).

@@ -1,4 +1,4 @@
-//! PVE's identifier rules (SPEC §1) with PVE's own error texts.
+//! PVE's identifier rules (AC `Auth/Plugin.pm`, `AccessControl.pm`) with PVE's own error texts.
 //!
 //! Verifier errors end with `\n` as PVE's `die` messages do, because the
 //! schema layer wraps them verbatim (`invalid format - <text>`).
@@ -146,7 +146,7 @@ pub fn split_tokenid(t: &str) -> Result<(String, String), String> {
     })
 }
 
-/// `normalize_path` (SPEC §1.9), Perl truthiness included (`"0/"` → `/`).
+/// `normalize_path` (AC `AccessControl.pm`), Perl truthiness included (`"0/"` → `/`).
 pub fn normalize_path(p: &str) -> Option<String> {
     if !truthy(p) {
         return None;

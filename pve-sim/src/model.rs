@@ -31,7 +31,8 @@ pub struct User {
     pub expire: i64,
     pub firstname: Option<String>,
     pub lastname: Option<String>,
-    /// `Some("")` is a real state (SPEC §3.2 email quirk).
+    /// `Some("")` is a real state (Perl's `split` drops a trailing empty
+    /// field, so `email` ends up `""` where other fields vanish).
     pub email: Option<String>,
     pub comment: Option<String>,
     pub keys: Option<String>,
@@ -54,7 +55,7 @@ pub struct Token {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Group {
-    /// May hold valid userids of users that do not exist (SPEC §6.2).
+    /// May hold valid userids of users that do not exist (PVE's `parse_user_config` keeps them).
     pub members: BTreeSet<String>,
     pub comment: Option<String>,
 }

@@ -20,6 +20,13 @@ pub fn bytes_of_text(text: &str) -> Vec<u8> {
     }
 }
 
+/// Perl's `uri_unescape` (what PVE applies to paths, query strings, form
+/// bodies and cookies): each `%XX` becomes its byte, anything else, a stray
+/// `%` too, stays as it is.
+pub fn uri_unescape(bytes: &[u8]) -> Vec<u8> {
+    percent_encoding::percent_decode(bytes).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +37,11 @@ mod tests {
         assert_eq!(bytes_of_text("jöe 中"), "jöe 中".as_bytes());
         assert_eq!(chars_of_bytes(b"j\xf6e"), "jöe");
         assert_eq!(chars_of_bytes("jö".as_bytes()), "jÃ¶");
+    }
+
+    #[test]
+    fn uri_unescape_keeps_what_is_no_escape() {
+        assert_eq!(uri_unescape(b"j%F6e%40pve+%"), b"j\xf6e@pve+%");
+        assert_eq!(uri_unescape(b"%zz%4%C3%B6"), "%zz%4ö".as_bytes());
     }
 }

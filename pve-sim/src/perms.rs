@@ -1,4 +1,5 @@
-//! Effective permissions, computed the way PVE does (SPEC §5):
+//! Effective permissions, computed the way PVE does (AC `AccessControl.pm`
+//! `roles`, `RPCEnvironment.pm` `permissions`/`compile_acl_path`):
 //! `roles` walks the ACL tree from `/` to the path (deeper applicable entries
 //! replace inherited ones; a user's own entries beat its groups' at a node;
 //! NoAccess wins), `permissions` adds pool roles and turns roles into

@@ -1,5 +1,6 @@
 //! PVE's config files: `user.cfg`, `priv/token.cfg` and `priv/shadow.cfg`,
-//! read and written the way libpve-access-control does (SPEC §6), quirks
+//! read and written the way libpve-access-control does
+//! (`write_user_config`/`parse_user_config`), quirks
 //! included: Perl's `split` dropping trailing empty fields (hence `email: ""`),
 //! falsy values dropped, references to missing roles/tokens dropped, ACL lines
 //! grouped by (propagate, role list).

@@ -1,4 +1,4 @@
-//! `/access/acl` and `/access/permissions` (SPEC §3.5, §3.6): entries and
+//! `/access/acl` and `/access/permissions`: entries and
 //! their order, validation, visibility, delegation via VM.Allocate & co.,
 //! lock-wrapped errors, and who may see whose permissions.
 

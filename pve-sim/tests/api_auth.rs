@@ -1,4 +1,4 @@
-//! Authentication (SPEC §4): login and its failures, ticket lifetime and
+//! Authentication: login and its failures, ticket lifetime and
 //! renewal, CSRF tokens, API tokens, disabled/expired users and tokens, the
 //! API-token restriction and the 401 hold-back.
 

@@ -1,4 +1,4 @@
-//! `/access/groups` and `/access/roles` (SPEC §3.3, §3.4).
+//! `/access/groups` and `/access/roles`.
 
 mod api_common;
 

@@ -1,4 +1,4 @@
-//! API token endpoints (SPEC §3.2.6–3.2.10): shapes and string-echo quirks,
+//! API token endpoints: shapes and string-echo quirks,
 //! update with `delete`/`regenerate`, removal, who may manage tokens.
 
 mod api_common;

@@ -1,4 +1,4 @@
-//! The request pipeline of SPEC §2.1 through `Api::handle`: method and
+//! pve-http-server's request pipeline through `Api::handle`: method and
 //! path rules, body rules, route lookup, parameter merging and conflicts,
 //! the order of permission checks and validation, error shapes.
 
@@ -173,10 +173,7 @@ fn query_merges_over_body_and_dc_is_dropped() {
     req.headers
         .insert("csrfpreventiontoken".into(), csrf.clone());
     req.body = b"groupid=frombody&comment=c".to_vec();
-    req.query = vec![
-        ("groupid".into(), "fromquery".into()),
-        ("_dc".into(), "123".into()),
-    ];
+    req.query = b"groupid=fromquery&_dc=123".to_vec();
     s.send(req).ok();
     let g = s.root_ok("GET", "/access/groups/fromquery", &[]);
     assert_eq!(g["comment"], "c");

@@ -1,4 +1,4 @@
-//! `/access/users` and `/access/password` (SPEC §3.2.1–3.2.5, §3.7):
+//! `/access/users` and `/access/password`:
 //! response shapes, side effects, delegated user administration and the
 //! exact denials of callers with too few privileges.
 

@@ -1,4 +1,4 @@
-//! Differences between the simulated PVE versions (SPEC §7): token update
+//! Differences between the simulated PVE versions (libpve-access-control 8.x vs 9.x): token update
 //! parameters, privileges (VM.Monitor vs VM.GuestAgent.*), built-in roles.
 
 mod api_common;

@@ -41,16 +41,18 @@
 //! ticket USER logged in with (to renew it); `headers` adds raw headers (a forged cookie,
 //! a malformed token header); `versions` limits a call to some versions.
 //! Paths are percent-encoded byte by byte beyond `[A-Za-z0-9/@!._~:-]`,
-//! unless `raw_path` is true (then sent as written, e.g. `%F6`). Header
-//! values go out as UTF-8, or in Latin-1 with `latin1_headers` (how a client
-//! must send a token id such as `jöe@pve!ci` for PVE to read it).
+//! unless `raw_path` is true (then sent as written, e.g. `%F6`, or raw UTF-8)
+//! or `latin1_path` is (then sent unencoded in Latin-1, one byte a
+//! character). Header values go out as UTF-8, or in Latin-1 with
+//! `latin1_headers` (how a client must send a token id such as `jöe@pve!ci`
+//! for PVE to read it).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use pve_test_support::http::{enc, enc_path, form, show_bytes};
+use pve_test_support::http::{enc, enc_path, form, show_bytes, Latin1};
 use pve_test_support::{require_oracle, Server, Sim};
 use serde_json::{json, Value};
 
@@ -672,7 +674,7 @@ impl<'a> Side<'a> {
                             "application/x-www-form-urlencoded",
                             form(&[("username", who), ("password", &pw)]),
                         )),
-                        false,
+                        Latin1::default(),
                     );
                     match serde_json::from_slice::<Value>(&r.body) {
                         Ok(v) if r.status == 200 => {
@@ -755,7 +757,7 @@ impl<'a> Side<'a> {
         } else {
             Some(("application/x-www-form-urlencoded", form(&pairs)))
         };
-        let path = if call["raw_path"] == true {
+        let path = if call["raw_path"] == true || call["latin1_path"] == true {
             path.to_string()
         } else {
             enc_path(path)
@@ -765,7 +767,10 @@ impl<'a> Side<'a> {
         } else {
             format!("{path}?{query}")
         };
-        let latin1 = call["latin1_headers"] == true;
+        let latin1 = Latin1 {
+            target: call["latin1_path"] == true,
+            headers: call["latin1_headers"] == true,
+        };
         let r = self.sim.request(method, &target, &headers, body, latin1);
         let (status, reason, body) = (r.status, r.reason, r.body);
         if status == 200 {

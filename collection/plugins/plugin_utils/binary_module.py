@@ -202,8 +202,8 @@ class BinaryModuleAction(ActionBase):
         path = self._binary(platform_name(platform.system(), platform.machine()))
         env = self._environment()
         stdin = (env + '\n' + self._module_args_json(task_vars)).encode()
-        cmd = '/bin/sh -c %s' % shlex.quote('IFS= read -r pve_env || exit 90; eval "$pve_env"; exec %s -'
-                                          % shlex.quote(path))
+        cmd = '/bin/sh -c %s' % shlex.quote(
+            'IFS= read -r pve_env || exit 90; eval "$pve_env"; exec %s -' % shlex.quote(path))
         display.vvv('pve.access: running %s in place' % path)
         res = self._low_level_execute_command(cmd, sudoable=True, in_data=stdin)
         return self._finish(self._parse(res))

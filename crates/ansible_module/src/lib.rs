@@ -11,15 +11,15 @@
 //!   `required`, `default`, `choices`, `aliases`, `no_log`, env fallbacks,
 //!   `mutually_exclusive`, `required_together`, `required_one_of` and nested
 //!   suboptions, with `AnsibleModule`'s error texts (such as `Unsupported
-//!   parameters for (pve_user) module: foo. Supported parameters include: ...`);
+//!   parameters for (hello) module: foo. Supported parameters include: ...`);
 //! - the body gets a [`Module`]: validated [`Params`] and the check/diff flags;
 //! - exactly one JSON object is printed on stdout: the body's result plus
 //!   `changed` (and `warnings`), exit code 0; or `{"failed": true, "msg", ...}`,
 //!   exit code 1, also for a bad args file or a panic;
 //! - every value of a `no_log` option and every value given to
-//!   [`Module::hide`] is replaced by `********` in everything printed, except
-//!   the top-level `secret` and `api_token` results, which a body returns on
-//!   purpose (a token it has just created).
+//!   [`Module::hide`] is replaced by `********` in everything printed; a value
+//!   the body means to return (a secret it has just created) is given to
+//!   [`Module::reveal`], which hides it everywhere but under its one key.
 //!
 //! Differences from `AnsibleModule`, on purpose: an option given as `null` is
 //! treated as not given (defaults and env fallbacks apply, `required` fails);
@@ -36,7 +36,7 @@
 //!
 //! fn body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
 //!     let name = m.params.str("name").ok_or("name is required")?.to_string();
-//!     let ticket = format!("PVE:{name}:secret-ticket"); // say, from a login
+//!     let ticket = format!("{name}:secret-ticket"); // say, from a login
 //!     m.hide(&ticket);
 //!     if m.params.str("state") == Some("absent") {
 //!         return Err(Failure::new(format!("cannot remove {name}")).with("status", 403));
@@ -58,6 +58,12 @@
 //! ```
 //!
 //! [`execute`] is the same without process I/O, for unit tests.
+//!
+//! `MODULE --print-spec` prints the module's [`Spec`] as JSON instead of
+//! running it ([`Spec::to_json`]): `AnsibleModule`'s keyword arguments
+//! (`argument_spec`, `mutually_exclusive`, `required_together`,
+//! `required_one_of`), so that docs and generated Python can be checked
+//! against what the binary really accepts.
 
 pub mod text;
 mod validate;
@@ -105,7 +111,8 @@ pub struct Opt {
     default: Option<Value>,
     choices: Vec<&'static str>,
     aliases: Vec<&'static str>,
-    no_log: bool,
+    /// `Some(false)`: said not to be a secret (see [`Opt::not_secret`]).
+    no_log: Option<bool>,
     env: Option<&'static str>,
     elements: Option<Kind>,
     sub: Option<Spec>,
@@ -120,7 +127,7 @@ impl Opt {
             default: None,
             choices: vec![],
             aliases: vec![],
-            no_log: false,
+            no_log: None,
             env: None,
             elements: None,
             sub: None,
@@ -165,13 +172,24 @@ impl Opt {
     }
     /// The value is a secret: scrubbed from everything the module prints.
     pub fn no_log(mut self) -> Opt {
-        self.no_log = true;
+        self.no_log = Some(true);
+        self
+    }
+    /// The name sounds like a secret's (`token`, `pass`, ...) but the value
+    /// is not one: printed as `no_log: false`, the way a Python module tells
+    /// ansible-test's validate-modules (its `no-log-needed` check).
+    pub fn not_secret(mut self) -> Opt {
+        self.no_log = Some(false);
         self
     }
     /// Fallback to this environment variable when the option is absent or null.
     pub fn env(mut self, var: &'static str) -> Opt {
         self.env = Some(var);
         self
+    }
+    /// A `no_log` option: its value is masked in everything printed.
+    pub(crate) fn secret(&self) -> bool {
+        self.no_log == Some(true)
     }
     /// The element type of a [`Kind::List`].
     pub fn elements(mut self, k: Kind) -> Opt {
@@ -220,6 +238,71 @@ impl Spec {
     pub fn required_one_of(mut self, names: &[&'static str]) -> Spec {
         self.one_of.push(names.to_vec());
         self
+    }
+
+    /// The spec in `AnsibleModule`'s vocabulary: `{"argument_spec": {...},
+    /// "mutually_exclusive": [...], "required_together": [...],
+    /// "required_one_of": [...]}` (a relation only when the spec has one),
+    /// each option with `type` and only the other keys that differ from
+    /// Ansible's defaults. Ansible's env fallback
+    /// `(env_fallback, ['VAR'])` is written `["env_fallback", ["VAR"]]`, since
+    /// JSON has no functions. A dict option's suboptions are its `options`,
+    /// with their own relations beside them, as Ansible nests them.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("argument_spec".into(), self.options_json());
+        self.relations_json(&mut out);
+        Value::Object(out)
+    }
+
+    fn options_json(&self) -> Value {
+        let opts = self.opts.iter().map(|o| (o.name.to_string(), o.to_json()));
+        Value::Object(opts.collect())
+    }
+
+    fn relations_json(&self, out: &mut Map<String, Value>) {
+        for (key, groups) in [
+            ("mutually_exclusive", &self.exclusive),
+            ("required_together", &self.together),
+            ("required_one_of", &self.one_of),
+        ] {
+            if !groups.is_empty() {
+                out.insert(key.into(), json!(groups));
+            }
+        }
+    }
+}
+
+impl Opt {
+    fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("type".into(), json!(self.kind.name()));
+        if self.required {
+            o.insert("required".into(), json!(true));
+        }
+        if let Some(d) = &self.default {
+            o.insert("default".into(), d.clone());
+        }
+        if !self.choices.is_empty() {
+            o.insert("choices".into(), json!(self.choices));
+        }
+        if !self.aliases.is_empty() {
+            o.insert("aliases".into(), json!(self.aliases));
+        }
+        if let Some(k) = self.elements {
+            o.insert("elements".into(), json!(k.name()));
+        }
+        if let Some(no_log) = self.no_log {
+            o.insert("no_log".into(), json!(no_log));
+        }
+        if let Some(var) = self.env {
+            o.insert("fallback".into(), json!(["env_fallback", [var]]));
+        }
+        if let Some(sub) = &self.sub {
+            o.insert("options".into(), sub.options_json());
+            sub.relations_json(&mut o);
+        }
+        Value::Object(o)
     }
 }
 
@@ -289,6 +372,7 @@ pub struct Module {
     pub verbosity: u32,
     warnings: Vec<String>,
     secrets: Vec<String>,
+    revealed: Map<String, Value>,
 }
 
 impl Module {
@@ -303,51 +387,13 @@ impl Module {
             remember(&self.secrets);
         }
     }
-    /// The result every module returns: `changed`, `msg`, the resource after
-    /// the run under `key`, and in diff mode `diff: {before, after}` (Ansible
-    /// prints it with `--diff`). `before`/`after` are the resource views the
-    /// plan computed, so check mode shows the same diff as the real run. A
-    /// list view (ACL entries) is shown as `{key: list}`.
-    pub fn outcome(
-        &self,
-        changed: bool,
-        msg: impl Into<String>,
-        key: &str,
-        before: Value,
-        after: Value,
-    ) -> Map<String, Value> {
-        self.outcome_shown(changed, msg, key, before, after, &|v| v)
-    }
-
-    /// [`Module::outcome`] whose diff shows each view as `show` makes it for
-    /// people (a date for an epoch, say); the returned resource stays as it is.
-    pub fn outcome_shown(
-        &self,
-        changed: bool,
-        msg: impl Into<String>,
-        key: &str,
-        before: Value,
-        after: Value,
-        show: &dyn Fn(Value) -> Value,
-    ) -> Map<String, Value> {
-        let mut out = Map::new();
-        out.insert("changed".into(), Value::Bool(changed));
-        out.insert("msg".into(), Value::String(msg.into()));
-        if self.diff {
-            let view = |v: Value| {
-                let shown = match v {
-                    Value::Array(_) => json!({ key: v }),
-                    other => other,
-                };
-                Value::String(diff_text(&show(shown)))
-            };
-            out.insert(
-                "diff".into(),
-                json!({ "before": view(before), "after": view(after.clone()) }),
-            );
-        }
-        out.insert(key.into(), after);
-        out
+    /// Returns `value` under the top-level result key `key`, also when the
+    /// module fails, and hides it everywhere else: a secret the module has
+    /// just created and must hand over once.
+    pub fn reveal(&mut self, key: &str, value: &str) {
+        self.hide(value);
+        self.revealed
+            .insert(key.to_string(), Value::String(value.to_string()));
     }
 }
 
@@ -399,9 +445,14 @@ impl From<&str> for Failure {
     }
 }
 
-/// Entry point of every module binary: `fn main() { ansible_module::run("pve_user", spec(), body) }`.
+/// The argument that makes [`run`] print the spec instead of running the module.
+pub const PRINT_SPEC: &str = "--print-spec";
+
+/// Entry point of every module binary: `fn main() { ansible_module::run("hello", spec(), body) }`.
 /// Reads `argv[1]` (an args file, or `-` for standard input), validates, calls body,
-/// prints exactly one JSON object, exits 0 / 1.
+/// prints exactly one JSON object, exits 0 / 1. With `argv[1]` [`PRINT_SPEC`]
+/// it prints [`Spec::to_json`] and exits 0, touching nothing else (Ansible
+/// gives a module the path of its args file, never this).
 pub fn run(
     name: &'static str,
     spec: Spec,
@@ -425,6 +476,10 @@ pub fn run(
         emit(&v);
         std::process::exit(1)
     }));
+    if std::env::args_os().nth(1).is_some_and(|a| a == PRINT_SPEC) {
+        emit(&spec.to_json());
+        std::process::exit(0)
+    }
     let (v, code) = match read_args(name) {
         Ok(text) => execute(name, &spec, &text, &|k| std::env::var(k).ok(), body),
         Err(msg) => (failure_json(msg), 1),
@@ -434,7 +489,7 @@ pub fn run(
 }
 
 /// The args file's text; `AnsibleModule` also takes the JSON itself as argv[1].
-/// `-` reads the arguments from standard input: the pve.access action plugin
+/// `-` reads the arguments from standard input: an action plugin
 /// sends them there, so a task needs one remote command and no args file.
 fn read_args(name: &str) -> Result<String, String> {
     let Some(arg) = std::env::args_os().nth(1) else {
@@ -522,6 +577,7 @@ pub fn execute(
         verbosity: verbosity.map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
         warnings: checked.warnings,
         secrets: checked.secrets,
+        revealed: Map::new(),
     };
     let outcome = match checked.result {
         Ok(params) => {
@@ -557,6 +613,9 @@ pub fn execute(
     bound_messages(&mut result);
     let mut v = Value::Object(result);
     scrub_result(&mut v, &m.secrets);
+    if let Value::Object(result) = &mut v {
+        result.extend(m.revealed);
+    }
     (v, code)
 }
 
@@ -626,8 +685,7 @@ fn failure_json(msg: String) -> Value {
 
 const MASK: &str = "********";
 
-/// Scrubs a result object; the top-level `secret` and `api_token` are what
-/// the body chose to return and stay.
+/// Masks every secret in a result object.
 fn scrub_result(v: &mut Value, secrets: &[String]) {
     let mut secrets: Vec<&str> = secrets
         .iter()
@@ -637,19 +695,7 @@ fn scrub_result(v: &mut Value, secrets: &[String]) {
     // Longest first, so that a secret containing another is masked whole.
     secrets.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
     secrets.dedup();
-    if secrets.is_empty() {
-        return;
-    }
-    if let Value::Object(m) = v {
-        let kept: Vec<(String, Value)> = ["secret", "api_token"]
-            .iter()
-            .filter_map(|k| m.remove_entry(*k))
-            .collect();
-        scrub(v, &secrets);
-        if let Value::Object(m) = v {
-            m.extend(kept);
-        }
-    } else {
+    if !secrets.is_empty() {
         scrub(v, &secrets);
     }
 }

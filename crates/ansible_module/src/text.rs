@@ -7,8 +7,8 @@
 //!
 //! ```
 //! use ansible_module::text;
-//! let users: Vec<String> = (0..1000).map(|i| format!("u{i}@pve")).collect();
-//! assert_eq!(text::list(&users, 3), "u0@pve, u1@pve, u2@pve and 997 more");
+//! let users: Vec<String> = (0..1000).map(|i| format!("user{i}")).collect();
+//! assert_eq!(text::list(&users, 3), "user0, user1, user2 and 997 more");
 //! assert_eq!(text::value(&"x".repeat(10)), "xxxxxxxxxx");
 //! assert!(text::value(&"x".repeat(1 << 20)).ends_with("(1048576 characters)"));
 //! ```

@@ -76,12 +76,42 @@ impl Checker<'_> {
     fn level(
         &mut self,
         spec: &Spec,
-        mut given: Map<String, Value>,
+        given: Map<String, Value>,
         ctx: &mut Vec<&'static str>,
         prefix: &str,
     ) -> Map<String, Value> {
-        // Null means "not given": Ansible sends null for `opt:` and for
-        // variables that are unset, and the task should not change anything then.
+        // AnsibleModule's order: names and aliases, unsupported names,
+        // mutually exclusive, defaults, required, types, choices, required
+        // together / one of, then the suboptions.
+        let mut p = self.take_given(spec, given, ctx, prefix);
+        self.check_exclusive(spec, &p, ctx);
+        self.apply_defaults(spec, &mut p);
+        self.check_required(spec, &p, ctx);
+        self.coerce_all(spec, &mut p, ctx, prefix);
+        for o in spec.opts.iter().filter(|o| !o.choices.is_empty()) {
+            if let Some(e) = p.get_mut(o.name).and_then(|v| check_choices(o, v)) {
+                self.errors.push(found_in(e, ctx));
+            }
+        }
+        self.check_groups(spec, &p, ctx);
+        for o in &spec.opts {
+            p.entry(o.name).or_insert(Value::Null);
+        }
+        self.check_suboptions(spec, &mut p, ctx, prefix);
+        p
+    }
+
+    /// The options given by name, alias or env fallback; what is left of
+    /// `given` is unsupported. Null means "not given": Ansible sends null for
+    /// `opt:` and for variables that are unset, and the task should not
+    /// change anything then.
+    fn take_given(
+        &mut self,
+        spec: &Spec,
+        mut given: Map<String, Value>,
+        ctx: &[&str],
+        prefix: &str,
+    ) -> Map<String, Value> {
         let mut p = Map::new();
         for o in &spec.opts {
             if let Some(v) = given.remove(o.name).filter(|v| !v.is_null()) {
@@ -122,6 +152,10 @@ impl Checker<'_> {
                 self.unsupported.push((path.join("."), supported.clone()));
             }
         }
+        p
+    }
+
+    fn check_exclusive(&mut self, spec: &Spec, p: &Map<String, Value>, ctx: &[&str]) {
         let bad: Vec<String> = spec
             .exclusive
             .iter()
@@ -134,16 +168,24 @@ impl Checker<'_> {
                 ctx,
             ));
         }
+    }
+
+    /// Defaults for what was not given; every no_log value (given or
+    /// default) is a secret from here on.
+    fn apply_defaults(&mut self, spec: &Spec, p: &mut Map<String, Value>) {
         for o in &spec.opts {
             if let (false, Some(d)) = (p.contains_key(o.name), &o.default) {
                 p.insert(o.name.into(), d.clone());
             }
-            if o.no_log {
+            if o.secret() {
                 if let Some(v) = p.get(o.name) {
                     collect_secrets(v, &mut self.secrets);
                 }
             }
         }
+    }
+
+    fn check_required(&mut self, spec: &Spec, p: &Map<String, Value>, ctx: &[&str]) {
         let mut missing: Vec<&str> = spec
             .opts
             .iter()
@@ -157,6 +199,11 @@ impl Checker<'_> {
                 ctx,
             ));
         }
+    }
+
+    /// Every option to its type; a coerced no_log value is a secret in its
+    /// new form too (`"12345"` and `12345`).
+    fn coerce_all(&mut self, spec: &Spec, p: &mut Map<String, Value>, ctx: &[&str], prefix: &str) {
         for o in &spec.opts {
             if let Some(v) = p.remove(o.name) {
                 if let Some(w) = string_conversion_warning(o, &v, prefix) {
@@ -164,7 +211,7 @@ impl Checker<'_> {
                 }
                 match self.coerce_opt(o, v, ctx) {
                     Ok(v) => {
-                        if o.no_log {
+                        if o.secret() {
                             collect_secrets(&v, &mut self.secrets);
                         }
                         p.insert(o.name.into(), v);
@@ -173,11 +220,10 @@ impl Checker<'_> {
                 }
             }
         }
-        for o in spec.opts.iter().filter(|o| !o.choices.is_empty()) {
-            if let Some(e) = p.get_mut(o.name).and_then(|v| check_choices(o, v)) {
-                self.errors.push(found_in(e, ctx));
-            }
-        }
+    }
+
+    /// `required_together` and `required_one_of`.
+    fn check_groups(&mut self, spec: &Spec, p: &Map<String, Value>, ctx: &[&str]) {
         let count = |g: &[&str]| g.iter().filter(|n| p.contains_key(**n)).count();
         if let Some(g) = spec
             .together
@@ -195,9 +241,17 @@ impl Checker<'_> {
                 ctx,
             ));
         }
-        for o in &spec.opts {
-            p.entry(o.name).or_insert(Value::Null);
-        }
+    }
+
+    /// Each dict (or each dict of a list) of an option with suboptions, as
+    /// a level of its own.
+    fn check_suboptions(
+        &mut self,
+        spec: &Spec,
+        p: &mut Map<String, Value>,
+        ctx: &mut Vec<&'static str>,
+        prefix: &str,
+    ) {
         for o in &spec.opts {
             let Some(sub) = &o.sub else { continue };
             let Some(v) = p.get_mut(o.name).filter(|v| !v.is_null()) else {
@@ -227,7 +281,6 @@ impl Checker<'_> {
             }
             ctx.pop();
         }
-        p
     }
 
     /// Coerces one option (and the elements of a list), or returns its error messages.
@@ -239,7 +292,7 @@ impl Checker<'_> {
                 format!(" found in '{}'{sep}", ctx.join(" -> "))
             }
         };
-        let v = coerce(o.kind, v, o.no_log, self.env).map_err(|(ty, e)| {
+        let v = coerce(o.kind, v, o.secret(), self.env).map_err(|(ty, e)| {
             vec![format!(
                 "argument '{}' is of type {ty}{} and we were unable to convert to {}: {e}",
                 o.name,
@@ -254,7 +307,7 @@ impl Checker<'_> {
         let mut errors = vec![];
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            match coerce(k, item, o.no_log, self.env) {
+            match coerce(k, item, o.secret(), self.env) {
                 Ok(x) => out.push(x),
                 Err((ty, e)) => errors.push(format!(
                     "Elements value for option '{}'{} is of type {ty} and we were unable to convert to {}: {e}",
@@ -287,7 +340,7 @@ fn string_conversion_warning(o: &Opt, v: &Value, prefix: &str) -> Option<String>
         }
         _ => return None,
     };
-    let (value, as_text) = if o.no_log {
+    let (value, as_text) = if o.secret() {
         ("'********'".to_string(), "'********'".to_string())
     } else {
         (py_repr(what), py_repr(&Value::String(py_str(what))))
@@ -302,7 +355,7 @@ fn string_conversion_warning(o: &Opt, v: &Value, prefix: &str) -> Option<String>
 
 fn check_choices(o: &Opt, v: &mut Value) -> Option<String> {
     let shown = |s: String| {
-        if o.no_log {
+        if o.secret() {
             "********".to_string()
         } else {
             crate::text::value(&s)

@@ -140,3 +140,20 @@ fn panic_prints_one_scrubbed_failure() {
         json!({"failed": true, "changed": false, "msg": "selftest: internal error: boom with ******** — please report this"})
     );
 }
+
+#[test]
+fn print_spec_prints_the_spec_and_runs_nothing() {
+    let (v, code) = run_with_stdin(
+        Some(std::ffi::OsStr::new(ansible_module::PRINT_SPEC)),
+        br#"{"mode": "panic"}"#,
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v,
+        json!({"argument_spec": {
+            "name": {"type": "str"},
+            "password": {"type": "str", "no_log": true},
+            "mode": {"type": "str", "choices": ["ok", "fail", "panic"], "default": "ok"},
+        }})
+    );
+}

@@ -8,13 +8,24 @@ use std::fmt;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
+/// pveproxy's port.
+const DEFAULT_PORT: u16 = 8006;
+/// The login when none is given: PVE's administrator.
+const DEFAULT_USER: &str = "root@pam";
+/// Seconds per try; PVE's own config lock waits as long.
+const DEFAULT_TIMEOUT: u64 = 10;
+
 /// The connection options every module has, with the names and env
 /// variables of community.proxmox so that its users can switch easily.
 pub fn connection_options() -> Vec<Opt> {
     vec![
         Opt::str("api_host").env("PROXMOX_HOST"),
-        Opt::int("api_port").default(8006).env("PROXMOX_PORT"),
-        Opt::str("api_user").default("root@pam").env("PROXMOX_USER"),
+        Opt::int("api_port")
+            .default(DEFAULT_PORT)
+            .env("PROXMOX_PORT"),
+        Opt::str("api_user")
+            .default(DEFAULT_USER)
+            .env("PROXMOX_USER"),
         Opt::str("api_password").no_log().env("PROXMOX_PASSWORD"),
         Opt::str("api_token_id").env("PROXMOX_TOKEN_ID"),
         Opt::str("api_token_secret")
@@ -27,7 +38,7 @@ pub fn connection_options() -> Vec<Opt> {
         Opt::path("ca_path").env("PROXMOX_CA_PATH"),
         Opt::str("fingerprint").env("PROXMOX_FINGERPRINT"),
         Opt::int("api_timeout")
-            .default(10)
+            .default(DEFAULT_TIMEOUT)
             .env("PROXMOX_API_TIMEOUT"),
     ]
 }
@@ -145,7 +156,7 @@ pub(crate) fn target(params: &Params) -> Result<Target, String> {
 
 fn timeout(params: &Params) -> Result<Duration, String> {
     match params.int("api_timeout") {
-        None => Ok(Duration::from_secs(10)),
+        None => Ok(Duration::from_secs(DEFAULT_TIMEOUT)),
         Some(t @ 1..=86400) => Ok(Duration::from_secs(t.unsigned_abs())),
         Some(t) => Err(format!(
             "api_timeout must be a number of seconds from 1 to 86400, got {t}"
@@ -155,7 +166,7 @@ fn timeout(params: &Params) -> Result<Duration, String> {
 
 fn port(params: &Params) -> Result<u16, String> {
     match params.int("api_port") {
-        None => Ok(8006),
+        None => Ok(DEFAULT_PORT),
         Some(p) => u16::try_from(p)
             .ok()
             .filter(|p| *p != 0)
@@ -280,7 +291,7 @@ fn no_credentials_for_local(params: &Params) -> Result<(), String> {
     .collect();
     let user = text(params, "api_user")
         .map(str::trim)
-        .unwrap_or("root@pam");
+        .unwrap_or(DEFAULT_USER);
     let how = "without api_host the module runs this node's pvesh as root@pam and cannot act as anyone else, so nothing was done";
     let fix = "to use them against this node's own API, set api_host: localhost (with fingerprint, or ca_path: /etc/pve/pve-root-ca.pem); to work as root through pvesh, remove them (and their PROXMOX_* variables)";
     if !given.is_empty() {
@@ -289,7 +300,7 @@ fn no_credentials_for_local(params: &Params) -> Result<(), String> {
             given.join(", ")
         ));
     }
-    if user != "root@pam" {
+    if user != DEFAULT_USER {
         return Err(format!(
             "api_user is '{user}', but api_host is not set (nor PROXMOX_HOST): {how}; to work as '{user}', set api_host (for this node: localhost) and its credentials; to work as root through pvesh, remove api_user (and PROXMOX_USER)"
         ));
@@ -302,7 +313,7 @@ const NO_CREDENTIALS: &str = "set api_password (or PROXMOX_PASSWORD) to log in a
 /// A token wins over a password: `api_token` (whole), then `api_token_id`
 /// with `api_token_secret`; otherwise `api_user` with `api_password`.
 pub(crate) fn credentials(params: &Params) -> Result<Credentials, String> {
-    let user = text(params, "api_user").unwrap_or("root@pam").trim();
+    let user = text(params, "api_user").unwrap_or(DEFAULT_USER).trim();
     if let Some(whole) = text(params, "api_token") {
         // Never echo `whole`: it contains the secret.
         let (id, secret) = whole.trim().rsplit_once('=').ok_or(

@@ -88,10 +88,10 @@ impl ApiRequest {
     }
 }
 
-impl fmt::Debug for ApiRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let params: Vec<(&str, &str)> = self
-            .params
+impl ApiRequest {
+    /// The parameters with every secret value masked.
+    fn shown_params(&self) -> Vec<(&str, &str)> {
+        self.params
             .iter()
             .map(|(k, v)| {
                 let shown = if SECRET_PARAMS.contains(&k.as_str()) {
@@ -101,7 +101,29 @@ impl fmt::Debug for ApiRequest {
                 };
                 (k.as_str(), shown)
             })
+            .collect()
+    }
+}
+
+/// `PUT /access/users/joe@pve comment=x&enable=1`, secrets masked.
+impl fmt::Display for ApiRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        let params: Vec<String> = self
+            .shown_params()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        if !params.is_empty() {
+            write!(f, " {}", params.join("&"))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params = self.shown_params();
         f.debug_struct("ApiRequest")
             .field("method", &self.method)
             .field("path", &self.path)

@@ -2,8 +2,8 @@
 //! weaken what gives the identity the module authenticates as its access,
 //! unless it sets `allow_self_lockout: true`.
 //!
-//! What gives a login its access, as PVE computes it (`PVE::AccessControl`,
-//! SPEC §4):
+//! What gives a login its access, as PVE computes it (`PVE::AccessControl`
+//! `roles`/`permissions` and `verify_token`, `PVE::RPCEnvironment`):
 //! - the ACL entries of its user and of the groups that user is in, and that
 //!   membership; for an API token also its owner's (a token never has more
 //!   than its owner), plus, with privilege separation on, the token's own

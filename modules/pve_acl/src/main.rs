@@ -42,24 +42,32 @@ mod plan;
 
 use std::collections::BTreeSet;
 
-use ansible_module::{json, Failure, Kind, Map, Module, Opt, Spec, Value};
-use pve_api::access::{self, AclEntry, PrincipalKind};
+use ansible_module::{Failure, Kind, Map, Module, Opt, Spec, Value};
+use pve_api::access::{self, PrincipalKind};
 use pve_api::{self_lockout, ApiError, Client};
+use pve_module::{carry_out, Resource, State, Step};
 
-use plan::{Desired, Known, Plan, Put};
+use plan::{Desired, Known, Plan, Principal, Settle};
+
+fn roles() -> Opt {
+    Opt::list("roles").aliases(&["role", "roleid"])
+}
 
 fn entry_options() -> Vec<Opt> {
     vec![
-        Opt::list("roles").aliases(&["role", "roleid"]),
+        roles(),
         Opt::list("users"),
         Opt::list("groups"),
-        Opt::list("tokens"),
+        // Token ids, not their secrets.
+        Opt::list("tokens").not_secret(),
     ]
 }
 
 fn spec() -> Spec {
     let entry = Spec::new(entry_options()).with([
         Opt::str("path").required(),
+        // Each entry names its roles; the task's are required only with its path.
+        roles().required(),
         // Without them an entry takes the task's propagate and state.
         Opt::bool("propagate"),
         Opt::str("state").choices(&["present", "absent"]),
@@ -68,9 +76,7 @@ fn spec() -> Spec {
         .with(entry_options())
         .with([
             Opt::bool("propagate").default(true),
-            Opt::str("state")
-                .choices(&["present", "absent"])
-                .default("present"),
+            State::option(),
             Opt::new("entries", Kind::List)
                 .elements(Kind::Dict)
                 .suboptions(entry),
@@ -93,9 +99,9 @@ fn main() {
 /// Reads what the plan's names must be checked against: only the lists of
 /// the kinds it writes.
 fn known(client: &Client, d: &Desired, plan: &Plan) -> Result<Known, ApiError> {
-    let (roles, users, groups) = plan::needs(d, plan);
+    let lists = plan::lists_to_read(d, plan);
     let mut k = Known::default();
-    if roles {
+    if lists.roles {
         k.roles = Some(
             access::list_roles(client)?
                 .into_iter()
@@ -103,7 +109,7 @@ fn known(client: &Client, d: &Desired, plan: &Plan) -> Result<Known, ApiError> {
                 .collect(),
         );
     }
-    if users {
+    if lists.users {
         let list = access::list_users(client)?;
         let tokens: BTreeSet<String> = list
             .iter()
@@ -112,7 +118,7 @@ fn known(client: &Client, d: &Desired, plan: &Plan) -> Result<Known, ApiError> {
         k.tokens = Some(tokens);
         k.users = Some(list.into_iter().map(|u| u.userid).collect());
     }
-    if groups {
+    if lists.groups {
         k.groups = Some(
             access::list_groups(client)?
                 .into_iter()
@@ -130,39 +136,35 @@ fn known(client: &Client, d: &Desired, plan: &Plan) -> Result<Known, ApiError> {
 /// "no such user" before its privilege check, so a real typo is still
 /// caught; one this login may not read either is left for PVE to judge.
 fn confirm_unlisted(client: &Client, plan: &Plan, k: &mut Known) -> Result<(), ApiError> {
-    for put in &plan.puts {
-        for (kind, id) in &put.principals {
-            let list = match kind {
-                PrincipalKind::User => &mut k.users,
-                PrincipalKind::Group => &mut k.groups,
-                PrincipalKind::Token => &mut k.tokens,
-            };
-            let Some(list) = list.as_mut().filter(|l| !l.contains(id)) else {
+    for step in &plan.steps {
+        for pr in &step.settle.principals {
+            let Some(list) = k.principals_mut(pr.kind).filter(|l| !l.contains(&pr.id)) else {
                 continue;
             };
-            let exists = match kind {
-                PrincipalKind::User => access::get_user(client, id).map(|u| u.is_some()),
-                PrincipalKind::Group => access::get_group(client, id).map(|g| g.is_some()),
-                PrincipalKind::Token => match id.split_once('!') {
-                    Some((user, name)) => {
-                        access::get_token(client, user, name).map(|t| t.is_some())
-                    }
-                    None => Ok(false),
-                },
-            };
-            match exists {
+            match exists(client, pr) {
                 Ok(true) => {
-                    list.insert(id.clone());
+                    list.insert(pr.id.clone());
                 }
                 Ok(false) => {}
                 Err(e) if e.status == Some(403) => {
-                    list.insert(id.clone());
+                    list.insert(pr.id.clone());
                 }
                 Err(e) => return Err(e),
             }
         }
     }
     Ok(())
+}
+
+fn exists(client: &Client, pr: &Principal) -> Result<bool, ApiError> {
+    match pr.kind {
+        PrincipalKind::User => access::get_user(client, &pr.id).map(|u| u.is_some()),
+        PrincipalKind::Group => access::get_group(client, &pr.id).map(|g| g.is_some()),
+        PrincipalKind::Token => match pr.id.split_once('!') {
+            Some((user, name)) => access::get_token(client, user, name).map(|t| t.is_some()),
+            None => Ok(false),
+        },
+    }
 }
 
 fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
@@ -173,64 +175,42 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let client = Client::connect(&m.params)?;
     let current = access::list_acl(&client)?;
     let plan = plan::plan(&desired, &current, m.check_mode)?;
-    let (roles, _, _) = plan::needs(&desired, &plan);
-    if roles {
+    if plan::lists_to_read(&desired, &plan).roles {
         let known = known(&client, &desired, &plan)?;
         for w in plan::check_names(&desired, &plan, &known, m.check_mode)? {
             m.warn(w);
         }
     }
-    self_lockout::enforce(&client, &m.params, &plan.lockout)?;
-    if plan.changed {
-        let newer = plan::newer_paths(&plan);
-        if !newer.is_empty() {
-            plan::check_versions(&newer, &access::version(&client)?)?;
-        }
-        if !m.check_mode {
-            apply(&client, &plan.puts)?;
-        }
+    self_lockout::enforce(&client, &m.params, &plan::lockout_changes(&current, &plan))?;
+    let newer = plan::newer_paths(&plan);
+    if !newer.is_empty() {
+        plan::check_versions(&newer, &access::version(&client)?)?;
     }
-    let mut out = m.outcome(plan.changed, plan.msg, "acl", plan.before, plan.after);
-    out.insert("changes".into(), Value::Array(plan.changes));
+    let changes = plan::changes(&current, &plan);
+    let mut out = carry_out(m, &client, &Acl, plan)?;
+    out.insert("changes".into(), Value::Array(changes));
     Ok(out)
 }
 
-/// Sends the requests in order; a lost answer is settled by reading the ACL
-/// back. A failure names the request, PVE's words and what was done before.
-fn apply(client: &Client, puts: &[Put]) -> Result<(), Failure> {
-    for (i, put) in puts.iter().enumerate() {
-        let check = put.clone();
-        let done = move |c: &Client| -> Result<bool, ApiError> {
-            let acl: Vec<AclEntry> = access::list_acl(c)?;
-            Ok(check.applied(&acl))
-        };
-        if let Err(e) = client.send_settled(&put.request(), &done) {
-            return Err(write_failure(&e, put, &puts[..i]));
-        }
-    }
-    Ok(())
-}
+/// The server's ACL, which every change of the module is read back from.
+struct Acl;
 
-fn write_failure(e: &ApiError, put: &Put, done: &[Put]) -> Failure {
-    let mut msg = format!("{e} (the request to {})", put.describe());
-    if e.status == Some(403) {
-        msg.push_str(&format!(
-            ". Changing ACL entries on '{}' needs Permissions.Modify there (or, to delegate roles on /vms/ID, /storage/ID or /pool/ID, VM.Allocate, Datastore.Allocate or Pool.Allocate with every privilege of the role): grant it to this login or use one that has it",
-            put.path
-        ));
+impl Resource for Acl {
+    type Settle = Settle;
+    const KEY: &'static str = "acl";
+
+    fn settled(&self, c: &Client, settle: &Settle) -> Result<bool, ApiError> {
+        Ok(settle.met_by(&access::list_acl(c)?))
     }
-    if done.is_empty() {
-        msg.push_str(". Nothing was changed");
-    } else {
-        let list: Vec<String> = done.iter().map(Put::describe).collect();
-        msg.push_str(&format!(
-            ". Done before it: {}; the rest was not applied, run the task again when the cause is fixed",
-            list.join("; ")
-        ));
+
+    fn needs(&self, step: &Step<Settle>) -> String {
+        format!(
+            "changing ACL entries on '{}' needs Permissions.Modify there (or, to delegate roles on /vms/ID, /storage/ID or /pool/ID, VM.Allocate, Datastore.Allocate or Pool.Allocate with every privilege of the role)",
+            step.settle.path
+        )
     }
-    let mut f = Failure::new(msg).with("changed", json!(!done.is_empty()));
-    if let Some(status) = e.status {
-        f = f.with("status", status);
+
+    fn describe(&self, step: &Step<Settle>) -> Option<String> {
+        Some(step.settle.describe())
     }
-    f
 }

@@ -3,18 +3,78 @@
 //! asks for. No I/O here; `main.rs` reads, calls [`plan`] and sends.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use ansible_module::{json, Params, Value};
 use pve_api::access::{AclEntry, PrincipalKind};
 use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, ApiRequest};
+use pve_module::{Refused, State};
 
-/// A user id, a bare group name or a full token id, with its kind.
-pub type Principal = (PrincipalKind, String);
+pub type Step = pve_module::Step<Settle>;
+pub type Plan = pve_module::Plan<Settle>;
 
-/// One ACL entry as a key: path, principal, role.
-type Key = (String, Principal, String);
+/// Who an ACL entry is for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    /// A user id, a bare group name or a full token id.
+    pub id: String,
+}
+
+impl Principal {
+    pub fn new(kind: PrincipalKind, id: impl Into<String>) -> Principal {
+        Principal {
+            kind,
+            id: id.into(),
+        }
+    }
+}
+
+/// How messages name a principal: `user 'joe@pve'`.
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} '{}'", self.kind.as_str(), self.id)
+    }
+}
+
+/// One ACL entry without its propagate flag: a role on a path for a
+/// principal. The order (path, principal, role) is the order requests and
+/// changes are listed in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grant {
+    pub path: String,
+    pub principal: Principal,
+    pub roleid: String,
+}
+
+impl Grant {
+    fn of(e: &AclEntry) -> Grant {
+        Grant {
+            path: e.path.clone(),
+            principal: Principal::new(e.kind, e.ugid.clone()),
+            roleid: e.roleid.clone(),
+        }
+    }
+
+    fn entry(&self, propagate: bool) -> AclEntry {
+        AclEntry {
+            path: self.path.clone(),
+            kind: self.principal.kind,
+            ugid: self.principal.id.clone(),
+            roleid: self.roleid.clone(),
+            propagate,
+        }
+    }
+}
+
+/// ACL entries as grants with their propagate flag.
+type Entries = BTreeMap<Grant, bool>;
+
+fn entries(acl: &[AclEntry]) -> Entries {
+    acl.iter().map(|e| (Grant::of(e), e.propagate)).collect()
+}
 
 /// One entry of the task (the single-entry options or one `entries` item),
 /// checked: a normalised path, role ids, principals (none when only
@@ -46,14 +106,6 @@ fn list_items(p: &Params, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn state_present(state: Option<&str>, default: bool) -> bool {
-    match state {
-        Some("absent") => false,
-        Some(_) => true,
-        None => default,
-    }
-}
-
 /// Reads one entry; `at` names it in messages (`entries[1]: ...`).
 fn item_from(
     p: &Params,
@@ -61,58 +113,23 @@ fn item_from(
     propagate: bool,
     present: bool,
     warnings: &mut Vec<String>,
-) -> Result<Item, String> {
-    let raw = p
-        .str("path")
-        .ok_or_else(|| format!("{at}path is required"))?;
-    let path = ids::normalize_acl_path(raw).ok_or_else(|| {
-        format!(
-            "{at}invalid ACL path '{raw}': PVE paths hold only letters, digits, '.', '-', '_' and '/', such as /, /vms/100 or /storage/local"
-        )
-    })?;
-    if present && !ids::check_acl_path(&path) {
-        return Err(format!(
-            "{at}invalid ACL path '{raw}': PVE accepts ACL entries only on its own paths: /, /access, /access/groups/GROUP, /access/realm/REALM, /nodes/NODE, /pool/POOL, /sdn/..., /storage/STORAGE, /vms/VMID (100 or more), /mapping/..."
-        ));
-    }
+) -> Result<Item, Refused> {
+    let path = item_path(p, at, present)?;
     let Some(roles) = p.get("roles").map(|_| list_items(p, "roles")) else {
-        return Err(format!(
+        return Err(Refused(format!(
             "{at}roles is required (the roles to grant or revoke on '{path}')"
-        ));
+        )));
     };
     for r in &roles {
-        ids::verify_roleid(r).map_err(|e| format!("{at}roles: {e}"))?;
+        ids::verify_roleid(r).map_err(|e| Refused(format!("{at}roles: {e}")))?;
     }
-    let mut principals = Vec::new();
-    for u in list_items(p, "users") {
-        ids::parse_userid(&u).map_err(|e| format!("{at}users: {e}"))?;
-        if u == "root@pam" {
-            warnings.push(format!(
-                "{at}root@pam left out: it always holds every privilege and PVE never stores ACL entries for it"
-            ));
-            continue;
-        }
-        principals.push((PrincipalKind::User, u));
-    }
-    for g in list_items(p, "groups") {
-        ids::verify_groupid(&g).map_err(|e| format!("{at}groups: {e}"))?;
-        principals.push((PrincipalKind::Group, g));
-    }
-    for t in list_items(p, "tokens") {
-        if !t.contains('!') {
-            return Err(format!(
-                "{at}tokens: '{t}' is not a full token id: give it as user@realm!{t}"
-            ));
-        }
-        let id = ids::parse_tokenid(&t, None).map_err(|e| format!("{at}tokens: {e}"))?;
-        principals.push((PrincipalKind::Token, id.full()));
-    }
+    let principals = item_principals(p, at, warnings)?;
     // Only root@pam named (already warned): no principal, nothing to
     // write, but its roles are still checked.
     if principals.is_empty() && !["users", "groups", "tokens"].iter().any(|k| p.is_set(k)) {
-        return Err(format!(
+        return Err(Refused(format!(
             "{at}either 'users', 'groups' or 'tokens' is required: who gets the roles on '{path}'"
-        ));
+        )));
     }
     Ok(Item {
         path,
@@ -127,12 +144,65 @@ fn item_from(
     })
 }
 
+/// The entry's path, normalised as PVE does; one to grant on must be one
+/// of PVE's own ACL paths (removing works on any path that normalises).
+fn item_path(p: &Params, at: &str, present: bool) -> Result<String, Refused> {
+    let raw = p
+        .str("path")
+        .ok_or_else(|| Refused(format!("{at}path is required")))?;
+    let path = ids::normalize_acl_path(raw).ok_or_else(|| {
+        Refused(format!(
+            "{at}invalid ACL path '{raw}': PVE paths hold only letters, digits, '.', '-', '_' and '/', such as /, /vms/100 or /storage/local"
+        ))
+    })?;
+    if present && !ids::check_acl_path(&path) {
+        return Err(Refused(format!(
+            "{at}invalid ACL path '{raw}': PVE accepts ACL entries only on its own paths: /, /access, /access/groups/GROUP, /access/realm/REALM, /nodes/NODE, /pool/POOL, /sdn/..., /storage/STORAGE, /vms/VMID (100 or more), /mapping/..."
+        )));
+    }
+    Ok(path)
+}
+
+/// The entry's users, groups and tokens, checked; root@pam is left out
+/// with a warning.
+fn item_principals(
+    p: &Params,
+    at: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Principal>, Refused> {
+    let mut principals = Vec::new();
+    for u in list_items(p, "users") {
+        ids::parse_userid(&u).map_err(|e| Refused(format!("{at}users: {e}")))?;
+        if u == "root@pam" {
+            warnings.push(format!(
+                "{at}root@pam left out: it always holds every privilege and PVE never stores ACL entries for it"
+            ));
+            continue;
+        }
+        principals.push(Principal::new(PrincipalKind::User, u));
+    }
+    for g in list_items(p, "groups") {
+        ids::verify_groupid(&g).map_err(|e| Refused(format!("{at}groups: {e}")))?;
+        principals.push(Principal::new(PrincipalKind::Group, g));
+    }
+    for t in list_items(p, "tokens") {
+        if !t.contains('!') {
+            return Err(Refused(format!(
+                "{at}tokens: '{t}' is not a full token id: give it as user@realm!{t}"
+            )));
+        }
+        let id = ids::parse_tokenid(&t, None).map_err(|e| Refused(format!("{at}tokens: {e}")))?;
+        principals.push(Principal::new(PrincipalKind::Token, id.full()));
+    }
+    Ok(principals)
+}
+
 impl Desired {
     /// Reads and checks the options: paths normalised and allowed, ids well
     /// formed, no entry asked for twice in different ways. Needs no server.
-    pub fn from_params(p: &Params) -> Result<Desired, String> {
+    pub fn from_params(p: &Params) -> Result<Desired, Refused> {
         let propagate = p.bool("propagate").unwrap_or(true);
-        let present = state_present(p.str("state"), true);
+        let present = State::from_params(p) == State::Present;
         let mut warnings = Vec::new();
         let mut items = Vec::new();
         if let Some(entries) = p.dicts("entries") {
@@ -143,7 +213,11 @@ impl Desired {
                     e,
                     &at,
                     e.bool("propagate").unwrap_or(propagate),
-                    state_present(e.str("state"), present),
+                    if e.is_set("state") {
+                        State::from_params(e) == State::Present
+                    } else {
+                        present
+                    },
                     &mut warnings,
                 )?;
                 items.push(item);
@@ -151,7 +225,7 @@ impl Desired {
         } else if p.is_set("path") {
             items.push(item_from(p, "", propagate, present, &mut warnings)?);
         } else {
-            return Err("one of path or entries is required".into());
+            return Err(Refused("one of path or entries is required".into()));
         }
         let d = Desired {
             items,
@@ -162,27 +236,30 @@ impl Desired {
         Ok(d)
     }
 
-    /// Every (path, principal, role) the task names: `Some(propagate)` to
-    /// exist with that flag, `None` to be absent. Contradictions fail.
-    fn wanted(&self) -> Result<BTreeMap<Key, Option<bool>>, String> {
-        let mut out: BTreeMap<Key, Option<bool>> = BTreeMap::new();
+    /// Every grant the task names: `Some(propagate)` to exist with that
+    /// flag, `None` to be absent. Contradictions fail.
+    fn wanted(&self) -> Result<BTreeMap<Grant, Option<bool>>, Refused> {
+        let mut out: BTreeMap<Grant, Option<bool>> = BTreeMap::new();
         for item in &self.items {
             let want = item.present.then_some(item.propagate);
             for pr in &item.principals {
                 for role in &item.roles {
-                    let key = (item.path.clone(), pr.clone(), role.clone());
-                    match out.get(&key) {
+                    let grant = Grant {
+                        path: item.path.clone(),
+                        principal: pr.clone(),
+                        roleid: role.clone(),
+                    };
+                    match out.get(&grant) {
                         Some(prev) if *prev != want => {
-                            return Err(format!(
-                                "the task asks for role '{role}' of {} on '{}' twice, differently ({} and {}): keep one",
-                                who(pr),
+                            return Err(Refused(format!(
+                                "the task asks for role '{role}' of {pr} on '{}' twice, differently ({} and {}): keep one",
                                 item.path,
                                 want_text(*prev),
                                 want_text(want)
-                            ));
+                            )));
                         }
                         _ => {
-                            out.insert(key, want);
+                            out.insert(grant, want);
                         }
                     }
                 }
@@ -202,6 +279,47 @@ impl Desired {
     fn paths(&self) -> BTreeSet<String> {
         self.items.iter().map(|i| i.path.clone()).collect()
     }
+
+    /// The server's entries `now` as the task leaves them: the wanted ones
+    /// set and, with `exclusive`, every other entry of a named principal
+    /// removed.
+    fn target(&self, now: &Entries) -> Result<Entries, Refused> {
+        let wanted = self.wanted()?;
+        let mut after = now.clone();
+        for (grant, want) in &wanted {
+            match want {
+                Some(p) => {
+                    after.insert(grant.clone(), *p);
+                }
+                None => {
+                    after.remove(grant);
+                }
+            }
+        }
+        if self.exclusive {
+            let named = self.principals();
+            after.retain(|g, _| {
+                !named.contains(&g.principal) || wanted.get(g).is_some_and(Option::is_some)
+            });
+        }
+        Ok(after)
+    }
+
+    /// The entries the diff shows: those of the named principals on the
+    /// task's paths, or on any path with `exclusive`, as a sorted list.
+    fn view(&self, entries: &Entries) -> Value {
+        let named = self.principals();
+        let paths = self.paths();
+        Value::Array(
+            entries
+                .iter()
+                .filter(|(g, _)| {
+                    named.contains(&g.principal) && (self.exclusive || paths.contains(&g.path))
+                })
+                .map(|(g, p)| g.entry(*p).to_json())
+                .collect(),
+        )
+    }
 }
 
 fn want_text(w: Option<bool>) -> &'static str {
@@ -212,14 +330,11 @@ fn want_text(w: Option<bool>) -> &'static str {
     }
 }
 
-/// How messages name a principal: `user 'joe@pve'`.
-pub fn who((kind, id): &Principal) -> String {
-    format!("{} '{id}'", kind.as_str())
-}
-
-/// One `PUT /access/acl`: every role for every principal on one path.
+/// One `PUT /access/acl`, the change it makes and how to tell after a lost
+/// answer that it was made: every role for every principal on one path.
+/// PVE writes all of one request or nothing, so one read back settles it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Put {
+pub struct Settle {
     pub path: String,
     pub roles: BTreeSet<String>,
     pub principals: BTreeSet<Principal>,
@@ -227,7 +342,7 @@ pub struct Put {
     pub propagate: Option<bool>,
 }
 
-impl Put {
+impl Settle {
     pub fn request(&self) -> ApiRequest {
         let mut req = ApiRequest::put("/access/acl")
             .param("path", &self.path)
@@ -240,8 +355,8 @@ impl Put {
             let ids: Vec<&String> = self
                 .principals
                 .iter()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, id)| id)
+                .filter(|pr| pr.kind == kind)
+                .map(|pr| &pr.id)
                 .collect();
             if !ids.is_empty() {
                 req = req.param(kind.param(), join(ids.into_iter()));
@@ -253,27 +368,28 @@ impl Put {
         }
     }
 
-    /// Whether `acl` (read back after an answer was lost) shows this request
-    /// applied. PVE writes all of one request or nothing, so one check does.
-    pub fn applied(&self, acl: &[AclEntry]) -> bool {
-        let have: BTreeMap<Key, bool> = acl.iter().map(|e| (key(e), e.propagate)).collect();
-        self.keys().all(|k| match self.propagate {
-            Some(p) => have.get(&k) == Some(&p),
-            None => !have.contains_key(&k),
+    /// Whether `acl`, read back from the server, shows the change made.
+    pub fn met_by(&self, acl: &[AclEntry]) -> bool {
+        let have = entries(acl);
+        self.grants().all(|g| match self.propagate {
+            Some(p) => have.get(&g) == Some(&p),
+            None => !have.contains_key(&g),
         })
     }
 
-    fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+    fn grants(&self) -> impl Iterator<Item = Grant> + '_ {
         self.principals.iter().flat_map(move |pr| {
-            self.roles
-                .iter()
-                .map(move |r| (self.path.clone(), pr.clone(), r.clone()))
+            self.roles.iter().map(move |r| Grant {
+                path: self.path.clone(),
+                principal: pr.clone(),
+                roleid: r.clone(),
+            })
         })
     }
 
-    /// The request in words, for messages.
+    /// The change in words, for messages.
     pub fn describe(&self) -> String {
-        let names: Vec<String> = self.principals.iter().map(who).collect();
+        let names: Vec<String> = self.principals.iter().map(Principal::to_string).collect();
         let verb = if self.propagate.is_some() {
             "grant"
         } else {
@@ -292,187 +408,195 @@ fn join<'a>(items: impl Iterator<Item = &'a String>) -> String {
     items.map(String::as_str).collect::<Vec<_>>().join(",")
 }
 
-fn key(e: &AclEntry) -> Key {
-    (e.path.clone(), (e.kind, e.ugid.clone()), e.roleid.clone())
+/// Plans the task against the server's ACL (`GET /access/acl`).
+/// `check_mode` only changes the wording.
+pub fn plan(d: &Desired, current: &[AclEntry], check_mode: bool) -> Result<Plan, Refused> {
+    let now = entries(current);
+    let after = d.target(&now)?;
+    let steps = steps(&now, &after);
+    if steps.is_empty() {
+        return Ok(Plan::unchanged("ACL entries unchanged", d.view(&now)));
+    }
+    let msg = message(&entry_changes(&now, &after, &steps), check_mode);
+    Ok(Plan::change(steps, msg, d.view(&now), d.view(&after)))
 }
 
-/// What the run does.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
-    /// In the order they are sent: grants first, so an entry being replaced
-    /// is never missing in between, then removals.
-    pub puts: Vec<Put>,
-    pub changed: bool,
-    /// The task's entries before and after (sorted lists).
-    pub before: Value,
-    pub after: Value,
-    /// `{action: add|update|remove, path, type, ugid, roleid, propagate}`.
-    pub changes: Vec<Value>,
-    pub msg: String,
-    /// Entries removed or no longer propagated, and NoAccess granted, for
-    /// the self-lockout rule ([`pve_api::self_lockout`]).
-    pub lockout: Vec<Change>,
+/// What a plan does to one ACL entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Add,
+    Update,
+    Remove,
 }
 
-fn entry(k: &Key, propagate: bool) -> AclEntry {
-    AclEntry {
-        path: k.0.clone(),
-        kind: k.1 .0,
-        ugid: k.1 .1.clone(),
-        roleid: k.2.clone(),
-        propagate,
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Add => "add",
+            Action::Update => "update",
+            Action::Remove => "remove",
+        }
     }
 }
 
-fn change(action: &str, k: &Key, propagate: bool) -> Value {
-    let mut v = entry(k, propagate).to_json();
-    v["action"] = json!(action);
-    v
+/// The entries the steps really change, in the order they are sent, each
+/// with its flag after the change (before it, for a removal). A step may
+/// also name entries it leaves as they are (see [`steps`]): not listed.
+fn entry_changes(now: &Entries, after: &Entries, steps: &[Step]) -> Vec<(Action, AclEntry)> {
+    let mut out = Vec::new();
+    for step in steps {
+        for g in step.settle.grants() {
+            let (action, propagate) = match (now.get(&g), after.get(&g), step.settle.propagate) {
+                (None, Some(p), Some(_)) => (Action::Add, *p),
+                (Some(a), Some(b), Some(_)) if a != b => (Action::Update, *b),
+                (Some(p), None, None) => (Action::Remove, *p),
+                _ => continue,
+            };
+            out.push((action, g.entry(propagate)));
+        }
+    }
+    out
 }
 
-/// Plans the task against the server's ACL (`GET /access/acl`).
-/// `check_mode` only changes the wording.
-pub fn plan(d: &Desired, current: &[AclEntry], check_mode: bool) -> Result<Plan, String> {
-    let wanted = d.wanted()?;
-    let named = d.principals();
-    let now: BTreeMap<Key, bool> = current.iter().map(|e| (key(e), e.propagate)).collect();
+fn message(changes: &[(Action, AclEntry)], check_mode: bool) -> String {
+    let count = |a: Action| changes.iter().filter(|(x, _)| *x == a).count();
+    let (added, updated, removed) = (
+        count(Action::Add),
+        count(Action::Update),
+        count(Action::Remove),
+    );
+    if check_mode {
+        format!("would add {added}, change {updated} and remove {removed} ACL entries")
+    } else {
+        format!("added {added}, changed {updated} and removed {removed} ACL entries")
+    }
+}
 
-    let mut after = now.clone();
-    for (k, w) in &wanted {
-        match w {
-            Some(p) => {
-                after.insert(k.clone(), *p);
-            }
-            None => {
-                after.remove(k);
+/// The server's entries `now` after `steps`, applied as PVE applies them.
+fn applied(now: &Entries, steps: &[Step]) -> Entries {
+    let mut out = now.clone();
+    for step in steps {
+        for g in step.settle.grants() {
+            match step.settle.propagate {
+                Some(p) => {
+                    out.insert(g, p);
+                }
+                None => {
+                    out.remove(&g);
+                }
             }
         }
     }
-    if d.exclusive {
-        after.retain(|k, _| !named.contains(&k.1) || wanted.get(k).is_some_and(Option::is_some));
-    }
+    out
+}
 
-    // Losing an entry, or its propagation, is losing access, and so is
-    // gaining NoAccess: the self-lockout rule judges whose.
-    let mut lockout: Vec<Change> = now
+/// The `changes` result: `{action: add|update|remove, path, type, ugid,
+/// roleid, propagate}` for each entry the plan changes on `current`.
+pub fn changes(current: &[AclEntry], plan: &Plan) -> Vec<Value> {
+    let now = entries(current);
+    let after = applied(&now, &plan.steps);
+    entry_changes(&now, &after, &plan.steps)
+        .into_iter()
+        .map(|(action, e)| {
+            let mut v = e.to_json();
+            v["action"] = json!(action.as_str());
+            v
+        })
+        .collect()
+}
+
+/// What the plan takes away, for the self-lockout rule
+/// ([`pve_api::self_lockout`]): losing an entry, or its propagation, is
+/// losing access, and so is gaining NoAccess.
+pub fn lockout_changes(current: &[AclEntry], plan: &Plan) -> Vec<Change> {
+    let now = entries(current);
+    let after = applied(&now, &plan.steps);
+    let mut out: Vec<Change> = now
         .iter()
-        .filter_map(|(k, p)| match after.get(k) {
+        .filter_map(|(g, p)| match after.get(g) {
             None => Some(Change::AclEntry {
-                entry: entry(k, *p),
+                entry: g.entry(*p),
                 propagation_only: false,
             }),
             Some(a) if *p && !a => Some(Change::AclEntry {
-                entry: entry(k, *p),
+                entry: g.entry(*p),
                 propagation_only: true,
             }),
             Some(_) => None,
         })
         .collect();
-    lockout.extend(
+    out.extend(
         after
             .iter()
-            .filter(|(k, _)| k.2 == "NoAccess" && !now.contains_key(*k))
-            .map(|(k, p)| Change::NoAccessGranted(entry(k, *p))),
+            .filter(|(g, _)| g.roleid == "NoAccess" && !now.contains_key(*g))
+            .map(|(g, p)| Change::NoAccessGranted(g.entry(*p))),
     );
-
-    let puts = group_puts(&now, &after);
-    let mut changes = Vec::new();
-    let (mut added, mut updated, mut removed) = (0, 0, 0);
-    for put in &puts {
-        for k in put.keys() {
-            match (now.get(&k), after.get(&k), put.propagate) {
-                (None, Some(p), Some(_)) => {
-                    added += 1;
-                    changes.push(change("add", &k, *p));
-                }
-                (Some(a), Some(b), Some(_)) if a != b => {
-                    updated += 1;
-                    changes.push(change("update", &k, *b));
-                }
-                (Some(p), None, None) => {
-                    removed += 1;
-                    changes.push(change("remove", &k, *p));
-                }
-                _ => {}
-            }
-        }
-    }
-    let changed = !puts.is_empty();
-    let msg = if !changed {
-        "ACL entries unchanged".to_string()
-    } else if check_mode {
-        format!("would add {added}, change {updated} and remove {removed} ACL entries")
-    } else {
-        format!("added {added}, changed {updated} and removed {removed} ACL entries")
-    };
-    let paths = d.paths();
-    let shown = |k: &Key| named.contains(&k.1) && (d.exclusive || paths.contains(&k.0));
-    let view = |m: &BTreeMap<Key, bool>| {
-        Value::Array(
-            m.iter()
-                .filter(|(k, _)| shown(k))
-                .map(|(k, p)| entry(k, *p).to_json())
-                .collect(),
-        )
-    };
-    Ok(Plan {
-        changed,
-        before: view(&now),
-        after: view(&after),
-        puts,
-        changes,
-        msg,
-        lockout,
-    })
+    out
 }
 
-/// The fewest requests from `now` to `after`. One request sets every role
-/// for every principal it names on one path, so pairs are grouped into
-/// rectangles; a rectangle may also cover pairs the request leaves as they
-/// are (granting an entry that exists with the same flag, revoking one that
-/// does not exist), which PVE treats as no-ops.
-fn group_puts(now: &BTreeMap<Key, bool>, after: &BTreeMap<Key, bool>) -> Vec<Put> {
-    // (path, Some(propagate) | None for removal) -> pairs to change.
-    let mut todo: BTreeMap<(String, Option<bool>), Pairs> = BTreeMap::new();
-    for (k, p) in after {
-        if now.get(k) != Some(p) {
-            todo.entry((k.0.clone(), Some(*p)))
-                .or_default()
-                .insert((k.1.clone(), k.2.clone()));
-        }
-    }
-    for k in now.keys() {
-        if !after.contains_key(k) {
-            todo.entry((k.0.clone(), None))
-                .or_default()
-                .insert((k.1.clone(), k.2.clone()));
-        }
-    }
+/// The fewest requests from `now` to `after`, grants first so that an
+/// entry being replaced is never missing in between, then removals. One
+/// request sets every role for every principal it names on one path, so
+/// pairs are grouped into rectangles; a rectangle may also cover pairs the
+/// request leaves as they are (granting an entry that exists with the same
+/// flag, revoking one that does not exist), which PVE treats as no-ops.
+fn steps(now: &Entries, after: &Entries) -> Vec<Step> {
     let mut grants = Vec::new();
     let mut revokes = Vec::new();
-    for ((path, propagate), pairs) in todo {
-        let harmless = |pr: &Principal, role: &String| {
-            let k = (path.clone(), pr.clone(), role.clone());
+    for ((path, propagate), pairs) in to_change(now, after) {
+        let harmless = |principal: &Principal, roleid: &String| {
+            let g = Grant {
+                path: path.clone(),
+                principal: principal.clone(),
+                roleid: roleid.clone(),
+            };
             match propagate {
-                Some(p) => now.get(&k) == Some(&p) && after.get(&k) == Some(&p),
-                None => !now.contains_key(&k) && !after.contains_key(&k),
+                Some(p) => now.get(&g) == Some(&p) && after.get(&g) == Some(&p),
+                None => !now.contains_key(&g) && !after.contains_key(&g),
             }
         };
-        let rects = rectangles(&pairs, &harmless);
         let out = if propagate.is_some() {
             &mut grants
         } else {
             &mut revokes
         };
-        out.extend(rects.into_iter().map(|(principals, roles)| Put {
-            path: path.clone(),
-            roles,
-            principals,
-            propagate,
-        }));
+        out.extend(
+            rectangles(&pairs, &harmless)
+                .into_iter()
+                .map(|(principals, roles)| {
+                    let settle = Settle {
+                        path: path.clone(),
+                        roles,
+                        principals,
+                        propagate,
+                    };
+                    Step::new(settle.request(), settle)
+                }),
+        );
     }
     grants.extend(revokes);
     grants
+}
+
+/// The pairs to change, by path and `Some(propagate)` to grant them with
+/// or `None` to remove them.
+fn to_change(now: &Entries, after: &Entries) -> BTreeMap<(String, Option<bool>), Pairs> {
+    let mut todo: BTreeMap<(String, Option<bool>), Pairs> = BTreeMap::new();
+    for (g, p) in after {
+        if now.get(g) != Some(p) {
+            todo.entry((g.path.clone(), Some(*p)))
+                .or_default()
+                .insert((g.principal.clone(), g.roleid.clone()));
+        }
+    }
+    for g in now.keys() {
+        if !after.contains_key(g) {
+            todo.entry((g.path.clone(), None))
+                .or_default()
+                .insert((g.principal.clone(), g.roleid.clone()));
+        }
+    }
+    todo
 }
 
 type Rect = (BTreeSet<Principal>, BTreeSet<String>);
@@ -528,14 +652,49 @@ pub struct Known {
     pub tokens: Option<BTreeSet<String>>,
 }
 
+impl Known {
+    /// The list of principals of `kind`, when it was read.
+    pub fn principals_mut(&mut self, kind: PrincipalKind) -> Option<&mut BTreeSet<String>> {
+        match kind {
+            PrincipalKind::User => self.users.as_mut(),
+            PrincipalKind::Group => self.groups.as_mut(),
+            PrincipalKind::Token => self.tokens.as_mut(),
+        }
+    }
+
+    fn lacks(list: &Option<BTreeSet<String>>, name: &str) -> bool {
+        list.as_ref().is_some_and(|l| !l.contains(name))
+    }
+
+    /// The roles and principals not on the lists read, in that order.
+    fn missing(&self, roles: &BTreeSet<String>, principals: &BTreeSet<Principal>) -> Vec<Missing> {
+        let mut out: Vec<Missing> = roles
+            .iter()
+            .filter(|r| Known::lacks(&self.roles, r))
+            .map(|r| Missing::new(Kind::Role, r))
+            .collect();
+        for pr in principals {
+            let (list, object) = match pr.kind {
+                PrincipalKind::User => (&self.users, Kind::User),
+                PrincipalKind::Group => (&self.groups, Kind::Group),
+                PrincipalKind::Token => (&self.tokens, Kind::Token),
+            };
+            if Known::lacks(list, &pr.id) {
+                out.push(Missing::new(object, &pr.id));
+            }
+        }
+        out
+    }
+}
+
 /// The roles and principals that must exist: those of the requests, and
 /// the roles of entries whose only principal is root@pam (nothing is
 /// written for them, but a misspelt role is still a mistake).
 fn referenced(d: &Desired, plan: &Plan) -> (BTreeSet<String>, BTreeSet<Principal>) {
     let mut roles: BTreeSet<String> = plan
-        .puts
+        .steps
         .iter()
-        .flat_map(|p| p.roles.iter().cloned())
+        .flat_map(|s| s.settle.roles.iter().cloned())
         .collect();
     roles.extend(
         d.items
@@ -544,22 +703,30 @@ fn referenced(d: &Desired, plan: &Plan) -> (BTreeSet<String>, BTreeSet<Principal
             .flat_map(|i| i.roles.iter().cloned()),
     );
     let principals = plan
-        .puts
+        .steps
         .iter()
-        .flat_map(|p| p.principals.iter().cloned())
+        .flat_map(|s| s.settle.principals.iter().cloned())
         .collect();
     (roles, principals)
 }
 
-/// Which lists `check_names` needs: (roles, users and tokens, groups).
-pub fn needs(d: &Desired, plan: &Plan) -> (bool, bool, bool) {
+/// Which of the server's lists [`check_names`] needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lists {
+    pub roles: bool,
+    /// Users with their tokens.
+    pub users: bool,
+    pub groups: bool,
+}
+
+pub fn lists_to_read(d: &Desired, plan: &Plan) -> Lists {
     let (roles, principals) = referenced(d, plan);
-    let has = |k: PrincipalKind| principals.iter().any(|(kind, _)| *kind == k);
-    (
-        !roles.is_empty(),
-        has(PrincipalKind::User) || has(PrincipalKind::Token),
-        has(PrincipalKind::Group),
-    )
+    let has = |k: PrincipalKind| principals.iter().any(|pr| pr.kind == k);
+    Lists {
+        roles: !roles.is_empty(),
+        users: has(PrincipalKind::User) || has(PrincipalKind::Token),
+        groups: has(PrincipalKind::Group),
+    }
 }
 
 /// Every role and principal the task references must exist: PVE would
@@ -571,56 +738,47 @@ pub fn check_names(
     plan: &Plan,
     known: &Known,
     check_mode: bool,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Refused> {
     let (roles, principals) = referenced(d, plan);
-    let mut missing: Vec<Missing> = roles
-        .into_iter()
-        .filter(|r| known.roles.as_ref().is_some_and(|k| !k.contains(r)))
-        .map(|r| Missing::new(Kind::Role, r))
+    let missing = known.missing(&roles, &principals);
+    assume::assume_created(check_mode, &missing, not_found).map_err(Refused)
+}
+
+/// The refusal for names that do not exist, each with the module that
+/// creates it.
+fn not_found(missing: &[Missing]) -> String {
+    let texts: Vec<String> = missing
+        .iter()
+        .map(|m| {
+            let module = match m.kind {
+                Kind::Role => {
+                    return format!(
+                        "{} does not exist (create it first, e.g. with pve.access.pve_role)",
+                        m.name()
+                    )
+                }
+                Kind::User | Kind::Realm => "pve.access.pve_user",
+                Kind::Group => "pve.access.pve_group",
+                Kind::Token => "pve.access.pve_token",
+            };
+            format!(
+                "{} does not exist (create it first, e.g. with {module}, or fix the name)",
+                m.name()
+            )
+        })
         .collect();
-    for (kind, id) in principals {
-        let (list, object) = match kind {
-            PrincipalKind::User => (&known.users, Kind::User),
-            PrincipalKind::Group => (&known.groups, Kind::Group),
-            PrincipalKind::Token => (&known.tokens, Kind::Token),
-        };
-        if list.as_ref().is_some_and(|l| !l.contains(&id)) {
-            missing.push(Missing::new(object, id));
-        }
-    }
-    assume::assume_created(check_mode, &missing, |missing| {
-        let texts: Vec<String> = missing
-            .iter()
-            .map(|m| {
-                let hint = match m.kind {
-                    Kind::Role => {
-                        return format!(
-                            "{} does not exist (create it first, e.g. with pve.access.pve_role)",
-                            m.name()
-                        )
-                    }
-                    Kind::User | Kind::Realm => "pve.access.pve_user",
-                    Kind::Group => "pve.access.pve_group",
-                    Kind::Token => "pve.access.pve_token",
-                };
-                format!(
-                    "{} does not exist (create it first, e.g. with {hint}, or fix the name)",
-                    m.name()
-                )
-            })
-            .collect();
-        format!("ACL not changed: {}. Nothing was written", texts.join("; "))
-    })
+    format!("ACL not changed: {}. Nothing was written", texts.join("; "))
 }
 
 /// Paths only newer PVE versions accept (such as `/sdn/fabrics`, 9.0+)
 /// that the plan grants on, with the version each needs.
 pub fn newer_paths(plan: &Plan) -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = plan
-        .puts
+        .steps
         .iter()
-        .filter(|p| p.propagate.is_some())
-        .filter_map(|p| Some((p.path.clone(), ids::acl_path_min_version(&p.path)?)))
+        .map(|s| &s.settle)
+        .filter(|s| s.propagate.is_some())
+        .filter_map(|s| Some((s.path.clone(), ids::acl_path_min_version(&s.path)?)))
         .collect();
     out.dedup();
     out
@@ -628,7 +786,7 @@ pub fn newer_paths(plan: &Plan) -> Vec<(String, &'static str)> {
 
 /// Refuses those paths when the server (`version`, such as `8.4.1`) is
 /// older than they need.
-pub fn check_versions(paths: &[(String, &'static str)], version: &str) -> Result<(), String> {
+pub fn check_versions(paths: &[(String, &'static str)], version: &str) -> Result<(), Refused> {
     let parse = |v: &str| -> (u32, u32) {
         let mut it = v.split(['.', '-']).map(|n| n.parse::<u32>().unwrap_or(0));
         (it.next().unwrap_or(0), it.next().unwrap_or(0))
@@ -642,10 +800,10 @@ pub fn check_versions(paths: &[(String, &'static str)], version: &str) -> Result
     if bad.is_empty() {
         Ok(())
     } else {
-        Err(format!(
+        Err(Refused(format!(
             "invalid ACL path {}: this server runs PVE {version}, which does not accept ACL entries there. Nothing was written",
             bad.join(", ")
-        ))
+        )))
     }
 }
 

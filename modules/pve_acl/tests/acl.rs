@@ -294,6 +294,10 @@ fn validation_failures_write_nothing() {
             json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "entries": []}),
             "mutually exclusive",
         ),
+        (
+            json!({"entries": [{"path": "/", "users": ["joe@pve"]}]}),
+            "missing required arguments: roles found in entries",
+        ),
     ] {
         for check_mode in [false, true] {
             sim.clear_requests();
@@ -364,6 +368,10 @@ fn permission_denied_shows_pves_words() {
     let msg = msg(&r);
     assert!(
         msg.contains("PUT /access/acl: 403 Permission check failed (/vms/100, Permissions.Modify"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(". changing ACL entries on '/vms/100' needs Permissions.Modify there"),
         "{msg}"
     );
     assert!(msg.contains("Nothing was changed"), "{msg}");
@@ -515,7 +523,7 @@ fn a_failure_half_way_reports_what_was_done() {
         "{msg}"
     );
     assert!(
-        msg.contains("Done before it: grant PVEVMUser on '/vms/100' for group 'ops'"),
+        msg.contains("Done before it: grant PVEVMUser on '/vms/100' for group 'ops'. Not done: grant PVEVMUser on '/vms/101' for group 'ops'"),
         "{msg}"
     );
     assert_eq!(r["changed"], true);

@@ -32,6 +32,7 @@ mod plan;
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access;
 use pve_api::{self_lockout, ApiError, Client};
+use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Settle};
 
@@ -41,9 +42,7 @@ fn spec() -> Spec {
         Opt::str("comment"),
         Opt::list("members"),
         Opt::bool("append").default(false),
-        Opt::str("state")
-            .choices(&["present", "absent"])
-            .default("present"),
+        State::option(),
         self_lockout::option(),
     ])
     .with(pve_api::connection_options())
@@ -67,46 +66,36 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
         &m.params,
         &plan::lockout_changes(&desired, current.as_ref()),
     )?;
-    let plan = plan::plan(&desired, current.as_ref(), users.as_deref(), m.check_mode)
-        .map_err(Failure::new)?;
-    for w in &plan.warnings {
-        m.warn(w.clone());
-    }
-    if !m.check_mode {
-        let mut done: Vec<String> = Vec::new();
-        for step in &plan.steps {
-            let groupid = desired.groupid.clone();
-            let settle = step.settle.clone();
-            let sent = client.send_settled(&step.req, &move |c: &Client| match &settle {
-                Settle::Member { userid, .. } => {
-                    Ok(settle.member_met_by(&groupid, access::get_user(c, userid)?.as_ref()))
-                }
-                other => Ok(other.group_met_by(access::get_group(c, &groupid)?.as_ref())),
-            });
-            if let Err(e) = sent {
-                return Err(write_failure(&e, &done));
-            }
-            done.push(format!("{} {}", step.req.method, step.req.path));
-        }
-    }
-    Ok(m.outcome(plan.changed, plan.msg, "group", plan.before, plan.after))
+    let plan = plan::plan(&desired, current.as_ref(), users.as_deref(), m.check_mode)?;
+    let group = GroupResource {
+        groupid: desired.groupid,
+    };
+    carry_out(m, &client, &group, plan)
 }
 
-/// A failed write: PVE's words, what to check for a permission, and what
-/// was already done.
-fn write_failure(e: &ApiError, done: &[String]) -> Failure {
-    let mut f = Failure::from(e.clone());
-    if e.status == Some(403) {
-        f.msg.push_str(if e.path.starts_with("/access/users/") {
-            " - changing a user's groups needs User.Modify on /access/groups (or on the groups involved)"
-        } else {
-            " - creating, changing and deleting groups needs Group.Allocate on /access/groups"
-        });
+/// The group the task manages, and its members through their users.
+struct GroupResource {
+    groupid: String,
+}
+
+impl Resource for GroupResource {
+    type Settle = Settle;
+    const KEY: &'static str = "group";
+
+    fn settled(&self, c: &Client, settle: &Settle) -> Result<bool, ApiError> {
+        Ok(match settle {
+            Settle::Member { userid, .. } => {
+                settle.member_met_by(&self.groupid, access::get_user(c, userid)?.as_ref())
+            }
+            other => other.group_met_by(access::get_group(c, &self.groupid)?.as_ref()),
+        })
     }
-    if !done.is_empty() {
-        f.msg
-            .push_str(&format!(" (already done: {})", done.join(", ")));
-        f = f.with("changed", true);
+
+    fn needs(&self, step: &Step<Settle>) -> String {
+        match step.settle {
+            Settle::Member { .. } => "changing a user's groups needs User.Modify on /access/groups (or on the groups involved)",
+            _ => "creating, changing and deleting groups needs Group.Allocate on /access/groups",
+        }
+        .to_string()
     }
-    f
 }

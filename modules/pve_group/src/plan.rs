@@ -7,12 +7,11 @@ use pve_api::access::{merge_list, sorted_unique, Group, User};
 use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, ApiRequest};
+pub use pve_module::State;
+use pve_module::{no_view, verb, ListChange, Refused};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    Present,
-    Absent,
-}
+pub type Step = pve_module::Step<Settle>;
+pub type Plan = pve_module::Plan<Settle>;
 
 /// The task, validated. `None` = not given: left as it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,10 +55,7 @@ impl Desired {
             comment: p.str("comment").map(str::to_string),
             members,
             append: p.bool("append").unwrap_or(false),
-            state: match p.str("state") {
-                Some("absent") => State::Absent,
-                _ => State::Present,
-            },
+            state: State::from_params(p),
         })
     }
 
@@ -114,27 +110,12 @@ impl Settle {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub req: ApiRequest,
-    pub settle: Settle,
-}
-
-/// What the run does.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    pub changed: bool,
-    /// The group before and after (`{}` when it does not exist).
-    pub before: Value,
-    pub after: Value,
-    pub msg: String,
-    /// Members assumed to be created by an earlier task (check mode).
-    pub warnings: Vec<String>,
-}
-
 fn view(group: Option<&Group>) -> Value {
-    group.map_or_else(|| Value::Object(Default::default()), Group::to_json)
+    group.map_or_else(no_view, Group::to_json)
+}
+
+fn group_path(groupid: &str) -> String {
+    format!("/access/groups/{}", seg(groupid))
 }
 
 /// What the task takes away from users, for the self-lockout rule
@@ -170,172 +151,163 @@ pub fn plan(
     current: Option<&Group>,
     users: Option<&[User]>,
     check_mode: bool,
-) -> Result<Plan, String> {
+) -> Result<Plan, Refused> {
     let id = &d.groupid;
-    let verb = |done: &str| {
-        if check_mode {
-            format!("would be {done}")
-        } else {
-            done.to_string()
-        }
-    };
     let before = view(current);
-    let path = format!("/access/groups/{}", seg(id));
-
     if d.state == State::Absent {
-        let Some(_) = current else {
-            return Ok(Plan {
-                steps: vec![],
-                changed: false,
-                before: before.clone(),
-                after: before,
-                msg: format!("group '{id}' does not exist"),
-                warnings: vec![],
-            });
-        };
-        return Ok(Plan {
-            steps: vec![Step {
-                req: ApiRequest::delete(path),
-                settle: Settle::GroupAbsent,
-            }],
-            changed: true,
-            before,
-            after: view(None),
-            msg: format!(
-                "group '{id}' {} (with its ACL entries, as PVE does)",
-                verb("deleted")
+        return Ok(match current {
+            None => Plan::unchanged(format!("group '{id}' does not exist"), before),
+            Some(_) => Plan::change(
+                vec![Step::new(
+                    ApiRequest::delete(group_path(id)),
+                    Settle::GroupAbsent,
+                )],
+                format!(
+                    "group '{id}' {} (with its ACL entries, as PVE does)",
+                    verb(check_mode, "deleted")
+                ),
+                before,
+                no_view(),
             ),
-            warnings: vec![],
         });
     }
 
+    let mut after = current.cloned().unwrap_or_else(|| Group::new(id));
     let mut steps = Vec::new();
     let mut changes = Vec::new();
-    let mut warnings = Vec::new();
-    let mut after = current.cloned().unwrap_or_else(|| Group::new(id));
-    match current {
-        None => {
-            let mut req = ApiRequest::post("/access/groups").param("groupid", id);
-            let comment = d.comment.clone().filter(|c| !c.is_empty());
-            if let Some(c) = &comment {
-                req = req.param("comment", c);
-            }
-            after.comment = comment.clone();
-            steps.push(Step {
-                req,
-                settle: Settle::Group { comment },
-            });
+    if let Some(step) = group_step(d, current, &mut after) {
+        if current.is_some() {
+            changes.push("comment".to_string());
         }
-        Some(g) => {
-            if let Some(c) = &d.comment {
-                let target = (!c.is_empty()).then(|| c.clone());
-                if target != g.comment {
-                    steps.push(Step {
-                        req: ApiRequest::put(&path).param("comment", c),
-                        settle: Settle::Group {
-                            comment: target.clone(),
-                        },
-                    });
-                    after.comment = target;
-                    changes.push("comment".to_string());
-                }
-            }
-        }
+        steps.push(step);
     }
-
+    let mut warnings = Vec::new();
     if let Some(target) = d.target_members(current) {
-        let have = &after.members;
-        let added: Vec<String> = target
-            .iter()
-            .filter(|m| !have.contains(m))
-            .cloned()
-            .collect();
-        let removed: Vec<String> = have
-            .iter()
-            .filter(|m| !target.contains(m))
-            .cloned()
-            .collect();
-        if !added.is_empty() || !removed.is_empty() {
-            let users = users.unwrap_or_default();
-            let find = |u: &str| users.iter().find(|x| x.userid == u);
-            let missing: Vec<Missing> = added
-                .iter()
-                .filter(|u| find(u).is_none())
-                .map(|u| Missing::new(Kind::User, u))
-                .collect();
-            warnings = assume::assume_created(check_mode, &missing, |missing| {
-                let names: Vec<String> = missing.iter().map(|u| format!("'{}'", u.id)).collect();
-                format!(
-                    "group '{id}' not changed: user {} does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user",
-                    names.join(", ")
-                )
-            })?;
-            for u in &added {
-                // PVE's own append: the user's other groups stay as they are.
-                steps.push(Step {
-                    req: ApiRequest::put(format!("/access/users/{}", seg(u)))
-                        .param("groups", id)
-                        .param("append", 1),
-                    settle: Settle::Member {
-                        userid: u.clone(),
-                        member: true,
-                    },
-                });
-            }
-            for u in &removed {
-                let Some(user) = find(u) else {
-                    return Err(format!(
-                        "group '{id}' not changed: its member '{u}' is not a user this login can see or change (a stale entry in user.cfg?), so it cannot be removed through the user's groups"
-                    ));
-                };
-                // PVE cannot take one group away: the user's other groups are set.
-                let rest: Vec<String> = user.groups.iter().filter(|g| *g != id).cloned().collect();
-                steps.push(Step {
-                    req: ApiRequest::put(format!("/access/users/{}", seg(u)))
-                        .param("groups", rest.join(",")),
-                    settle: Settle::Member {
-                        userid: u.clone(),
-                        member: false,
-                    },
-                });
-            }
-            let mut what = Vec::new();
-            if !added.is_empty() {
-                what.push(format!("added {}", added.join(", ")));
-            }
-            if !removed.is_empty() {
-                what.push(format!("removed {}", removed.join(", ")));
-            }
-            changes.push(format!("members ({})", what.join("; ")));
+        let members = member_steps(d, &after.members, &target, users, check_mode)?;
+        warnings = members.warnings;
+        if !members.steps.is_empty() {
+            steps.extend(members.steps);
+            changes.push(format!("members ({})", members.summary));
             after.members = target;
         }
     }
 
     if steps.is_empty() {
-        return Ok(Plan {
-            steps,
-            changed: false,
-            before: before.clone(),
-            after: before,
-            msg: format!("group '{id}' unchanged"),
-            warnings,
-        });
+        return Ok(
+            Plan::unchanged(format!("group '{id}' unchanged"), before).with_warnings(warnings)
+        );
     }
     let msg = if current.is_none() {
-        let mut m = format!("group '{id}' {}", verb("created"));
+        let mut m = format!("group '{id}' {}", verb(check_mode, "created"));
         if !after.members.is_empty() {
             m.push_str(&format!(" with members {}", after.members.join(", ")));
         }
         m
     } else {
-        format!("group '{id}' {}: {}", verb("updated"), changes.join(", "))
+        format!(
+            "group '{id}' {}: {}",
+            verb(check_mode, "updated"),
+            changes.join(", ")
+        )
     };
-    Ok(Plan {
+    Ok(Plan::change(steps, msg, before, after.to_json()).with_warnings(warnings))
+}
+
+/// The creation of the group, or the change of its comment; `after` gets
+/// what the write leads to.
+fn group_step(d: &Desired, current: Option<&Group>, after: &mut Group) -> Option<Step> {
+    let Some(g) = current else {
+        let mut req = ApiRequest::post("/access/groups").param("groupid", &d.groupid);
+        let comment = d.comment.clone().filter(|c| !c.is_empty());
+        if let Some(c) = &comment {
+            req = req.param("comment", c);
+        }
+        after.comment = comment.clone();
+        return Some(Step::new(req, Settle::Group { comment }));
+    };
+    let c = d.comment.as_ref()?;
+    let target = (!c.is_empty()).then(|| c.clone());
+    if target == g.comment {
+        return None;
+    }
+    after.comment = target.clone();
+    Some(Step::new(
+        ApiRequest::put(group_path(&d.groupid)).param("comment", c),
+        Settle::Group { comment: target },
+    ))
+}
+
+/// The writes that turn the members `have` into `target`, through the users.
+struct MemberSteps {
+    steps: Vec<Step>,
+    /// "added a, b; removed c", for the message.
+    summary: String,
+    /// Members assumed to be created by an earlier task (check mode).
+    warnings: Vec<String>,
+}
+
+fn member_steps(
+    d: &Desired,
+    have: &[String],
+    target: &[String],
+    users: Option<&[User]>,
+    check_mode: bool,
+) -> Result<MemberSteps, Refused> {
+    let id = &d.groupid;
+    let change = ListChange::between(have, target);
+    let users = users.unwrap_or_default();
+    let find = |u: &str| users.iter().find(|x| x.userid == u);
+    let missing: Vec<Missing> = change
+        .added
+        .iter()
+        .filter(|u| find(u).is_none())
+        .map(|u| Missing::new(Kind::User, *u))
+        .collect();
+    let warnings = assume::assume_created(check_mode, &missing, |missing| {
+        let names: Vec<String> = missing.iter().map(|u| format!("'{}'", u.id)).collect();
+        format!(
+            "group '{id}' not changed: user {} does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user",
+            names.join(", ")
+        )
+    })
+    .map_err(Refused)?;
+    let mut steps = Vec::new();
+    for u in &change.added {
+        // PVE's own append: the user's other groups stay as they are.
+        steps.push(Step::new(
+            ApiRequest::put(format!("/access/users/{}", seg(u)))
+                .param("groups", id)
+                .param("append", 1),
+            Settle::Member {
+                userid: u.to_string(),
+                member: true,
+            },
+        ));
+    }
+    for u in &change.removed {
+        let Some(user) = find(u) else {
+            return Err(Refused(format!(
+                "group '{id}' not changed: its member '{u}' is not a user this login can see or change (a stale entry in user.cfg?), so it cannot be removed through the user's groups"
+            )));
+        };
+        // PVE cannot take one group away: the user's other groups are set.
+        let rest: Vec<&str> = user
+            .groups
+            .iter()
+            .filter(|g| *g != id)
+            .map(String::as_str)
+            .collect();
+        steps.push(Step::new(
+            ApiRequest::put(format!("/access/users/{}", seg(u))).param("groups", rest.join(",")),
+            Settle::Member {
+                userid: u.to_string(),
+                member: false,
+            },
+        ));
+    }
+    Ok(MemberSteps {
         steps,
-        changed: true,
-        before,
-        after: after.to_json(),
-        msg,
+        summary: change.summary(),
         warnings,
     })
 }

@@ -39,7 +39,7 @@ use plan::{Query, Subject};
 fn spec() -> Spec {
     Spec::new([
         Opt::str("userid"),
-        Opt::str("tokenid"),
+        Opt::str("tokenid").not_secret(),
         Opt::str("path"),
         Opt::dict("require"),
     ])

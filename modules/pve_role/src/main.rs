@@ -34,8 +34,9 @@ mod plan;
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access::{self, Role};
 use pve_api::{self_lockout, ApiError, Client};
+use pve_module::{carry_out, Resource, State, Step};
 
-use plan::{Desired, Refusal};
+use plan::{Desired, Refusal, Settle};
 
 fn spec() -> Spec {
     Spec::new([
@@ -45,9 +46,7 @@ fn spec() -> Spec {
         Opt::str("unknown_privs")
             .choices(&["fail", "warn"])
             .default("fail"),
-        Opt::str("state")
-            .choices(&["present", "absent"])
-            .default("present"),
+        State::option(),
         self_lockout::option(),
     ])
     .with(pve_api::connection_options())
@@ -74,7 +73,7 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let (current, valid) = read(&client, &desired.roleid)?;
     let plan = match plan::plan(&desired, current.as_ref(), &valid, m.check_mode) {
         Ok(plan) => plan,
-        Err(Refusal::Refused(msg)) => return Err(Failure::new(msg)),
+        Err(Refusal::Refused(refused)) => return Err(refused.into()),
         Err(Refusal::UnknownPrivs(unknown)) => {
             // The version only makes the message better: without it, still fail.
             let version = access::version(&client).ok();
@@ -91,29 +90,26 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
         &m.params,
         &plan::lockout_changes(current.as_ref(), &plan),
     )?;
-    for w in &plan.warnings {
-        m.warn(w.clone());
-    }
-    if !m.check_mode {
-        for req in &plan.requests {
-            let expect = plan.expect.clone();
-            let roleid = desired.roleid.clone();
-            client
-                .send_settled(req, &move |c: &Client| {
-                    Ok(expect.met_by(access::get_role(c, &roleid)?.as_ref()))
-                })
-                .map_err(|e| write_failure(&e))?;
-        }
-    }
-    Ok(m.outcome(plan.changed, plan.msg, "role", plan.before, plan.after))
+    let role = RoleResource {
+        roleid: desired.roleid,
+    };
+    carry_out(m, &client, &role, plan)
 }
 
-/// A failed write: PVE's words, and what to check when it was a permission.
-fn write_failure(e: &ApiError) -> Failure {
-    let mut f = Failure::from(e.clone());
-    if e.status == Some(403) {
-        f.msg
-            .push_str(" - creating, changing and deleting roles needs Sys.Modify on /access");
+/// The role the task manages.
+struct RoleResource {
+    roleid: String,
+}
+
+impl Resource for RoleResource {
+    type Settle = Settle;
+    const KEY: &'static str = "role";
+
+    fn settled(&self, c: &Client, settle: &Settle) -> Result<bool, ApiError> {
+        Ok(settle.met_by(access::get_role(c, &self.roleid)?.as_ref()))
     }
-    f
+
+    fn needs(&self, _: &Step<Settle>) -> String {
+        "creating, changing and deleting roles needs Sys.Modify on /access".into()
+    }
 }

@@ -7,16 +7,15 @@ use pve_api::access::{merge_list, sorted_unique, Role};
 use pve_api::privs::{self, Unknown};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, ApiRequest};
+pub use pve_module::State;
+use pve_module::{no_view, verb, ListChange, Refused};
+
+pub type Step = pve_module::Step<Settle>;
+pub type Plan = pve_module::Plan<Settle>;
 
 /// Advice added to every refusal to change a built-in role.
 const CUSTOM_ROLE_HINT: &str =
     "create a custom role (an id not starting with 'PVE') with the privileges you need and grant that one";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    Present,
-    Absent,
-}
 
 /// What to do with privilege names the server does not know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,10 +41,7 @@ impl Desired {
     pub fn from_params(p: &Params) -> Result<Desired, String> {
         let roleid = p.str("roleid").unwrap_or_default().to_string();
         ids::verify_roleid(&roleid).map_err(|e| format!("roleid: {e}"))?;
-        let state = match p.str("state") {
-            Some("absent") => State::Absent,
-            _ => State::Present,
-        };
+        let state = State::from_params(p);
         let unknown_privs = match p.str("unknown_privs") {
             Some("warn") => UnknownPrivs::Warn,
             _ => UnknownPrivs::Fail,
@@ -70,21 +66,21 @@ impl Desired {
             unknown_privs,
         };
         if d.state == State::Absent && ids::builtin_role(&d.roleid) {
-            return Err(builtin_refusal(&d.roleid, "deleted"));
+            return Err(builtin_refusal(&d.roleid, "deleted").0);
         }
         Ok(d)
     }
 }
 
-fn builtin_refusal(roleid: &str, verb: &str) -> String {
-    format!(
+fn builtin_refusal(roleid: &str, verb: &str) -> Refused {
+    Refused(format!(
         "role '{roleid}' is built in (PVE generates it) and cannot be {verb}: {CUSTOM_ROLE_HINT}"
-    )
+    ))
 }
 
 /// How to tell, after a write whose answer was lost, whether it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Expect {
+pub enum Settle {
     /// The role has exactly these privileges (sorted).
     Exactly(Vec<String>),
     /// The role has at least these privileges (append).
@@ -93,29 +89,16 @@ pub enum Expect {
     Absent,
 }
 
-impl Expect {
+impl Settle {
     /// Whether `current` is the state the write leads to.
     pub fn met_by(&self, current: Option<&Role>) -> bool {
         match (self, current) {
-            (Expect::Absent, None) => true,
-            (Expect::Exactly(want), Some(r)) => &r.privs == want,
-            (Expect::Includes(want), Some(r)) => want.iter().all(|p| r.privs.contains(p)),
+            (Settle::Absent, None) => true,
+            (Settle::Exactly(want), Some(r)) => &r.privs == want,
+            (Settle::Includes(want), Some(r)) => want.iter().all(|p| r.privs.contains(p)),
             _ => false,
         }
     }
-}
-
-/// What the run does: at most one write.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
-    pub requests: Vec<ApiRequest>,
-    pub expect: Expect,
-    pub changed: bool,
-    /// The role before and after (`{}` when it does not exist).
-    pub before: Value,
-    pub after: Value,
-    pub msg: String,
-    pub warnings: Vec<String>,
 }
 
 /// Why the task cannot be done; nothing has been written.
@@ -124,12 +107,12 @@ pub enum Refusal {
     /// Privilege names the server does not know (`unknown_privs: fail`);
     /// the message needs the server's version, which the caller fetches.
     UnknownPrivs(Vec<Unknown>),
-    /// Anything else, with its message.
-    Refused(String),
+    /// Anything else.
+    Refused(Refused),
 }
 
-fn view(role: Option<&Role>) -> Value {
-    role.map_or_else(|| Value::Object(Default::default()), Role::to_json)
+fn role_path(roleid: &str) -> String {
+    format!("/access/roles/{}", seg(roleid))
 }
 
 fn privs_text(privs: &[String]) -> String {
@@ -142,7 +125,7 @@ fn privs_text(privs: &[String]) -> String {
 
 /// Plans the task against the role as the server has it (`None` = missing)
 /// and the server's privilege names (`valid`). `check_mode` only changes the
-/// wording of `msg`.
+/// wording of `msg`. A plan has at most one write.
 pub fn plan(
     d: &Desired,
     current: Option<&Role>,
@@ -150,170 +133,149 @@ pub fn plan(
     check_mode: bool,
 ) -> Result<Plan, Refusal> {
     let id = &d.roleid;
-    let verb = |done: &str| {
-        if check_mode {
-            format!("would be {done}")
-        } else {
-            done.to_string()
-        }
-    };
-    let before = view(current);
-    let unchanged = |msg: String, warnings: Vec<String>| Plan {
-        requests: vec![],
-        expect: match current {
-            Some(r) => Expect::Exactly(r.privs.clone()),
-            None => Expect::Absent,
-        },
-        changed: false,
-        before: before.clone(),
-        after: before.clone(),
-        msg,
-        warnings,
-    };
-
     if d.state == State::Absent {
         return match current {
-            None => Ok(unchanged(format!("role '{id}' does not exist"), vec![])),
+            None => Ok(Plan::unchanged(
+                format!("role '{id}' does not exist"),
+                no_view(),
+            )),
             Some(r) if r.special || ids::builtin_role(id) => {
                 Err(Refusal::Refused(builtin_refusal(id, "deleted")))
             }
-            Some(_) => Ok(Plan {
-                requests: vec![ApiRequest::delete(format!("/access/roles/{}", seg(id)))],
-                expect: Expect::Absent,
-                changed: true,
-                before,
-                after: view(None),
-                msg: format!("role '{id}' {}", verb("deleted")),
-                warnings: vec![],
-            }),
+            Some(r) => Ok(Plan::change(
+                vec![Step::new(ApiRequest::delete(role_path(id)), Settle::Absent)],
+                format!("role '{id}' {}", verb(check_mode, "deleted")),
+                r.to_json(),
+                no_view(),
+            )),
         };
     }
+    let (wanted, warnings) = wanted_privs(d, valid)?;
+    let plan = match (current, wanted) {
+        (None, wanted) => create(id, wanted.unwrap_or_default(), check_mode)?,
+        (Some(role), Some(wanted)) => update(d, role, wanted, check_mode)?,
+        (Some(role), None) => Plan::unchanged(format!("role '{id}' unchanged"), role.to_json()),
+    };
+    Ok(plan.with_warnings(warnings))
+}
 
-    // Privileges: checked against the server before anything is written.
+/// The privileges the task names, sorted, without the ones the server does
+/// not know (refused, or with `unknown_privs: warn` left out with a
+/// warning); `None` when the task names none.
+fn wanted_privs(
+    d: &Desired,
+    valid: &[String],
+) -> Result<(Option<Vec<String>>, Vec<String>), Refusal> {
+    let Some(given) = &d.privs else {
+        return Ok((None, Vec::new()));
+    };
+    let (known, unknown) = privs::partition(given, valid);
     let mut warnings = Vec::new();
-    let wanted = match &d.privs {
-        None => None,
-        Some(given) => {
-            let (known, unknown) = privs::partition(given, valid);
-            if !unknown.is_empty() {
-                match d.unknown_privs {
-                    UnknownPrivs::Fail => return Err(Refusal::UnknownPrivs(unknown)),
-                    UnknownPrivs::Warn => {
-                        let list: Vec<String> = unknown.iter().map(Unknown::describe).collect();
-                        warnings.push(format!(
-                            "left out of role '{id}' because this server does not know them (unknown_privs: warn): {}",
-                            list.join(", ")
-                        ));
-                    }
-                }
-            }
-            Some(sorted_unique(known))
+    if !unknown.is_empty() {
+        if d.unknown_privs == UnknownPrivs::Fail {
+            return Err(Refusal::UnknownPrivs(unknown));
         }
-    };
+        let list: Vec<String> = unknown.iter().map(Unknown::describe).collect();
+        warnings.push(format!(
+            "left out of role '{}' because this server does not know them (unknown_privs: warn): {}",
+            d.roleid,
+            list.join(", ")
+        ));
+    }
+    Ok((Some(sorted_unique(known)), warnings))
+}
 
-    let Some(role) = current else {
-        if ids::reserved_roleid(id) {
-            return Err(Refusal::Refused(format!(
-                "cannot create role '{id}': role ids starting with 'PVE' (in any case) are reserved for PVE's built-in roles; choose another id"
-            )));
-        }
-        let privs = wanted.unwrap_or_default();
-        let mut req = ApiRequest::post("/access/roles").param("roleid", id);
-        if !privs.is_empty() {
-            req = req.param("privs", privs.join(","));
-        }
-        let after = Role {
-            roleid: id.clone(),
-            privs: privs.clone(),
-            special: false,
-        };
-        return Ok(Plan {
-            requests: vec![req],
-            msg: format!(
-                "role '{id}' {} with {}",
-                verb("created"),
-                privs_text(&privs)
-            ),
-            expect: Expect::Exactly(privs),
-            changed: true,
-            before,
-            after: after.to_json(),
-            warnings,
-        });
+fn create(id: &str, privs: Vec<String>, check_mode: bool) -> Result<Plan, Refusal> {
+    if ids::reserved_roleid(id) {
+        return Err(Refusal::Refused(Refused(format!(
+            "cannot create role '{id}': role ids starting with 'PVE' (in any case) are reserved for PVE's built-in roles; choose another id"
+        ))));
+    }
+    let mut req = ApiRequest::post("/access/roles").param("roleid", id);
+    if !privs.is_empty() {
+        req = req.param("privs", privs.join(","));
+    }
+    let msg = format!(
+        "role '{id}' {} with {}",
+        verb(check_mode, "created"),
+        privs_text(&privs)
+    );
+    let after = Role {
+        roleid: id.to_string(),
+        privs: privs.clone(),
+        special: false,
     };
+    Ok(Plan::change(
+        vec![Step::new(req, Settle::Exactly(privs))],
+        msg,
+        no_view(),
+        after.to_json(),
+    ))
+}
 
-    let Some(wanted) = wanted else {
-        return Ok(unchanged(format!("role '{id}' unchanged"), warnings));
-    };
+fn update(
+    d: &Desired,
+    role: &Role,
+    wanted: Vec<String>,
+    check_mode: bool,
+) -> Result<Plan, Refusal> {
+    let id = &d.roleid;
     let target = merge_list(&role.privs, &wanted, d.append);
     if target == role.privs {
-        return Ok(unchanged(format!("role '{id}' unchanged"), warnings));
+        return Ok(Plan::unchanged(
+            format!("role '{id}' unchanged"),
+            role.to_json(),
+        ));
     }
     if role.special || ids::builtin_role(id) {
         return Err(Refusal::Refused(builtin_refusal(id, "changed")));
     }
-    let path = format!("/access/roles/{}", seg(id));
+    let path = role_path(id);
     // A PUT without `privs` empties the role; `append=1` is PVE's own
     // append, so privileges another task adds meanwhile are kept.
-    let (req, expect) = if d.append {
-        (
+    let step = if d.append {
+        Step::new(
             ApiRequest::put(&path)
                 .param("privs", wanted.join(","))
                 .param("append", 1),
-            Expect::Includes(wanted),
+            Settle::Includes(wanted),
         )
     } else if target.is_empty() {
-        (ApiRequest::put(&path), Expect::Exactly(vec![]))
+        Step::new(ApiRequest::put(&path), Settle::Exactly(vec![]))
     } else {
-        (
+        Step::new(
             ApiRequest::put(&path).param("privs", target.join(",")),
-            Expect::Exactly(target.clone()),
+            Settle::Exactly(target.clone()),
         )
     };
-    let added: Vec<String> = target
-        .iter()
-        .filter(|p| !role.privs.contains(p))
-        .cloned()
-        .collect();
-    let removed: Vec<String> = role
-        .privs
-        .iter()
-        .filter(|p| !target.contains(p))
-        .cloned()
-        .collect();
-    let mut changes = Vec::new();
-    if !added.is_empty() {
-        changes.push(format!("added {}", added.join(", ")));
-    }
-    if !removed.is_empty() {
-        changes.push(format!("removed {}", removed.join(", ")));
-    }
+    let msg = format!(
+        "role '{id}' {}: {}",
+        verb(check_mode, "updated"),
+        ListChange::between(&role.privs, &target).summary()
+    );
     let after = Role {
         roleid: id.clone(),
         privs: target,
         special: false,
     };
-    Ok(Plan {
-        requests: vec![req],
-        expect,
-        changed: true,
-        before,
-        after: after.to_json(),
-        msg: format!("role '{id}' {}: {}", verb("updated"), changes.join("; ")),
-        warnings,
-    })
+    Ok(Plan::change(
+        vec![step],
+        msg,
+        role.to_json(),
+        after.to_json(),
+    ))
 }
 
 /// What `plan` takes away from the role, for the self-lockout rule
 /// ([`pve_api::self_lockout`]): privileges removed, or all of them with the
 /// role.
 pub fn lockout_changes(current: Option<&Role>, plan: &Plan) -> Vec<Change> {
-    let Some(role) = current.filter(|_| plan.changed) else {
+    let (Some(role), Some(step)) = (current, plan.steps.first()) else {
         return Vec::new();
     };
-    let (removed, deleted) = match &plan.expect {
-        Expect::Absent => (role.privs.clone(), true),
-        Expect::Exactly(target) => (
+    let (removed, deleted) = match &step.settle {
+        Settle::Absent => (role.privs.clone(), true),
+        Settle::Exactly(target) => (
             role.privs
                 .iter()
                 .filter(|p| !target.contains(p))
@@ -321,7 +283,7 @@ pub fn lockout_changes(current: Option<&Role>, plan: &Plan) -> Vec<Change> {
                 .collect(),
             false,
         ),
-        Expect::Includes(_) => return Vec::new(),
+        Settle::Includes(_) => return Vec::new(),
     };
     if removed.is_empty() {
         return Vec::new();

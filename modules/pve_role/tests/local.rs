@@ -87,7 +87,10 @@ fn pve_error_not_its_lock_progress() {
                 );
                 assert!(!msg.contains("trying to acquire"), "{v}: {msg}");
                 // A lock timeout is tried again: nothing was applied.
-                assert!(msg.ends_with("(tried 3 times)"), "{v}: {msg}");
+                assert!(
+                    msg.ends_with("(tried 3 times). Nothing was changed"),
+                    "{v}: {msg}"
+                );
                 assert_eq!(node.read("user.cfg"), before, "{v}");
             });
         }

@@ -1,20 +1,19 @@
-//! The pure part of pve_token: the task's options, checked, and the requests
+//! The pure part of pve_token: the task's options, checked, and the steps
 //! that bring the token where the task wants it, given the token as the
 //! server has it. No I/O here; `main.rs` reads, calls [`decide`] and
-//! [`plan`] and sends the requests.
+//! [`plan`] and sends the steps.
 
-use ansible_module::{Params, Value};
+use ansible_module::Params;
 use pve_api::access::{AclEntry, PrincipalKind, Token};
 use pve_api::ids::{self, TokenId};
 use pve_api::self_lockout::Change;
 use pve_api::{seg, time, ApiRequest};
+pub use pve_module::State;
+use pve_module::{no_view, verb, Refused};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    Present,
-    Absent,
-}
+pub type Step = pve_module::Step<Settle>;
+pub type Plan = pve_module::Plan<Settle>;
 
 /// `renew_before` with `expire_in`, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,59 +40,14 @@ impl Desired {
     /// Reads and checks the options: ids, dates and durations, before
     /// anything is sent.
     pub fn from_params(p: &Params) -> Result<Desired, String> {
-        let token = p.str("tokenid").unwrap_or_default();
-        let userid = p.str("userid").filter(|u| !u.is_empty());
-        let id = ids::parse_tokenid(token, userid).map_err(|e| {
-            format!(
-                "tokenid: {}",
-                e.replace("give the user too", "give userid too")
-            )
-        })?;
-        if let Some(u) = userid {
-            if u != id.userid {
-                return Err(format!(
-                    "tokenid '{token}' belongs to {} but userid is {u}: give the bare token name with userid, or the full id alone",
-                    id.userid
-                ));
-            }
-        }
-        let state = match p.str("state") {
-            Some("absent") => State::Absent,
-            _ => State::Present,
-        };
-        let expire = p.str("expire").map(time::parse_expire).transpose()?;
-        let duration = |name: &str| {
-            p.str(name)
-                .map(|t| time::parse_duration(t).map_err(|e| format!("{name}: {e}")))
-                .transpose()
-        };
-        let renew = match (duration("renew_before")?, duration("expire_in")?) {
-            (Some(before), Some(expire_in)) => {
-                if expire_in <= 0 {
-                    return Err("expire_in must be longer than 0 seconds".into());
-                }
-                // A token renewed for expire_in would be due again at once.
-                if before >= expire_in {
-                    return Err(format!(
-                        "renew_before ({}) must be shorter than expire_in ({}): a token renewed to expire in {} is already due for renewal, so every run would regenerate it",
-                        p.str("renew_before").unwrap_or_default(),
-                        p.str("expire_in").unwrap_or_default(),
-                        p.str("expire_in").unwrap_or_default(),
-                    ));
-                }
-                Some(Renew { before, expire_in })
-            }
-            (None, None) => None,
-            _ => return Err("renew_before and expire_in are used together".into()),
-        };
         Ok(Desired {
-            id,
-            state,
+            id: token_id(p)?,
+            state: State::from_params(p),
             comment: p.str("comment").map(str::to_string),
-            expire,
+            expire: p.str("expire").map(time::parse_expire).transpose()?,
             privsep: p.bool("privsep"),
             regenerate: p.bool("regenerate").unwrap_or(false),
-            renew,
+            renew: renew(p)?,
         })
     }
 
@@ -102,86 +56,177 @@ impl Desired {
     }
 }
 
+/// `tokenid`, bare with `userid` or full alone.
+fn token_id(p: &Params) -> Result<TokenId, String> {
+    let token = p.str("tokenid").unwrap_or_default();
+    let userid = p.str("userid").filter(|u| !u.is_empty());
+    let id = ids::parse_tokenid(token, userid).map_err(|e| {
+        format!(
+            "tokenid: {}",
+            e.replace("give the user too", "give userid too")
+        )
+    })?;
+    match userid {
+        Some(u) if u != id.userid => Err(format!(
+            "tokenid '{token}' belongs to {} but userid is {u}: give the bare token name with userid, or the full id alone",
+            id.userid
+        )),
+        _ => Ok(id),
+    }
+}
+
+/// `renew_before` with `expire_in`.
+fn renew(p: &Params) -> Result<Option<Renew>, String> {
+    let duration = |name: &str| {
+        p.str(name)
+            .map(|t| time::parse_duration(t).map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    };
+    match (duration("renew_before")?, duration("expire_in")?) {
+        (Some(_), Some(expire_in)) if expire_in <= 0 => {
+            Err("expire_in must be longer than 0 seconds".into())
+        }
+        // A token renewed for expire_in would be due again at once.
+        (Some(before), Some(expire_in)) if before >= expire_in => {
+            let text = |name| p.str(name).unwrap_or_default();
+            Err(format!(
+                "renew_before ({}) must be shorter than expire_in ({}): a token renewed to expire in {} is already due for renewal, so every run would regenerate it",
+                text("renew_before"),
+                text("expire_in"),
+                text("expire_in"),
+            ))
+        }
+        (Some(before), Some(expire_in)) => Ok(Some(Renew { before, expire_in })),
+        (None, None) => Ok(None),
+        _ => Err("renew_before and expire_in are used together".into()),
+    }
+}
+
 /// What the task comes to, before the server's version and ACL matter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Nothing,
+    /// No token, and none wanted.
+    Absent,
+    Unchanged(Token),
     Create(Token),
-    /// The token's attributes change; the names of those that do.
-    Update(Token, Vec<&'static str>),
-    /// A new secret; `Token` is the token after (attributes may change too).
-    Regenerate(Token, Vec<&'static str>),
-    Delete,
+    /// The token's attributes change.
+    Update(Edit),
+    /// A new secret; the attributes may change too.
+    Regenerate(Edit),
+    Delete(Token),
+}
+
+/// The token as it is and as the task wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub current: Token,
+    pub target: Token,
+    /// The attributes that differ, in the order PVE's update takes them.
+    pub fields: Vec<&'static str>,
+}
+
+impl Edit {
+    pub fn new(current: Token, target: Token) -> Edit {
+        let mut fields = Vec::new();
+        if target.comment != current.comment {
+            fields.push("comment");
+        }
+        if target.expire != current.expire {
+            fields.push("expire");
+        }
+        if target.privsep != current.privsep {
+            fields.push("privsep");
+        }
+        Edit {
+            current,
+            target,
+            fields,
+        }
+    }
+
+    fn clears_comment(&self) -> bool {
+        self.current.comment.is_some() && self.target.comment.is_none()
+    }
+
+    /// `comment set, expire 2027-01-01T00:00:00Z (was never), privsep off`.
+    fn describe(&self) -> String {
+        let (cur, t) = (&self.current, &self.target);
+        self.fields
+            .iter()
+            .map(|f| match *f {
+                "comment" if t.comment.is_none() => "comment cleared".to_string(),
+                "comment" => "comment set".to_string(),
+                "expire" => format!(
+                    "expire {} (was {})",
+                    expire_text(t.expire),
+                    expire_text(cur.expire)
+                ),
+                _ => format!("privsep {}", if t.privsep { "on" } else { "off" }),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl Action {
     /// Whether the run needs the server's version: to regenerate (the
     /// `regenerate` parameter exists since PVE 9.1) or to clear a comment
     /// (impossible before PVE 9).
-    pub fn needs_version(&self, current: Option<&Token>) -> bool {
+    pub fn needs_version(&self) -> bool {
         match self {
-            Action::Regenerate(..) => true,
-            Action::Update(target, _) => clears_comment(current, target),
+            Action::Regenerate(_) => true,
+            Action::Update(edit) => edit.clears_comment(),
             _ => false,
         }
     }
 }
 
-fn clears_comment(current: Option<&Token>, target: &Token) -> bool {
-    current.is_some_and(|c| c.comment.is_some()) && target.comment.is_none()
-}
-
 /// Decides what to do. `now` is the time in epoch seconds (for
 /// `renew_before`/`expire_in`).
-pub fn decide(d: &Desired, current: Option<&Token>, now: i64) -> Result<Action, String> {
-    if d.state == State::Absent {
-        return Ok(match current {
-            None => Action::Nothing,
-            Some(_) => Action::Delete,
-        });
-    }
-    let renew_expire = d.renew.map(|r| now.saturating_add(r.expire_in));
-    let Some(cur) = current else {
-        let mut t = Token::new(&d.id.userid, &d.id.name);
-        t.comment = d.comment.clone().filter(|c| !c.is_empty());
-        t.expire = d.expire.or(renew_expire).unwrap_or(0);
-        t.privsep = d.privsep.unwrap_or(true);
-        return Ok(Action::Create(t));
+pub fn decide(d: &Desired, current: Option<&Token>, now: i64) -> Action {
+    let renewed = d.renew.map(|r| now.saturating_add(r.expire_in));
+    let cur = match (d.state, current) {
+        (State::Absent, None) => return Action::Absent,
+        (State::Absent, Some(cur)) => return Action::Delete(cur.clone()),
+        (State::Present, None) => return Action::Create(new_token(d, renewed)),
+        (State::Present, Some(cur)) => cur,
     };
     let due = d
         .renew
         .is_some_and(|r| cur.expire != 0 && cur.expire.saturating_sub(now) <= r.before);
+    let edit = Edit::new(cur.clone(), target(d, cur, renewed.filter(|_| due)));
+    if d.regenerate || due {
+        Action::Regenerate(edit)
+    } else if edit.fields.is_empty() {
+        Action::Unchanged(edit.current)
+    } else {
+        Action::Update(edit)
+    }
+}
+
+/// The token the task creates; `renewed`: the expiry `expire_in` gives it.
+fn new_token(d: &Desired, renewed: Option<i64>) -> Token {
+    let mut t = Token::new(&d.id.userid, &d.id.name);
+    t.comment = d.comment.clone().filter(|c| !c.is_empty());
+    t.expire = d.expire.or(renewed).unwrap_or(0);
+    t.privsep = d.privsep.unwrap_or(true);
+    t
+}
+
+/// The existing token `cur` with the attributes the task gives;
+/// `renewed`: the new expiry when it is due for renewal.
+fn target(d: &Desired, cur: &Token, renewed: Option<i64>) -> Token {
     let mut target = cur.clone();
     if let Some(c) = &d.comment {
         target.comment = Some(c.clone()).filter(|c| !c.is_empty());
     }
-    if let Some(e) = d.expire {
+    if let Some(e) = d.expire.or(renewed) {
         target.expire = e;
-    }
-    if due {
-        target.expire = renew_expire.unwrap_or(target.expire);
     }
     if let Some(p) = d.privsep {
         target.privsep = p;
     }
-    let mut fields = Vec::new();
-    if target.comment != cur.comment {
-        fields.push("comment");
-    }
-    if target.expire != cur.expire {
-        fields.push("expire");
-    }
-    if target.privsep != cur.privsep {
-        fields.push("privsep");
-    }
-    if d.regenerate || due {
-        return Ok(Action::Regenerate(target, fields));
-    }
-    if fields.is_empty() {
-        Ok(Action::Nothing)
-    } else {
-        Ok(Action::Update(target, fields))
-    }
+    target
 }
 
 /// What the task takes away from the token, known before any request:
@@ -203,17 +248,15 @@ pub fn early_lockout(d: &Desired) -> Vec<Change> {
 /// ([`pve_api::self_lockout`]): the token itself, its secret, its
 /// privilege separation turned on (leaving it only its own ACL entries),
 /// an expiry coming sooner.
-pub fn lockout_changes(d: &Desired, current: Option<&Token>, action: &Action) -> Vec<Change> {
+pub fn lockout_changes(d: &Desired, action: &Action) -> Vec<Change> {
     let full = d.full();
-    let (target, regenerate) = match (action, current) {
-        (Action::Delete, _) => return vec![Change::TokenDeleted(full)],
-        (Action::Update(t, _), Some(_)) => (t, false),
-        (Action::Regenerate(t, _), Some(_)) => (t, true),
+    let (edit, regenerate) = match action {
+        Action::Delete(_) => return vec![Change::TokenDeleted(full)],
+        Action::Update(edit) => (edit, false),
+        Action::Regenerate(edit) => (edit, true),
         _ => return Vec::new(),
     };
-    let Some(cur) = current else {
-        return Vec::new();
-    };
+    let (cur, target) = (&edit.current, &edit.target);
     let mut out = Vec::new();
     if regenerate {
         out.push(Change::TokenRegenerated(full.clone()));
@@ -234,14 +277,14 @@ pub fn lockout_changes(d: &Desired, current: Option<&Token>, action: &Action) ->
 /// Before PVE 9.1 a token is regenerated by deleting and re-creating it:
 /// the token the module authenticates with would lose its own login half
 /// way, whatever `allow_self_lockout` says.
-pub fn refuse_recreating_itself(d: &Desired, authid: &str, server: &Server) -> Result<(), String> {
+pub fn refuse_recreating_itself(d: &Desired, authid: &str, server: &Server) -> Result<(), Refused> {
     if d.full() != authid || server.has_regenerate() {
         return Ok(());
     }
-    Err(format!(
+    Err(Refused(format!(
         "cannot regenerate token '{authid}' with itself on PVE {}.{}: without PVE 9.1's regenerate it is deleted and re-created, and the module would lose its login half way. Nothing was changed; run the task with other credentials",
         server.version.0, server.version.1
-    ))
+    )))
 }
 
 /// What the server offers, read only when [`Action::needs_version`].
@@ -279,35 +322,19 @@ pub enum Settle {
     /// The token has exactly these attributes.
     Matches(Token),
     /// Cannot be read back, and sending it again is harmless: a new secret
-    /// that no one has received replaces another.
+    /// that no one has received replaces another (PVE 9.1's regenerate).
     Resend,
-    /// These ACL entries exist.
+    /// These ACL entries of the token exist: one path and propagate flag,
+    /// one or more roles.
     Acl(Vec<AclEntry>),
 }
 
-/// One request of the plan.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub req: ApiRequest,
-    pub settle: Settle,
-    /// Its answer holds the new secret.
-    pub secret: bool,
-}
-
-/// What the run does.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    pub changed: bool,
-    /// The token before and after (`{}` when it does not exist); never the
-    /// secret.
-    pub before: Value,
-    pub after: Value,
-    pub msg: String,
-}
-
-fn view(t: Option<&Token>) -> Value {
-    t.map_or_else(|| Value::Object(Default::default()), Token::to_json)
+impl Settle {
+    /// Whether the answer to the step holds the token's new secret: a
+    /// creation's or a regeneration's.
+    pub fn brings_secret(&self) -> bool {
+        matches!(self, Settle::Exists | Settle::Resend)
+    }
 }
 
 pub fn token_path(id: &TokenId) -> String {
@@ -324,17 +351,14 @@ fn create_step(id: &TokenId, t: &Token) -> Step {
     if let Some(c) = &t.comment {
         req = req.param("comment", c);
     }
-    Step {
-        req,
-        settle: Settle::Exists,
-        secret: true,
-    }
+    Step::new(req, Settle::Exists)
 }
 
-/// The update of the fields of `t` named in `fields`.
-fn update_request(id: &TokenId, t: &Token, fields: &[&str]) -> ApiRequest {
+/// The update of the attributes that `edit` changes.
+fn update_request(id: &TokenId, edit: &Edit) -> ApiRequest {
+    let t = &edit.target;
     let mut req = ApiRequest::put(token_path(id));
-    for f in fields {
+    for f in &edit.fields {
         req = match *f {
             "comment" => req.param("comment", t.comment.clone().unwrap_or_default()),
             "expire" => req.param("expire", t.expire),
@@ -367,165 +391,145 @@ pub fn acl_steps(full: &str, entries: &[AclEntry]) -> Vec<Step> {
     by_path
         .into_iter()
         .map(|((path, propagate), group)| {
-            let mut roles: Vec<String> = group.iter().map(|e| e.roleid.clone()).collect();
-            roles.sort();
+            let mut roles: Vec<&str> = group.iter().map(|e| e.roleid.as_str()).collect();
+            roles.sort_unstable();
             roles.dedup();
-            Step {
-                req: ApiRequest::put("/access/acl")
-                    .param("path", path)
-                    .param("roles", roles.join(","))
-                    .param("tokens", full)
-                    .param("propagate", u8::from(propagate)),
-                settle: Settle::Acl(group),
-                secret: false,
-            }
+            let request = ApiRequest::put("/access/acl")
+                .param("path", path)
+                .param("roles", roles.join(","))
+                .param("tokens", full)
+                .param("propagate", u8::from(propagate));
+            Step::new(request, Settle::Acl(group))
         })
         .collect()
 }
 
-/// A new secret for the existing token, ending as `target`: PVE's
+/// A new secret for the existing token, ending as `edit.target`: PVE's
 /// `regenerate` where the server has it, else delete, create and re-add the
 /// token's ACL entries (PVE drops them with the token).
-pub fn regenerate_steps(
-    id: &TokenId,
-    current: &Token,
-    target: &Token,
-    server: &Server,
-) -> Vec<Step> {
+pub fn regenerate_steps(id: &TokenId, edit: &Edit, server: &Server) -> Vec<Step> {
     if server.has_regenerate() {
-        let mut fields = Vec::new();
-        if target.comment != current.comment {
-            fields.push("comment");
-        }
-        if target.expire != current.expire {
-            fields.push("expire");
-        }
-        if target.privsep != current.privsep {
-            fields.push("privsep");
-        }
-        return vec![Step {
-            req: update_request(id, target, &fields).param("regenerate", 1),
-            settle: Settle::Resend,
-            secret: true,
-        }];
+        let request = update_request(id, edit).param("regenerate", 1);
+        return vec![Step::new(request, Settle::Resend)];
     }
     let mut steps = vec![
-        Step {
-            req: ApiRequest::delete(token_path(id)),
-            settle: Settle::Absent,
-            secret: false,
-        },
-        create_step(id, target),
+        Step::new(ApiRequest::delete(token_path(id)), Settle::Absent),
+        create_step(id, &edit.target),
     ];
     steps.extend(acl_steps(&id.full(), &server.token_acl));
     steps
 }
 
-/// Plans `action` against the token as the server has it. `server` is
-/// needed when [`Action::needs_version`] says so. `check_mode` only changes
-/// the wording of `msg`.
+/// Plans `action`. `server` is needed when [`Action::needs_version`] says
+/// so. `check_mode` only changes the wording of `msg`.
 pub fn plan(
     d: &Desired,
-    current: Option<&Token>,
     action: &Action,
     server: Option<&Server>,
     check_mode: bool,
-) -> Result<Plan, String> {
+) -> Result<Plan, Refused> {
     let full = d.full();
-    let verb = |done: &str| {
-        if check_mode {
-            format!("would be {done}")
-        } else {
-            done.to_string()
+    Ok(match action {
+        Action::Absent => Plan::unchanged(format!("token '{full}' does not exist"), no_view()),
+        Action::Unchanged(t) => Plan::unchanged(format!("token '{full}' unchanged"), t.to_json()),
+        Action::Create(t) => create_plan(d, t, check_mode),
+        Action::Update(edit) => update_plan(d, edit, server, check_mode)?,
+        Action::Regenerate(edit) => {
+            let server = server.ok_or_else(|| {
+                Refused(format!(
+                    "internal: regenerating token '{full}' needs the server's version"
+                ))
+            })?;
+            regenerate_plan(d, edit, server, check_mode)?
         }
-    };
-    let before = view(current);
-    let mut plan = Plan {
-        steps: vec![],
-        changed: true,
-        before: before.clone(),
-        after: before,
-        msg: String::new(),
-    };
-    match (action, current) {
-        (Action::Nothing, None) => {
-            plan.changed = false;
-            plan.msg = format!("token '{full}' does not exist");
-        }
-        (Action::Nothing, Some(_)) => {
-            plan.changed = false;
-            plan.msg = format!("token '{full}' unchanged");
-        }
-        (Action::Create(t), _) => {
-            plan.steps = vec![create_step(&d.id, t)];
-            plan.after = t.to_json();
-            plan.msg = format!("token '{full}' {}", verb("created"));
-            if check_mode {
-                plan.msg
-                    .push_str(" (the real run returns its secret, once)");
-            }
-        }
-        (Action::Update(t, fields), Some(cur)) => {
-            if clears_comment(current, t) {
-                let version = server.map(|s| s.version).unwrap_or((0, 0));
-                if version < (9, 0) {
-                    return Err(format!(
-                        "token '{full}' not changed: PVE {}.{} cannot clear a token's comment (PVE 9 can); set another comment instead, or leave comment out",
-                        version.0, version.1
-                    ));
-                }
-            }
-            plan.steps = vec![Step {
-                req: update_request(&d.id, t, fields),
-                settle: Settle::Matches(t.clone()),
-                secret: false,
-            }];
-            plan.after = t.to_json();
-            plan.msg = format!(
-                "token '{full}' {}: {}",
-                verb("updated"),
-                describe(cur, t, fields)
-            );
-        }
-        (Action::Regenerate(t, fields), Some(cur)) => {
-            let server = server.ok_or("internal: regenerating needs the server's version")?;
-            if clears_comment(current, t) && server.version < (9, 0) {
-                return Err(format!(
-                    "token '{full}' not changed: PVE {}.{} cannot clear a token's comment (PVE 9 can); set another comment instead, or leave comment out",
-                    server.version.0, server.version.1
-                ));
-            }
-            plan.steps = regenerate_steps(&d.id, cur, t, server);
-            plan.after = t.to_json();
-            let mut msg = format!("token '{full}' {} (new secret)", verb("regenerated"));
-            if !server.has_regenerate() {
-                let acls = own_entries(&full, &server.token_acl).count();
-                msg.push_str(&format!(
-                    " by deleting and re-creating it (PVE {}.{} has no regenerate), re-adding its {acls} ACL entr{}",
-                    server.version.0,
-                    server.version.1,
-                    if acls == 1 { "y" } else { "ies" }
-                ));
-            }
-            if !fields.is_empty() {
-                msg.push_str(&format!("; {}", describe(cur, t, fields)));
-            }
-            plan.msg = msg;
-        }
-        (Action::Delete, Some(_)) => {
-            plan.steps = vec![Step {
-                req: ApiRequest::delete(token_path(&d.id)),
-                settle: Settle::Absent,
-                secret: false,
-            }];
-            plan.after = view(None);
-            plan.msg = format!("token '{full}' {}", verb("deleted"));
-        }
-        (Action::Update(..) | Action::Regenerate(..) | Action::Delete, None) => {
-            return Err(format!("internal: token '{full}' is missing"));
-        }
+        Action::Delete(t) => Plan::change(
+            vec![Step::new(
+                ApiRequest::delete(token_path(&d.id)),
+                Settle::Absent,
+            )],
+            format!("token '{full}' {}", verb(check_mode, "deleted")),
+            t.to_json(),
+            no_view(),
+        ),
+    })
+}
+
+fn create_plan(d: &Desired, t: &Token, check_mode: bool) -> Plan {
+    let mut msg = format!("token '{}' {}", d.full(), verb(check_mode, "created"));
+    if check_mode {
+        msg.push_str(" (the real run returns its secret, once)");
     }
-    Ok(plan)
+    Plan::change(vec![create_step(&d.id, t)], msg, no_view(), t.to_json())
+}
+
+fn update_plan(
+    d: &Desired,
+    edit: &Edit,
+    server: Option<&Server>,
+    check_mode: bool,
+) -> Result<Plan, Refused> {
+    refuse_clearing_comment(d, edit, server.map_or((0, 0), |s| s.version))?;
+    let step = Step::new(
+        update_request(&d.id, edit),
+        Settle::Matches(edit.target.clone()),
+    );
+    let msg = format!(
+        "token '{}' {}: {}",
+        d.full(),
+        verb(check_mode, "updated"),
+        edit.describe()
+    );
+    Ok(Plan::change(
+        vec![step],
+        msg,
+        edit.current.to_json(),
+        edit.target.to_json(),
+    ))
+}
+
+fn regenerate_plan(
+    d: &Desired,
+    edit: &Edit,
+    server: &Server,
+    check_mode: bool,
+) -> Result<Plan, Refused> {
+    refuse_clearing_comment(d, edit, server.version)?;
+    let full = d.full();
+    let mut msg = format!(
+        "token '{full}' {} (new secret)",
+        verb(check_mode, "regenerated")
+    );
+    if !server.has_regenerate() {
+        let acls = own_entries(&full, &server.token_acl).count();
+        msg.push_str(&format!(
+            " by deleting and re-creating it (PVE {}.{} has no regenerate), re-adding its {acls} ACL entr{}",
+            server.version.0,
+            server.version.1,
+            if acls == 1 { "y" } else { "ies" }
+        ));
+    }
+    if !edit.fields.is_empty() {
+        msg.push_str(&format!("; {}", edit.describe()));
+    }
+    Ok(Plan::change(
+        regenerate_steps(&d.id, edit, server),
+        msg,
+        edit.current.to_json(),
+        edit.target.to_json(),
+    ))
+}
+
+/// PVE before 9 keeps a token's comment when it is given empty.
+fn refuse_clearing_comment(d: &Desired, edit: &Edit, version: (u32, u32)) -> Result<(), Refused> {
+    if !edit.clears_comment() || version >= (9, 0) {
+        return Ok(());
+    }
+    Err(Refused(format!(
+        "token '{}' not changed: PVE {}.{} cannot clear a token's comment (PVE 9 can); set another comment instead, or leave comment out",
+        d.full(),
+        version.0,
+        version.1
+    )))
 }
 
 fn expire_text(e: i64) -> String {
@@ -534,31 +538,6 @@ fn expire_text(e: i64) -> String {
     } else {
         time::format_epoch(e)
     }
-}
-
-/// `comment set, expire 2027-01-01T00:00:00Z (was never), privsep off`.
-fn describe(cur: &Token, t: &Token, fields: &[&str]) -> String {
-    fields
-        .iter()
-        .map(|f| match *f {
-            "comment" if t.comment.is_none() => "comment cleared".to_string(),
-            "comment" => "comment set".to_string(),
-            "expire" => format!(
-                "expire {} (was {})",
-                expire_text(t.expire),
-                expire_text(cur.expire)
-            ),
-            _ => format!("privsep {}", if t.privsep { "on" } else { "off" }),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The message for a secret lost in transit that could not be issued anew.
-pub fn lost_secret_message(full: &str, why: &str) -> String {
-    format!(
-        "token '{full}' exists, but the answer holding its secret was lost in transit and PVE never shows a secret again ({why}); run this task again with regenerate: true to issue a new secret"
-    )
 }
 
 #[cfg(test)]

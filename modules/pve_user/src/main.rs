@@ -39,6 +39,7 @@ mod plan;
 use ansible_module::{Failure, Map, Module, Opt, Spec, Value};
 use pve_api::access;
 use pve_api::{self_lockout, time, ApiError, Client, Identity};
+use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Caller, Current, Desired, Password, Settle};
 
@@ -56,10 +57,9 @@ fn spec() -> Spec {
         Opt::str("password").no_log(),
         Opt::str("update_password")
             .choices(&["on_create", "always"])
-            .default("on_create"),
-        Opt::str("state")
-            .choices(&["present", "absent"])
-            .default("present"),
+            .default("on_create")
+            .not_secret(),
+        State::option(),
         self_lockout::option(),
     ])
     .with(pve_api::connection_options())
@@ -127,55 +127,37 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
         &plan::lockout_changes(&desired, &current),
     )?;
     let who = caller(&client, m);
-    let plan = plan::plan(&desired, &current, &who, m.check_mode).map_err(Failure::new)?;
-    for w in &plan.warnings {
-        m.warn(w.clone());
-    }
-    for step in &plan.steps {
-        client.check_sendable(&step.req)?;
-    }
-    if !m.check_mode {
-        let mut done: Vec<String> = Vec::new();
-        for step in &plan.steps {
-            let userid = desired.userid.clone();
-            let password = desired.password.clone();
-            let settle = step.settle.clone();
-            let sent = client.send_settled(&step.req, &move |c: &Client| match &settle {
-                Settle::Login => match &password {
-                    Some(pw) => c.check_login(&userid, &pw.0),
-                    None => Ok(false),
-                },
-                other => Ok(other.met_by(access::get_user(c, &userid)?.as_ref())),
-            });
-            if let Err(e) = sent {
-                return Err(write_failure(&e, &done));
-            }
-            done.push(format!("{} {}", step.req.method, step.req.path));
-        }
-    }
-    Ok(m.outcome_shown(
-        plan.changed,
-        plan.msg,
-        "user",
-        plan.before,
-        plan.after,
-        &time::expire_shown,
-    ))
+    let plan = plan::plan(&desired, &current, &who, m.check_mode)?;
+    let user = UserResource {
+        userid: desired.userid,
+        password: desired.password,
+    };
+    carry_out(m, &client, &user, plan)
 }
 
-/// A failed write: PVE's words, what to check for a permission, and what
-/// was already done.
-fn write_failure(e: &ApiError, done: &[String]) -> Failure {
-    let mut f = Failure::from(e.clone());
-    if e.status == Some(403) {
-        f.msg.push_str(
-            " - managing users needs Realm.AllocateUser on /access/realm/<realm> and User.Modify on /access/groups (or on the user's groups)",
-        );
+/// The user the task manages, and the password it sets.
+struct UserResource {
+    userid: String,
+    password: Option<Password>,
+}
+
+impl Resource for UserResource {
+    type Settle = Settle;
+    const KEY: &'static str = "user";
+
+    fn settled(&self, c: &Client, settle: &Settle) -> Result<bool, ApiError> {
+        match (settle, &self.password) {
+            (Settle::Login, Some(pw)) => c.check_login(&self.userid, &pw.0),
+            (Settle::Login, None) => Ok(false),
+            (other, _) => Ok(other.met_by(access::get_user(c, &self.userid)?.as_ref())),
+        }
     }
-    if !done.is_empty() {
-        f.msg
-            .push_str(&format!(" (already done: {})", done.join(", ")));
-        f = f.with("changed", true);
+
+    fn needs(&self, _: &Step<Settle>) -> String {
+        "managing users needs Realm.AllocateUser on /access/realm/<realm> and User.Modify on /access/groups (or on the user's groups)".into()
     }
-    f
+
+    fn shown(&self, view: Value) -> Value {
+        time::expire_shown(view)
+    }
 }

@@ -5,17 +5,16 @@
 
 use std::fmt;
 
-use ansible_module::{Params, Value};
+use ansible_module::Params;
 use pve_api::access::{merge_list, sorted_unique, User};
 use pve_api::assume::{self, Kind, Missing};
 use pve_api::self_lockout::Change;
 use pve_api::{ids, seg, time, ApiRequest};
+pub use pve_module::State;
+use pve_module::{no_view, verb, ListChange, Refused};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    Present,
-    Absent,
-}
+pub type Step = pve_module::Step<Settle>;
+pub type Plan = pve_module::Plan<Settle>;
 
 /// When `password` is applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,10 +90,7 @@ impl Desired {
     pub fn from_params(p: &Params) -> Result<Desired, String> {
         let userid = p.str("userid").unwrap_or_default().to_string();
         let (_, realm) = ids::parse_userid(&userid).map_err(|e| format!("userid: {e}"))?;
-        let state = match p.str("state") {
-            Some("absent") => State::Absent,
-            _ => State::Present,
-        };
+        let state = State::from_params(p);
         let expire = match p.str("expire") {
             Some(text) => Some(time::parse_expire(text)?),
             None => None,
@@ -264,29 +260,6 @@ impl Settle {
     }
 }
 
-/// One write and how to settle it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub req: ApiRequest,
-    pub settle: Settle,
-}
-
-/// What the run does.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    pub changed: bool,
-    /// The user before and after (`{}` when it does not exist).
-    pub before: Value,
-    pub after: Value,
-    pub msg: String,
-    pub warnings: Vec<String>,
-}
-
-fn view(user: Option<&User>) -> Value {
-    user.map_or_else(|| Value::Object(Default::default()), User::to_json)
-}
-
 /// `""` clears a text attribute: PVE then reports it as not set.
 fn target_text(given: &str) -> Option<String> {
     (!given.is_empty()).then(|| given.to_string())
@@ -330,82 +303,109 @@ pub fn lockout_changes(d: &Desired, cur: &Current) -> Vec<Change> {
 /// realm or a group does not exist (check mode assumes an earlier task
 /// creates them, with a warning each), or a password change with a token.
 /// (What would lock the caller out is [`lockout_changes`]' business.)
-pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Result<Plan, String> {
+pub fn plan(
+    d: &Desired,
+    cur: &Current,
+    caller: &Caller,
+    check_mode: bool,
+) -> Result<Plan, Refused> {
     let id = &d.userid;
-    let verb = |done: &str| {
-        if check_mode {
-            format!("would be {done}")
-        } else {
-            done.to_string()
-        }
-    };
-    let before = view(cur.user.as_ref());
-    let path = format!("/access/users/{}", seg(id));
-
-    if d.state == State::Absent {
-        return match &cur.user {
-            None => Ok(Plan {
-                steps: vec![],
-                changed: false,
-                before: before.clone(),
-                after: before,
-                msg: format!("user '{id}' does not exist"),
-                warnings: vec![],
-            }),
-            Some(u) => {
-                let mut msg = format!("user '{id}' {}", verb("deleted"));
-                if !u.tokens.is_empty() {
-                    msg.push_str(&format!(" (with its API tokens {})", u.tokens.join(", ")));
-                }
-                Ok(Plan {
-                    steps: vec![Step {
-                        req: ApiRequest::delete(path),
-                        settle: Settle::Absent,
-                    }],
-                    changed: true,
-                    before,
-                    after: view(None),
-                    msg,
-                    warnings: vec![],
-                })
-            }
-        };
-    }
-
-    // Groups must exist before anything is written (in check mode, an
-    // earlier task may create them).
-    let mut assumed = Vec::new();
-    if let Some(existing) = &cur.groups {
-        let missing: Vec<Missing> = d
-            .groups_to_check(cur.user.as_ref())
-            .into_iter()
-            .filter(|g| !existing.contains(g))
-            .map(|g| Missing::new(Kind::Group, g))
-            .collect();
-        assumed = assume::assume_created(check_mode, &missing, |missing| {
-            let names: Vec<String> = missing.iter().map(|g| format!("'{}'", g.id)).collect();
-            let (noun, verb) = if names.len() == 1 {
-                ("group", "does")
-            } else {
-                ("groups", "do")
-            };
-            format!(
-                "user '{id}' not changed: {noun} {} {verb} not exist (create it first, e.g. with pve.access.pve_group)",
-                names.join(", ")
-            )
-        })?;
-    }
-
     let Some(user) = &cur.user else {
-        let mut plan = create(d, cur, check_mode, before)?;
+        if d.state == State::Absent {
+            return Ok(Plan::unchanged(
+                format!("user '{id}' does not exist"),
+                no_view(),
+            ));
+        }
+        let mut assumed = assume_groups(d, cur, check_mode)?;
+        let mut plan = create(d, cur, check_mode)?;
         assumed.append(&mut plan.warnings);
-        plan.warnings = assumed;
-        return Ok(plan);
+        return Ok(plan.with_warnings(assumed));
     };
-
+    if d.state == State::Absent {
+        return Ok(delete(id, user, check_mode));
+    }
+    let mut warnings = assume_groups(d, cur, check_mode)?;
     let mut after = user.clone();
-    let mut req = ApiRequest::put(&path);
     let mut changes: Vec<String> = Vec::new();
+    let mut steps: Vec<Step> = update(d, user, &mut after, &mut changes)
+        .into_iter()
+        .collect();
+    if let (Some(pw), Some(false)) = (&d.password, cur.login_ok) {
+        steps.push(password_step(d, pw, caller)?);
+        changes.push("password".to_string());
+        if !after.enable || (after.expire != 0 && after.expire <= cur.now) {
+            warnings.push(format!(
+                "update_password: always cannot tell whether the password of '{id}' is already set, since PVE refuses logins of a disabled or expired user: it is set again on every run"
+            ));
+        }
+    }
+    if steps.is_empty() {
+        return Ok(
+            Plan::unchanged(format!("user '{id}' unchanged"), user.to_json())
+                .with_warnings(warnings),
+        );
+    }
+    let msg = format!(
+        "user '{id}' {}: {}",
+        verb(check_mode, "updated"),
+        changes.join(", ")
+    );
+    Ok(Plan::change(steps, msg, user.to_json(), after.to_json()).with_warnings(warnings))
+}
+
+fn user_path(userid: &str) -> String {
+    format!("/access/users/{}", seg(userid))
+}
+
+fn delete(id: &str, user: &User, check_mode: bool) -> Plan {
+    let mut msg = format!("user '{id}' {}", verb(check_mode, "deleted"));
+    if !user.tokens.is_empty() {
+        msg.push_str(&format!(
+            " (with its API tokens {})",
+            user.tokens.join(", ")
+        ));
+    }
+    Plan::change(
+        vec![Step::new(ApiRequest::delete(user_path(id)), Settle::Absent)],
+        msg,
+        user.to_json(),
+        no_view(),
+    )
+}
+
+/// Groups must exist before anything is written; in check mode an earlier
+/// task may create them (a warning each).
+fn assume_groups(d: &Desired, cur: &Current, check_mode: bool) -> Result<Vec<String>, Refused> {
+    let Some(existing) = &cur.groups else {
+        return Ok(Vec::new());
+    };
+    let missing: Vec<Missing> = d
+        .groups_to_check(cur.user.as_ref())
+        .into_iter()
+        .filter(|g| !existing.contains(g))
+        .map(|g| Missing::new(Kind::Group, g))
+        .collect();
+    assume::assume_created(check_mode, &missing, |missing| {
+        let names: Vec<String> = missing.iter().map(|g| format!("'{}'", g.id)).collect();
+        let (noun, verb) = if names.len() == 1 {
+            ("group", "does")
+        } else {
+            ("groups", "do")
+        };
+        format!(
+            "user '{}' not changed: {noun} {} {verb} not exist (create it first, e.g. with pve.access.pve_group)",
+            d.userid,
+            names.join(", ")
+        )
+    })
+    .map_err(Refused)
+}
+
+/// The one `PUT /access/users/{userid}` for every attribute that differs;
+/// `after` and `changes` get what it changes.
+fn update(d: &Desired, user: &User, after: &mut User, changes: &mut Vec<String>) -> Option<Step> {
+    let mut req = ApiRequest::put(user_path(&d.userid));
     if let Some(e) = d.enable.filter(|e| *e != user.enable) {
         req = req.param("enable", u8::from(e));
         after.enable = e;
@@ -420,13 +420,7 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
             format!("expire {}", time::format_epoch(e))
         });
     }
-    let fields: [(&str, &Option<String>, &mut Option<String>); 4] = [
-        ("firstname", &d.firstname, &mut after.firstname),
-        ("lastname", &d.lastname, &mut after.lastname),
-        ("email", &d.email, &mut after.email),
-        ("comment", &d.comment, &mut after.comment),
-    ];
-    for (key, given, field) in fields {
+    for (key, given, field) in text_fields(d, after) {
         if let Some(given) = given {
             let target = target_text(given);
             if target != *field {
@@ -438,18 +432,8 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
     }
     if let Some(wanted) = &d.groups {
         let target = merge_list(&user.groups, wanted, d.append);
-        if target != user.groups {
-            let added: Vec<String> = target
-                .iter()
-                .filter(|g| !user.groups.contains(g))
-                .cloned()
-                .collect();
-            let removed: Vec<String> = user
-                .groups
-                .iter()
-                .filter(|g| !target.contains(g))
-                .cloned()
-                .collect();
+        let change = ListChange::between(&user.groups, &target);
+        if !change.is_empty() {
             // PVE's own append adds to whatever the user has by then, so
             // tasks adding groups at the same time do not undo each other.
             req = if d.append {
@@ -457,80 +441,60 @@ pub fn plan(d: &Desired, cur: &Current, caller: &Caller, check_mode: bool) -> Re
             } else {
                 req.param("groups", target.join(","))
             };
-            let mut what = Vec::new();
-            if !added.is_empty() {
-                what.push(format!("added {}", added.join(", ")));
-            }
-            if !removed.is_empty() {
-                what.push(format!("removed {}", removed.join(", ")));
-            }
-            changes.push(format!("groups ({})", what.join("; ")));
-            after.groups = target;
+            changes.push(format!("groups ({})", change.summary()));
+            after.groups = target.clone();
         }
     }
-    let mut steps = Vec::new();
-    if !req.params.is_empty() {
-        steps.push(Step {
+    (!req.params.is_empty()).then(|| {
+        Step::new(
             req,
-            settle: Settle::Matches {
+            Settle::Matches {
                 user: after.clone(),
                 append: d.append,
             },
-        });
-    }
-
-    let mut warnings = assumed;
-    if let (Some(pw), Some(false)) = (&d.password, cur.login_ok) {
-        if caller.token {
-            return Err(format!(
-                "user '{id}' not changed: its password differs and must be set, but PVE refuses password changes (PUT /access/password) to API tokens: connect with api_user and api_password, or use update_password: on_create"
-            ));
-        }
-        let mut req = ApiRequest::put("/access/password")
-            .param("userid", id)
-            .param("password", &pw.0);
-        if !caller.is_root() {
-            let Some(confirm) = &caller.password else {
-                return Err(format!(
-                    "user '{id}' not changed: PVE needs the password of {} (confirmation-password) to change another user's password: log in with api_user and api_password",
-                    caller.userid
-                ));
-            };
-            req = req.param("confirmation-password", &confirm.0);
-        }
-        if !after.enable || (after.expire != 0 && after.expire <= cur.now) {
-            warnings.push(format!(
-                "update_password: always cannot tell whether the password of '{id}' is already set, since PVE refuses logins of a disabled or expired user: it is set again on every run"
-            ));
-        }
-        steps.push(Step {
-            req,
-            settle: Settle::Login,
-        });
-        changes.push("password".to_string());
-    }
-
-    if steps.is_empty() {
-        return Ok(Plan {
-            steps,
-            changed: false,
-            before: before.clone(),
-            after: before,
-            msg: format!("user '{id}' unchanged"),
-            warnings,
-        });
-    }
-    Ok(Plan {
-        steps,
-        changed: true,
-        before,
-        after: after.to_json(),
-        msg: format!("user '{id}' {}: {}", verb("updated"), changes.join(", ")),
-        warnings,
+        )
     })
 }
 
-fn create(d: &Desired, cur: &Current, check_mode: bool, before: Value) -> Result<Plan, String> {
+/// The text attributes: option name, the task's value, the user's field.
+fn text_fields<'a>(
+    d: &'a Desired,
+    user: &'a mut User,
+) -> [(&'static str, &'a Option<String>, &'a mut Option<String>); 4] {
+    [
+        ("firstname", &d.firstname, &mut user.firstname),
+        ("lastname", &d.lastname, &mut user.lastname),
+        ("email", &d.email, &mut user.email),
+        ("comment", &d.comment, &mut user.comment),
+    ]
+}
+
+/// Sets the password the user cannot log in with (`update_password:
+/// always`). PVE refuses it to a token, and wants the caller's own password
+/// unless the caller is root@pam.
+fn password_step(d: &Desired, pw: &Password, caller: &Caller) -> Result<Step, Refused> {
+    let id = &d.userid;
+    if caller.token {
+        return Err(Refused(format!(
+            "user '{id}' not changed: its password differs and must be set, but PVE refuses password changes (PUT /access/password) to API tokens: connect with api_user and api_password, or use update_password: on_create"
+        )));
+    }
+    let mut req = ApiRequest::put("/access/password")
+        .param("userid", id)
+        .param("password", &pw.0);
+    if !caller.is_root() {
+        let Some(confirm) = &caller.password else {
+            return Err(Refused(format!(
+                "user '{id}' not changed: PVE needs the password of {} (confirmation-password) to change another user's password: log in with api_user and api_password",
+                caller.userid
+            )));
+        };
+        req = req.param("confirmation-password", &confirm.0);
+    }
+    Ok(Step::new(req, Settle::Login))
+}
+
+fn create(d: &Desired, cur: &Current, check_mode: bool) -> Result<Plan, Refused> {
     let id = &d.userid;
     let missing: Vec<Missing> = cur
         .realms
@@ -545,7 +509,8 @@ fn create(d: &Desired, cur: &Current, check_mode: bool, before: Value) -> Result
             d.realm,
             cur.realms.as_deref().unwrap_or_default().join(", ")
         )
-    })?;
+    })
+    .map_err(Refused)?;
     let mut user = User::new(id);
     let mut req = ApiRequest::post("/access/users").param("userid", id);
     if d.enable == Some(false) {
@@ -556,13 +521,7 @@ fn create(d: &Desired, cur: &Current, check_mode: bool, before: Value) -> Result
         req = req.param("expire", e);
         user.expire = e;
     }
-    let fields: [(&str, &Option<String>, &mut Option<String>); 4] = [
-        ("firstname", &d.firstname, &mut user.firstname),
-        ("lastname", &d.lastname, &mut user.lastname),
-        ("email", &d.email, &mut user.email),
-        ("comment", &d.comment, &mut user.comment),
-    ];
-    for (key, given, field) in fields {
+    for (key, given, field) in text_fields(d, &mut user) {
         if let Some(v) = given.as_deref().and_then(target_text) {
             req = req.param(key, &v);
             *field = Some(v);
@@ -575,32 +534,22 @@ fn create(d: &Desired, cur: &Current, check_mode: bool, before: Value) -> Result
     if let Some(pw) = &d.password {
         req = req.param("password", &pw.0);
     }
-    let done = if check_mode {
-        "would be created"
+    let with = if d.password.is_some() {
+        " with a password"
     } else {
-        "created"
+        ""
     };
-    Ok(Plan {
-        steps: vec![Step {
-            req,
-            settle: Settle::Matches {
-                user: user.clone(),
-                append: false,
-            },
-        }],
-        changed: true,
-        before,
-        after: user.to_json(),
-        msg: format!(
-            "user '{id}' {done}{}",
-            if d.password.is_some() {
-                " with a password"
-            } else {
-                ""
-            }
-        ),
-        warnings,
-    })
+    let settle = Settle::Matches {
+        user: user.clone(),
+        append: false,
+    };
+    Ok(Plan::change(
+        vec![Step::new(req, settle)],
+        format!("user '{id}' {}{with}", verb(check_mode, "created")),
+        no_view(),
+        user.to_json(),
+    )
+    .with_warnings(warnings))
 }
 
 #[cfg(test)]

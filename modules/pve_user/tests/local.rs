@@ -127,7 +127,7 @@ fn a_user_whose_password_cannot_be_set_is_removed_again() {
         let r = module().fail(&node, json!({"userid": "carol@pve", "password": FIRST}));
         assert_eq!(
             msg(&r),
-            "POST /access/users: 500 user 'carol@pve' was created, but setting its password with pveum failed: simulated: shadow.cfg not writable; the user was removed again",
+            "POST /access/users: 500 user 'carol@pve' was created, but setting its password with pveum failed: simulated: shadow.cfg not writable; the user was removed again. Nothing was changed",
             "{v}"
         );
         assert_eq!(

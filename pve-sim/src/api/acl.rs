@@ -1,4 +1,4 @@
-//! `GET|PUT /access/acl` (AC `API2/ACL.pm`; SPEC §3.5): listing with
+//! `GET|PUT /access/acl` (AC `API2/ACL.pm`): listing with
 //! visibility rules, adding and removing entries, and the delegation rule
 //! for callers that pass the check through `VM.Allocate`,
 //! `Datastore.Allocate` or `Pool.Allocate` instead of `Permissions.Modify`.

@@ -1,4 +1,5 @@
-//! Authentication as pveproxy does it (SPEC §4): tickets (`PVE:<user>:<hex
+//! Authentication as pveproxy does it (pve-http-server's
+//! `AnyEvent.pm`, AC `AccessControl.pm`): tickets (`PVE:<user>:<hex
 //! time>::<signature>`, 2 h lifetime, 5 min clock-skew grace), CSRF
 //! prevention tokens bound to the user, and API tokens
 //! (`PVEAPIToken=<user>@<realm>!<id>=<secret>`).
@@ -76,7 +77,8 @@ impl Keys {
         if !(age > -GRACE && age < TICKET_LIFETIME) {
             return None;
         }
-        let user = percent_decode(data);
+        // `%XX` escapes of the user part, on the ticket's bytes.
+        let user = perlstr::chars_of_bytes(&perlstr::uri_unescape(&perlstr::bytes_of_text(data)));
         ids::verify_userid(&user).ok()?;
         Some(user)
     }
@@ -118,26 +120,6 @@ fn parse_hex8(s: &str) -> Option<i64> {
         return None;
     }
     i64::from_str_radix(s, 16).ok()
-}
-
-/// `%XX` escapes of a ticket's user part, on the ticket's bytes.
-fn percent_decode(s: &str) -> String {
-    let b = perlstr::bytes_of_text(s);
-    let hex = |c: u8| char::from(c).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    perlstr::chars_of_bytes(&out)
 }
 
 /// `check_user_exist`: the user, or PVE's message (format errors included).

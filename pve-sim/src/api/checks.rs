@@ -1,5 +1,5 @@
 //! Permission checks of API methods (`check_api2_permissions` and its
-//! primitives, AC `RPCEnvironment.pm`; SPEC §3.1). The method's
+//! primitives, AC `RPCEnvironment.pm`). The method's
 //! `permissions` object comes straight from the API schema
 //! (`{"user":"all"}`, `{"check":["perm","/access",["Sys.Modify"]]}`, ...)
 //! and is interpreted here, with PVE's error texts.

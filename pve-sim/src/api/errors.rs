@@ -1,7 +1,8 @@
 //! PVE's error shapes: how an exception raised anywhere in a request becomes
 //! the HTTP status, the reason phrase and the JSON body a PVE client sees.
 //!
-//! PVE distinguishes three kinds of failure (SPEC §2.4): `PVE::Exception`s
+//! PVE distinguishes three kinds of failure (pve-http-server's `AnyEvent.pm`
+//! and `HTTPServer.pm`): `PVE::Exception`s
 //! with a code (400 parameter errors with an `errors` hash, 403 permission
 //! errors, 401 login failures), plain `die "text\n"` (always 500), and
 //! exceptions re-thrown as strings by `lock_user_config` (500, prefixed with

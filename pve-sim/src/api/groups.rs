@@ -1,5 +1,4 @@
-//! `/access/groups` and `/access/groups/{groupid}` (AC `API2/Group.pm`;
-//! SPEC §3.3). Membership is changed through the user endpoints.
+//! `/access/groups` and `/access/groups/{groupid}` (AC `API2/Group.pm`). Membership is changed through the user endpoints.
 
 use serde_json::{json, Map, Value};
 

@@ -1,7 +1,7 @@
 //! The PVE access-control API: what `pveproxy` answers under `/api2/json`
-//! (SPEC §2–§4). [`Api`] implements [`Handler`] for the transport.
+//! (pve-http-server and libpve-access-control). [`Api`] implements [`Handler`] for the transport.
 //!
-//! A request goes through the steps of SPEC §2.1, in PVE's order:
+//! A request goes through these steps, in pve-http-server's order:
 //! method check, `/api2/<format>` prefix, authentication ([`auth`]), body
 //! rules and parameter extraction ([`request`]), route lookup in the API
 //! schema ([`schema`]), URI/body parameter conflicts, the API-token
@@ -16,7 +16,7 @@
 //! (`GET /access/permissions`). [`routes`] maps schema paths to them.
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
-//! conversion), [`formats`] and [`regex`] (schema formats and patterns),
+//! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
 //! [`realm`] (the `pam`/`pve` auth plugins), [`secrets`] (SHA-crypt
 //! passwords, token UUIDs).
 //!
@@ -31,9 +31,9 @@ pub mod formats;
 pub mod groups;
 pub mod jsonxs;
 pub mod misc;
+pub mod pattern;
 pub mod permissions;
 pub mod realm;
-pub mod regex;
 pub mod request;
 pub mod roles;
 pub mod routes;
@@ -202,7 +202,7 @@ impl Api {
         }
     }
 
-    /// Steps 1–3 and the rest of SPEC §2.1.
+    /// Steps 1–3 of the order above, then the rest.
     fn process(&self, req: &Request, kind: &mut AuthKind) -> Response {
         let method = req.method.as_str();
         if !matches!(method, "GET" | "POST" | "PUT" | "DELETE") {
@@ -314,7 +314,7 @@ impl Api {
         Ok(Some(user))
     }
 
-    /// `rest_handler` of pveproxy: steps 5–10 of SPEC §2.1.
+    /// `rest_handler` of pveproxy: steps 5–10 of the order above.
     fn rest_handler(
         &self,
         method: &str,

@@ -1,4 +1,4 @@
-//! `GET /access/permissions` (AC `API2/AccessControl.pm`; SPEC §3.6): the
+//! `GET /access/permissions` (AC `API2/AccessControl.pm`): the
 //! effective privileges of the caller, one of its tokens, or (with Sys.Audit
 //! on `/access`) anyone, on one path or on PVE's default path set.
 

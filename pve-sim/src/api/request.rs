@@ -3,7 +3,7 @@
 //! credentials (ticket cookie/header, API token header, CSRF token).
 //!
 //! Mirrors pve-http-server's `extract_params`/`decode_urlencoded` and
-//! `extract_auth_value` (SPEC §2.1 step 4, §4.2).
+//! `extract_auth_value`.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::jsonxs;
 use crate::http::Request;
 use crate::model::PveVersion;
+use crate::perlstr;
 
 /// Request parameters before validation: JSON values (form data gives
 /// strings, arrays of strings for repeated keys and `null` for a key
@@ -40,20 +41,16 @@ pub fn content_type(req: &Request) -> Option<String> {
 /// content type says so, form data otherwise) with the query string merged
 /// over it, minus `_dc`.
 pub fn extract_params(req: &Request, version: PveVersion) -> Result<RawParams, BodyError> {
+    let query = decode_urlencoded(&req.query);
     let mut params = RawParams::new();
     if req.method == "PUT" || req.method == "POST" {
         if content_type(req).as_deref() == Some("application/json") {
-            params = decode_json_body(&req.body, !req.query.is_empty(), version)?;
+            params = decode_json_body(&req.body, !query.is_empty(), version)?;
         } else {
             params = decode_urlencoded(&req.body);
         }
     }
-    // Query parameters replace body parameters of the same name, repeated
-    // keys becoming arrays exactly as in form data.
-    let mut query = RawParams::new();
-    for (k, v) in &req.query {
-        add_form_value(&mut query, k.clone(), Some(v.clone()));
-    }
+    // Query parameters replace body parameters of the same name.
     for (k, v) in query {
         params.insert(k, v);
     }
@@ -199,29 +196,13 @@ fn add_form_value(res: &mut RawParams, key: String, value: Option<String>) {
     }
 }
 
-/// `+` to space and `%XX` decoding on raw bytes.
+/// `+` to space, then `%XX` decoding, on raw bytes.
 fn unescape(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    let spaced: Vec<u8> = s
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    perlstr::uri_unescape(&spaced)
 }
 
 /// PVE's `extract_auth_value`: the value after `NAME=` or `NAME ` (at the
@@ -245,30 +226,12 @@ pub fn extract_auth_value(header: Option<&String>, name: &str) -> Option<String>
             }
             // Bytes, never decoded as UTF-8 (as PVE): a ticket of `jöe@pve`
             // names `jÃ¶e@pve` here.
-            let bytes = unescape_percent(&crate::perlstr::bytes_of_text(value));
-            return Some(crate::perlstr::chars_of_bytes(&bytes));
+            let bytes = perlstr::uri_unescape(&perlstr::bytes_of_text(value));
+            return Some(perlstr::chars_of_bytes(&bytes));
         }
         search = start + name.len();
     }
     None
-}
-
-/// `uri_unescape`: `%XX` only (no `+`).
-fn unescape_percent(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(s[i]);
-        i += 1;
-    }
-    out
 }
 
 /// Credentials found in the request headers, in PVE's order of preference.
@@ -346,12 +309,12 @@ mod tests {
         let req = Request {
             method: "PUT".into(),
             path: "/api2/json/access/acl".into(),
-            query: vec![("a".into(), "q".into()), ("_dc".into(), "1".into())],
+            query: b"a=q&a=r&_dc=1".to_vec(),
             headers: BTreeMap::new(),
             body: b"a=b&c=d".to_vec(),
         };
         let p = extract_params(&req, PveVersion::V9_1).unwrap();
-        assert_eq!(p["a"], json!("q"));
+        assert_eq!(p["a"], json!(["q", "r"]));
         assert_eq!(p["c"], json!("d"));
         assert!(!p.contains_key("_dc"));
     }

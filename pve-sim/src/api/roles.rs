@@ -1,5 +1,4 @@
-//! `/access/roles` and `/access/roles/{roleid}` (AC `API2/Role.pm`;
-//! SPEC §3.4). Built-in roles are read-only; new roles may not use the
+//! `/access/roles` and `/access/roles/{roleid}` (AC `API2/Role.pm`). Built-in roles are read-only; new roles may not use the
 //! `PVE` prefix.
 
 use std::collections::BTreeSet;

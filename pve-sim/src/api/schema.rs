@@ -1,6 +1,6 @@
 //! The API schema of the simulated PVE version (PVE's `apidata.js`, copied
 //! into `data/`): route table, per-method flags and parameter validation
-//! with PVE's exact messages (SPEC §2.3; pve-common `JSONSchema.pm`
+//! with PVE's exact messages (pve-common `JSONSchema.pm`
 //! `check_prop`/`check_object`/`check_type`, `RESTHandler.pm` `handle`).
 //!
 //! Validation works on the raw parameters (JSON values) and yields
@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::errors::ApiError;
 use super::formats;
-use super::regex::Regex;
+use super::pattern::Pattern;
 use super::request::RawParams;
 use crate::model::PveVersion;
 
@@ -34,7 +34,7 @@ pub struct Prop {
     pub ty: Option<String>,
     pub optional: bool,
     pub format: Option<String>,
-    pub pattern: Option<Regex>,
+    pub pattern: Option<Pattern>,
     pub max_length: Option<usize>,
     pub min_length: Option<usize>,
     pub minimum: Option<f64>,
@@ -84,6 +84,15 @@ impl ApiSchema {
             }
         }
         Ok(ApiSchema { methods })
+    }
+
+    /// Every `pattern` of the schema, for the test that compiles them all.
+    #[cfg(test)]
+    pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {
+        self.methods
+            .iter()
+            .flat_map(|m| m.props.values())
+            .filter_map(|p| p.pattern.as_ref())
     }
 
     /// The method answering `method rel_uri` and the values of its path
@@ -153,7 +162,7 @@ fn parse_prop(s: &Value) -> Result<Prop, String> {
             .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
     };
     let pattern = match s.get("pattern").and_then(Value::as_str) {
-        Some(p) => Some(Regex::new(p)?),
+        Some(p) => Some(Pattern::new(p)?),
         None => None,
     };
     Ok(Prop {

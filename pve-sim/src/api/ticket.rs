@@ -1,6 +1,5 @@
 //! `GET|POST /access/ticket` (login, ticket renewal, privilege
-//! verification) and `PUT /access/password` (AC `API2/AccessControl.pm`;
-//! SPEC §3.7, §4.1).
+//! verification) and `PUT /access/password` (AC `API2/AccessControl.pm`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -177,7 +176,7 @@ pub fn compute_api_permission(cfg: &UserCfg, authid: &str) -> Value {
     )
 }
 
-/// `PUT /access/password` (SPEC §3.7).
+/// `PUT /access/password` (AC `API2/AccessControl.pm` `change_password`).
 pub fn change_password(call: &Call) -> ApiResult<Value> {
     let authuser = call.authid().to_string();
     let (userid, name, realm) =

@@ -1,5 +1,5 @@
 //! API tokens: `/access/users/{userid}/token[/{tokenid}]` (AC
-//! `API2/User.pm`; SPEC §3.2.6–3.2.10). The secret is only ever returned by
+//! `API2/User.pm`). The secret is only ever returned by
 //! `POST` (generate) and by `PUT` with `regenerate` (PVE 9.1).
 //!
 //! Quirk kept on purpose: values set by the request are echoed back as the

@@ -1,5 +1,4 @@
-//! `/access/users` and `/access/users/{userid}` (AC `API2/User.pm`;
-//! SPEC §3.2.1–3.2.5): list, create, read, update, delete.
+//! `/access/users` and `/access/users/{userid}` (AC `API2/User.pm`): list, create, read, update, delete.
 
 use serde_json::{json, Map, Value};
 
@@ -44,7 +43,7 @@ pub fn token_info(t: &crate::model::Token) -> Map<String, Value> {
     m
 }
 
-/// `GET /access/users`: the users the caller may see (SPEC §3.2.1).
+/// `GET /access/users`: the users the caller may see (`API2/User.pm` `index`).
 pub fn index(call: &Call) -> ApiResult<Value> {
     let authid = call.authid();
     let full = call.truthy("full");

@@ -155,13 +155,7 @@ impl Sim {
     pub fn call(&self, method: &str, path: &str, auth: &Auth, params: &[(&str, &str)]) -> Resp {
         let mut headers = BTreeMap::new();
         let (query, body) = if method == "GET" || method == "DELETE" {
-            (
-                params
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                Vec::new(),
-            )
+            (form(params), Vec::new())
         } else {
             if !params.is_empty() {
                 headers.insert(

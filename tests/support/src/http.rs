@@ -25,6 +25,16 @@ use serde_json::Value;
 
 use crate::Sim;
 
+/// Which parts of a request go out in Latin-1, one byte a character (when
+/// every character fits; else as UTF-8): the target (a path PVE reads as
+/// bytes) and the header values (how a client must send a token id such as
+/// `jürgen@pve!ci` for PVE to read it). Both UTF-8 by default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Latin1 {
+    pub target: bool,
+    pub headers: bool,
+}
+
 /// An answer: status (0 when the connection closed without one), reason
 /// phrase (bytes that are not UTF-8 shown as `\xNN`), body.
 #[derive(Debug, Clone)]
@@ -57,8 +67,13 @@ fn tls_config(ca_cert: &Path) -> Arc<ClientConfig> {
     )
 }
 
-fn latin1(text: &str) -> Option<Vec<u8>> {
-    text.chars().map(|c| u8::try_from(c).ok()).collect()
+/// `text` in Latin-1 when asked and every character fits, else UTF-8.
+fn bytes(text: &str, latin1: bool) -> Vec<u8> {
+    let one_byte_each: Option<Vec<u8>> = text.chars().map(|c| u8::try_from(c).ok()).collect();
+    match one_byte_each {
+        Some(bytes) if latin1 => bytes,
+        _ => text.as_bytes().to_vec(),
+    }
 }
 
 fn parse_response(raw: &[u8]) -> Response {
@@ -138,17 +153,16 @@ fn enc_except(s: &str, keep: &[u8]) -> String {
 impl Sim {
     /// One request to this server, trusting only its CA, on a connection
     /// of its own: `target` is the path under `/api2/json` with its query,
-    /// already encoded ([`enc_path`], [`form`]). Header values go out as
-    /// UTF-8, or as Latin-1 with `latin1_headers` when every character fits
-    /// (how a client must send a token id such as `jürgen@pve!ci` for PVE
-    /// to read it). A connection closed without an answer is status 0.
+    /// already encoded ([`enc_path`], [`form`]) unless sent as it is in
+    /// Latin-1 ([`Latin1`]). A connection closed without an answer is
+    /// status 0.
     pub fn request(
         &self,
         method: &str,
         target: &str,
         headers: &[(String, String)],
         body: Option<(&str, Vec<u8>)>,
-        latin1_headers: bool,
+        latin1: Latin1,
     ) -> Response {
         let addr = self.url.trim_start_matches("https://");
         let sock =
@@ -158,16 +172,12 @@ impl Sim {
         let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
         let conn = ClientConnection::new(tls_config(&self.ca_cert), name).expect("TLS client");
         let mut stream = StreamOwned::new(conn, sock);
-        let mut req = format!(
-            "{method} /api2/json{target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        )
-        .into_bytes();
+        let mut req = format!("{method} /api2/json").into_bytes();
+        req.extend(bytes(target, latin1.target));
+        req.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
         for (k, v) in headers {
             req.extend_from_slice(format!("{k}: ").as_bytes());
-            match latin1(v) {
-                Some(bytes) if latin1_headers => req.extend(bytes),
-                _ => req.extend_from_slice(v.as_bytes()),
-            }
+            req.extend(bytes(v, latin1.headers));
             req.extend_from_slice(b"\r\n");
         }
         let body = match body {
@@ -214,7 +224,7 @@ impl Sim {
             "Cookie".to_string(),
             format!("PVEAuthCookie={}", enc(ticket)),
         );
-        let r = self.request("GET", &target, &[cookie], None, false);
+        let r = self.request("GET", &target, &[cookie], None, Latin1::default());
         assert_eq!(
             r.status,
             200,
@@ -244,7 +254,11 @@ impl Sim {
             "Authorization".to_string(),
             format!("PVEAPIToken={api_token}"),
         );
-        let r = self.request("GET", "/version", &[header], None, true);
+        let latin1 = Latin1 {
+            target: false,
+            headers: true,
+        };
+        let r = self.request("GET", "/version", &[header], None, latin1);
         match r.status {
             200 => true,
             401 => false,
@@ -260,7 +274,7 @@ impl Sim {
             "/access/ticket",
             &[],
             Some(("application/x-www-form-urlencoded", body)),
-            false,
+            Latin1::default(),
         );
         match r.json()["data"]["ticket"].as_str() {
             Some(ticket) if r.status == 200 => Ok(ticket.to_string()),

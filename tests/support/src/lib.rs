@@ -73,7 +73,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one module run may take before it is killed.
 const MODULE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The connection options' environment variables (DESIGN.md). `run_module`
+/// The connection options' environment variables (`PROXMOX_*`). `run_module`
 /// removes them so a developer's shell cannot change a test's outcome.
 const CONNECTION_ENV: &[&str] = &[
     "PROXMOX_HOST",
@@ -600,15 +600,24 @@ pub fn with_api_token(args: Value, api_token: &str) -> Value {
     a
 }
 
-/// The six modules of the collection.
-pub const MODULES: [&str; 6] = [
-    "pve_user",
-    "pve_group",
-    "pve_role",
-    "pve_acl",
-    "pve_token",
-    "pve_permission_info",
-];
+/// The modules of the collection: the crates in `modules/`, the one list
+/// of them (the workspace, the Makefile and the collection build read it too).
+pub fn modules() -> Vec<String> {
+    let dir = workspace_root().join("modules");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            entry
+                .path()
+                .join("Cargo.toml")
+                .is_file()
+                .then(|| entry.file_name().into_string().ok())?
+        })
+        .collect();
+    names.sort();
+    names
+}
 
 /// A PVE configuration text as PVE writes it: Perl prints its strings as
 /// Latin-1 bytes, unless one holds a character beyond U+00FF, and then the
@@ -816,7 +825,7 @@ impl TestModule {
     }
 
     /// The promise of check mode on a server where what the task references
-    /// does not exist yet (DESIGN.md, "Check mode on an empty cluster"):
+    /// does not exist yet (the rule of `pve_api::assume`):
     /// `args` in check mode on `empty` succeeds without a write and warns
     /// once for each of `assumed` (`role 'X'`, ...) that it assumes an
     /// earlier task creates it; the real run on `empty` refuses, also

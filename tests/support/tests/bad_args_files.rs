@@ -1,8 +1,9 @@
 //! Every module binary, fed any args file at all, prints exactly one JSON
 //! object, fails with exit code 1, and never hangs, crashes or reaches the
-//! network. Runs the release binaries (`make modules` builds them).
+//! network; and `--print-spec` prints the spec and runs nothing. Runs the
+//! release binaries (`make modules` builds them).
 
-use pve_test_support::{release_module, run_module_raw, ModuleRun, MODULES};
+use pve_test_support::{modules, release_module, run_module_raw, ModuleRun};
 use std::process::Command;
 
 /// Args files a broken controller, a hand-written test or bit rot can
@@ -65,9 +66,19 @@ fn assert_one_failure(name: &str, what: &str, run: &ModuleRun, word: &str) {
     );
 }
 
+/// Runs a module binary; its stdout must be one JSON value.
+fn run_json(cmd: &mut Command) -> (serde_json::Value, Option<i32>) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{cmd:?}: not JSON ({e}): {stdout:?}"));
+    (json, out.status.code())
+}
+
 #[test]
 fn any_args_file_gets_one_json_failure() {
-    for name in MODULES {
+    for name in modules() {
+        let name = name.as_str();
         let binary = release_module(name);
         for (what, content, word) in bad_inputs() {
             let run = run_module_raw(&binary, &content);
@@ -78,18 +89,38 @@ fn any_args_file_gets_one_json_failure() {
 
 #[test]
 fn a_missing_args_file_gets_one_json_failure() {
-    for name in MODULES {
+    for name in modules() {
+        let name = name.as_str();
         let binary = release_module(name);
         for args in [vec![], vec!["/nonexistent/args.json"]] {
-            let out = Command::new(&binary)
-                .args(&args)
-                .output()
-                .unwrap_or_else(|e| panic!("run {name}: {e}"));
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let json: serde_json::Value = serde_json::from_str(&stdout)
-                .unwrap_or_else(|e| panic!("{name} {args:?}: not JSON ({e}): {stdout:?}"));
-            assert_eq!(out.status.code(), Some(1), "{name} {args:?}: {stdout}");
-            assert_eq!(json["failed"], true, "{name} {args:?}: {stdout}");
+            let (json, code) = run_json(Command::new(&binary).args(&args));
+            assert_eq!(code, Some(1), "{name} {args:?}: {json}");
+            assert_eq!(json["failed"], true, "{name} {args:?}: {json}");
         }
+    }
+}
+
+#[test]
+fn every_module_prints_its_spec_without_running() {
+    let names = modules();
+    assert!(names.contains(&"pve_user".to_string()), "{names:?}");
+    for name in names {
+        // A server that is not there: printing the spec must not need one.
+        let (spec, code) = run_json(
+            Command::new(release_module(&name))
+                .arg("--print-spec")
+                .env("PROXMOX_HOST", "https://192.0.2.1:1"),
+        );
+        assert_eq!(code, Some(0), "{name}: {spec}");
+        let options = spec["argument_spec"].as_object().unwrap();
+        assert_eq!(
+            options["api_host"],
+            serde_json::json!({"type": "str", "fallback": ["env_fallback", ["PROXMOX_HOST"]]}),
+            "{name}"
+        );
+        assert!(
+            options.values().all(|o| o["type"].is_string()),
+            "{name}: {spec}"
+        );
     }
 }

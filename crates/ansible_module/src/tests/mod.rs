@@ -764,15 +764,17 @@ fn secret_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     m.hide("hidden-value");
     m.warn(format!("the password {pw} and hidden-value were used"));
     let nested = json!({"deep": [{"pw": pw, format!("key-{pw}"): 1}], "num": 12345});
+    m.reveal("secret", &pw);
+    m.reveal("api_token", &format!("u@pve!t={pw}"));
     match m.params.str("c") {
         Some("fail") => Err(Failure::new(format!("login with {pw} failed"))
             .with("details", nested)
-            .with("secret", pw.clone())),
+            .with("unrevealed", pw.clone())),
         _ => Ok(Map::from_iter([
             ("msg".to_string(), json!(format!("used {pw}"))),
             ("details".to_string(), nested),
-            ("secret".to_string(), json!(pw)),
-            ("api_token".to_string(), json!(format!("u@pve!t={pw}"))),
+            // Only what is revealed is returned as it is.
+            ("unrevealed".to_string(), json!(pw)),
             ("warnings".to_string(), json!(["returned hidden-value"])),
         ])),
     }
@@ -801,6 +803,7 @@ fn scrubbing() {
         (&v["secret"], &v["api_token"]),
         (&json!("hunter2"), &json!("u@pve!t=hunter2"))
     );
+    assert_eq!(v["unrevealed"], "********");
     assert_eq!(v["changed"], false);
 
     let args = json!({"api_password": "hunter2", "c": "fail"}).to_string();
@@ -809,6 +812,7 @@ fn scrubbing() {
     assert_eq!(v["msg"], "login with ******** failed");
     assert_eq!(v["details"]["deep"][0]["pw"], "********");
     assert_eq!(v["secret"], "hunter2");
+    assert_eq!(v["unrevealed"], "********");
     assert!(!v["warnings"].to_string().contains("hunter2"));
 }
 
@@ -1060,27 +1064,6 @@ fn fuzz_random_json() {
     assert!(ok > 100 && failed > 100, "{ok} {failed}");
 }
 
-fn outcome_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
-    Ok(m.outcome(true, "updated", "thing", json!({"a": 1}), json!({"a": 2})))
-}
-
-#[test]
-fn outcome_adds_diff_only_in_diff_mode() {
-    let spec = Spec::new([]);
-    let (plain, code) = exec_with(&spec, "{}", &[], outcome_body);
-    assert_eq!(code, 0);
-    assert_eq!(plain["changed"], json!(true));
-    assert_eq!(plain["msg"], json!("updated"));
-    assert_eq!(plain["thing"], json!({"a": 2}));
-    assert!(plain.get("diff").is_none());
-
-    let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], outcome_body);
-    assert_eq!(
-        diffed["diff"],
-        json!({"before": "{\n    \"a\": 1\n}\n", "after": "{\n    \"a\": 2\n}\n"})
-    );
-}
-
 #[test]
 fn diff_text_keeps_non_ascii_and_sorts_keys() {
     assert_eq!(
@@ -1090,41 +1073,66 @@ fn diff_text_keeps_non_ascii_and_sorts_keys() {
     assert_eq!(diff_text(&json!({})), "{}\n");
 }
 
-fn shown_outcome_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
-    let show = |mut v: Value| {
-        v["a"] = json!(format!("<{}>", v["a"]));
-        v
-    };
-    Ok(m.outcome_shown(
-        true,
-        "updated",
-        "thing",
-        json!({"a": 1}),
-        json!({"a": 2}),
-        &show,
-    ))
-}
-
 #[test]
-fn outcome_shown_changes_only_the_diff() {
-    let spec = Spec::new([]);
-    let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], shown_outcome_body);
-    assert_eq!(diffed["diff"]["after"], "{\n    \"a\": \"<2>\"\n}\n");
-    assert_eq!(diffed["thing"], json!({"a": 2}));
-}
-
-fn list_outcome_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
-    Ok(m.outcome(true, "added", "acl", json!([]), json!([{"path": "/"}])))
-}
-
-#[test]
-fn outcome_shows_a_list_diff_as_a_mapping() {
-    let spec = Spec::new([]);
-    let (diffed, _) = exec_with(&spec, r#"{"_ansible_diff": true}"#, &[], list_outcome_body);
+fn spec_prints_as_ansible_argument_spec() {
+    let entry = Spec::new([
+        Opt::str("path").required(),
+        Opt::list("roles").aliases(&["role"]).choices(&["A", "B"]),
+    ])
+    .required_together(&["path", "roles"]);
+    let spec = Spec::new([
+        Opt::str("name").required().aliases(&["user", "login"]),
+        Opt::str("password").no_log().env("HELLO_PASSWORD"),
+        Opt::int("port").default(8006),
+        Opt::bool("append").default(false),
+        Opt::path("ca"),
+        Opt::new("data", Kind::Raw),
+        Opt::new("entries", Kind::List).suboptions(entry),
+        Opt::dict("require"),
+        Opt::str("tokenid").not_secret(),
+    ])
+    .mutually_exclusive(&["entries", "name"])
+    .required_one_of(&["name", "entries"]);
     assert_eq!(
-        diffed["diff"],
-        json!({"before": diff_text(&json!({"acl": []})),
-               "after": diff_text(&json!({"acl": [{"path": "/"}]}))})
+        spec.to_json(),
+        json!({
+            "argument_spec": {
+                "name": {"type": "str", "required": true, "aliases": ["user", "login"]},
+                "password": {"type": "str", "no_log": true, "fallback": ["env_fallback", ["HELLO_PASSWORD"]]},
+                "port": {"type": "int", "default": 8006},
+                "append": {"type": "bool", "default": false},
+                "ca": {"type": "path"},
+                "data": {"type": "raw"},
+                "entries": {
+                    "type": "list",
+                    "elements": "dict",
+                    "options": {
+                        "path": {"type": "str", "required": true},
+                        "roles": {"type": "list", "elements": "str", "choices": ["A", "B"], "aliases": ["role"]},
+                    },
+                    "required_together": [["path", "roles"]],
+                },
+                "require": {"type": "dict"},
+                "tokenid": {"type": "str", "no_log": false},
+            },
+            "mutually_exclusive": [["entries", "name"]],
+            "required_one_of": [["name", "entries"]],
+        })
     );
-    assert_eq!(diffed["acl"], json!([{"path": "/"}]));
+}
+
+#[test]
+fn printed_spec_shows_a_replaced_option_as_replaced() {
+    let spec = Spec::new([Opt::str("b"), Opt::str("a")]).with([Opt::int("b").required()]);
+    let printed = spec.to_json();
+    assert_eq!(printed["argument_spec"].as_object().unwrap().len(), 2);
+    assert_eq!(
+        printed["argument_spec"]["b"],
+        json!({"type": "int", "required": true})
+    );
+    assert_eq!(
+        printed.as_object().unwrap().len(),
+        1,
+        "no empty relations: {printed}"
+    );
 }

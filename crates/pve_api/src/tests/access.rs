@@ -6,7 +6,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 #[test]
 fn user_from_get_user() {
-    // SPEC §3.2.3 example.
+    // PVE 9.1's answer to `GET /access/users/joe@pve`.
     let v = json!({"enable":1,"expire":0,"email":"a@b.c","groups":["g1"],
                         "tokens":{"ci":{"privsep":1,"expire":0}}});
     let u = user_from_json("joe@pve", &v).unwrap();

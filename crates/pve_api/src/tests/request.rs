@@ -49,11 +49,19 @@ fn form_encodes_utf8_with_plus_for_space() {
 }
 
 #[test]
-fn debug_redacts_passwords() {
+fn display_and_debug_redact_passwords() {
     let req = ApiRequest::put("/access/password")
         .param("userid", "joe@pve")
         .param("password", "hunter2-secret")
         .param("confirmation-password", "root-secret");
+    assert_eq!(
+        req.to_string(),
+        "PUT /access/password userid=joe@pve&password=********&confirmation-password=********"
+    );
+    assert_eq!(
+        ApiRequest::delete("/access/groups/ops").to_string(),
+        "DELETE /access/groups/ops"
+    );
     let shown = format!("{req:?}");
     assert!(shown.contains("joe@pve"), "{shown}");
     assert!(!shown.contains("hunter2-secret"), "{shown}");

@@ -20,7 +20,7 @@ fn desired(v: Value) -> Desired {
 }
 
 fn refused(v: Value) -> String {
-    Desired::from_params(&params(v)).unwrap_err()
+    Desired::from_params(&params(v)).unwrap_err().0
 }
 
 fn acl(path: &str, kind: PrincipalKind, ugid: &str, role: &str, propagate: bool) -> AclEntry {
@@ -38,25 +38,27 @@ fn ok(d: &Desired, cur: &[AclEntry]) -> Plan {
 }
 
 fn reqs(p: &Plan) -> Vec<ApiRequest> {
-    p.puts.iter().map(Put::request).collect()
+    p.steps.iter().map(|s| s.request.clone()).collect()
 }
 
 /// The server after the plan's requests, applied as PVE applies them.
 fn apply(cur: &[AclEntry], p: &Plan) -> Vec<AclEntry> {
-    let mut m: BTreeMap<Key, bool> = cur.iter().map(|e| (key(e), e.propagate)).collect();
-    for put in &p.puts {
-        for k in put.keys() {
-            match put.propagate {
-                Some(f) => {
-                    m.insert(k, f);
-                }
-                None => {
-                    m.remove(&k);
-                }
-            }
-        }
+    applied(&entries(cur), &p.steps)
+        .iter()
+        .map(|(g, p)| g.entry(*p))
+        .collect()
+}
+
+fn principal(kind: PrincipalKind, id: &str) -> Principal {
+    Principal::new(kind, id)
+}
+
+fn lists(roles: bool, users: bool, groups: bool) -> Lists {
+    Lists {
+        roles,
+        users,
+        groups,
     }
-    m.iter().map(|(k, p)| entry(k, *p)).collect()
 }
 
 fn put(path: &str) -> ApiRequest {
@@ -75,9 +77,9 @@ fn single_entry_options_are_read() {
             path: "/vms/100".into(),
             roles: vec!["PVEAuditor".into(), "PVEVMUser".into()],
             principals: vec![
-                (User, "joe@pve".into()),
-                (Group, "ops".into()),
-                (Token, "ci@pve!deploy".into())
+                principal(User, "joe@pve"),
+                principal(Group, "ops"),
+                principal(Token, "ci@pve!deploy")
             ],
             propagate: false,
             present: true,
@@ -159,14 +161,14 @@ fn validation_failures_name_the_entry() {
 #[test]
 fn root_pam_is_left_out_with_a_warning() {
     let d = desired(json!({"path": "/", "roles": ["A"], "users": ["root@pam", "a@pve"]}));
-    assert_eq!(d.items[0].principals, vec![(User, "a@pve".to_string())]);
+    assert_eq!(d.items[0].principals, vec![principal(User, "a@pve")]);
     assert_eq!(d.warnings.len(), 1);
     let d = desired(json!({"path": "/", "roles": ["A"], "users": ["root@pam"]}));
     assert_eq!(d.items.len(), 1);
     assert!(d.items[0].principals.is_empty());
     let p = ok(&d, &[]);
     assert!(!p.changed);
-    assert!(p.puts.is_empty());
+    assert!(p.steps.is_empty());
 }
 
 #[test]
@@ -174,13 +176,13 @@ fn the_roles_of_a_root_pam_only_entry_are_still_checked() {
     let d = desired(json!({"path": "/", "roles": ["A", "Typo"], "users": ["root@pam"]}));
     let p = ok(&d, &[]);
     // Only the role list is read: nothing is written for root@pam.
-    assert_eq!(needs(&d, &p), (true, false, false));
+    assert_eq!(lists_to_read(&d, &p), lists(true, false, false));
     let known = Known {
         roles: Some(["A".to_string()].into()),
         ..Known::default()
     };
     assert_eq!(
-        check_names(&d, &p, &known, false).unwrap_err(),
+        check_names(&d, &p, &known, false).unwrap_err().0,
         "ACL not changed: role 'Typo' does not exist (create it first, e.g. with pve.access.pve_role). Nothing was written"
     );
     assert_eq!(
@@ -217,14 +219,14 @@ fn check_mode_assumes_missing_names_but_not_missing_builtin_roles() {
         .map(|n| format!("{n} does not exist yet; assuming an earlier task creates it"))
         .collect())
     );
-    let e = check_names(&d, &p, &known, false).unwrap_err();
+    let e = check_names(&d, &p, &known, false).unwrap_err().0;
     assert!(
         e.starts_with("ACL not changed: role 'TerraformRole' does not exist (create it first"),
         "{e}"
     );
     // No task creates a built-in role that this PVE version lacks.
     let d = desired(json!({"path": "/", "roles": ["PVESDNUser"], "groups": ["ops"]}));
-    let e = check_names(&d, &ok(&d, &[]), &known, true).unwrap_err();
+    let e = check_names(&d, &ok(&d, &[]), &known, true).unwrap_err().0;
     assert_eq!(e, "ACL not changed: role 'PVESDNUser' does not exist (create it first, e.g. with pve.access.pve_role). Nothing was written");
 }
 
@@ -244,9 +246,10 @@ fn create_is_one_put_for_all_principal_kinds() {
             .param("propagate", 1)]
     );
     assert_eq!(p.msg, "added 6, changed 0 and removed 0 ACL entries");
-    assert_eq!(p.changes.len(), 6);
+    let changes = changes(&[], &p);
+    assert_eq!(changes.len(), 6);
     assert_eq!(
-        p.changes[0],
+        changes[0],
         json!({"action": "add", "path": "/", "type": "user", "ugid": "u@pve", "roleid": "A", "propagate": true})
     );
     assert_eq!(p.before, json!([]));
@@ -307,7 +310,7 @@ fn existing_entries_are_covered_when_that_saves_a_request() {
             .param("users", "a@pve,b@pve")
             .param("propagate", 1)]
     );
-    assert_eq!(p.changes.len(), 3, "only real changes are listed");
+    assert_eq!(changes(&cur, &p).len(), 3, "only real changes are listed");
     assert_eq!(p.msg, "added 3, changed 0 and removed 0 ACL entries");
     // Not when the existing entry has the other flag: that would change it.
     let cur = [acl("/", User, "a@pve", "A", false)];
@@ -316,7 +319,7 @@ fn existing_entries_are_covered_when_that_saves_a_request() {
             {"path": "/", "roles": ["B"], "users": ["a@pve"]},
             {"path": "/", "roles": ["A", "B"], "users": ["b@pve"]}]}));
     let p = ok(&d, &cur);
-    assert_eq!(p.puts.len(), 2);
+    assert_eq!(p.steps.len(), 2);
     assert_eq!(
         apply(&cur, &p)
             .iter()
@@ -345,7 +348,7 @@ fn no_op_in_any_order() {
     {
         let p = ok(&d, &cur);
         assert!(!p.changed, "{d:?}");
-        assert!(p.puts.is_empty() && p.changes.is_empty());
+        assert!(p.steps.is_empty() && changes(&cur, &p).is_empty());
         assert_eq!(p.before, p.after);
         assert_eq!(p.msg, "ACL entries unchanged");
     }
@@ -366,7 +369,7 @@ fn propagate_change_is_an_update() {
             .param("propagate", 0)]
     );
     assert_eq!(
-        p.changes,
+        changes(&cur, &p),
         vec![
             json!({"action": "update", "path": "/vms/100", "type": "user", "ugid": "a@pve", "roleid": "A", "propagate": false})
         ]
@@ -394,7 +397,7 @@ fn absent_removes_only_what_exists() {
             .param("delete", 1)]
     );
     assert_eq!(
-        p.changes,
+        changes(&cur, &p),
         vec![
             json!({"action": "remove", "path": "/", "type": "user", "ugid": "a@pve", "roleid": "A", "propagate": false})
         ]
@@ -497,7 +500,7 @@ fn entries_lost_go_to_the_self_lockout_rule() {
         acl("/", Group, "admins", "Administrator", true),
         acl("/vms", User, "admin@pve", "PVEVMAdmin", false),
     ];
-    let lost = |args: Value| plan(&desired(args), &cur, false).unwrap().lockout;
+    let lost = |args: Value| lockout_changes(&cur, &ok(&desired(args), &cur));
     let removed = |e: AclEntry| Change::AclEntry {
         entry: e,
         propagation_only: false,
@@ -557,7 +560,7 @@ fn names_are_checked_against_the_server() {
             "groups": ["g"], "tokens": ["a@pve!tok", "a@pve!gone"]}),
     );
     let p = ok(&d, &[]);
-    assert_eq!(needs(&d, &p), (true, true, true));
+    assert_eq!(lists_to_read(&d, &p), lists(true, true, true));
     let set = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect());
     let known = Known {
         roles: set(&["A"]),
@@ -565,15 +568,15 @@ fn names_are_checked_against_the_server() {
         groups: set(&["g"]),
         tokens: set(&["a@pve!tok"]),
     };
-    let e = check_names(&d, &p, &known, false).unwrap_err();
+    let e = check_names(&d, &p, &known, false).unwrap_err().0;
     assert_eq!(e, "ACL not changed: role 'Nope' does not exist (create it first, e.g. with pve.access.pve_role); user 'ghost@pve' does not exist (create it first, e.g. with pve.access.pve_user, or fix the name); token 'a@pve!gone' does not exist (create it first, e.g. with pve.access.pve_token, or fix the name). Nothing was written");
     let d = desired(json!({"path": "/", "roles": ["A"], "groups": ["g"]}));
     let p = ok(&d, &[]);
-    assert_eq!(needs(&d, &p), (true, false, true));
+    assert_eq!(lists_to_read(&d, &p), lists(true, false, true));
     assert_eq!(check_names(&d, &p, &known, false), Ok(vec![]));
     assert_eq!(
-        needs(&d, &ok(&d, &[acl("/", Group, "g", "A", true)])),
-        (false, false, false)
+        lists_to_read(&d, &ok(&d, &[acl("/", Group, "g", "A", true)])),
+        Lists::default()
     );
 }
 
@@ -584,7 +587,7 @@ fn newer_paths_need_a_newer_server() {
     let newer = newer_paths(&p);
     assert_eq!(newer, vec![("/sdn/fabrics/f1".to_string(), "9.0")]);
     assert_eq!(check_versions(&newer, "9.1.1"), Ok(()));
-    let e = check_versions(&newer, "8.4.14").unwrap_err();
+    let e = check_versions(&newer, "8.4.14").unwrap_err().0;
     assert!(
         e.starts_with(
             "invalid ACL path '/sdn/fabrics/f1' (PVE 9.0 or later): this server runs PVE 8.4.14"
@@ -596,11 +599,11 @@ fn newer_paths_need_a_newer_server() {
 }
 
 #[test]
-fn settling_reads_whether_a_put_was_applied() {
-    let grant = Put {
+fn settling_reads_whether_a_change_was_made() {
+    let grant = Settle {
         path: "/".into(),
         roles: ["A".to_string(), "B".to_string()].into(),
-        principals: [(User, "a@pve".to_string()), (Group, "g".to_string())].into(),
+        principals: [principal(User, "a@pve"), principal(Group, "g")].into(),
         propagate: Some(true),
     };
     let all = [
@@ -609,17 +612,17 @@ fn settling_reads_whether_a_put_was_applied() {
         acl("/", Group, "g", "A", true),
         acl("/", Group, "g", "B", true),
     ];
-    assert!(grant.applied(&all));
-    assert!(!grant.applied(&all[..3]));
+    assert!(grant.met_by(&all));
+    assert!(!grant.met_by(&all[..3]));
     let mut flag = all.to_vec();
     flag[0].propagate = false;
-    assert!(!grant.applied(&flag));
-    let revoke = Put {
+    assert!(!grant.met_by(&flag));
+    let revoke = Settle {
         propagate: None,
         ..grant.clone()
     };
-    assert!(!revoke.applied(&all));
-    assert!(revoke.applied(&[acl("/", User, "x@pve", "A", true)]));
+    assert!(!revoke.met_by(&all));
+    assert!(revoke.met_by(&[acl("/", User, "x@pve", "A", true)]));
     assert_eq!(
         grant.describe(),
         "grant A,B on '/' for user 'a@pve', group 'g'"

@@ -43,18 +43,7 @@ fn ok(d: &Desired, cur: Option<&Group>) -> Plan {
 }
 
 fn reqs(p: &Plan) -> Vec<String> {
-    p.steps
-        .iter()
-        .map(|s| {
-            let params: Vec<String> = s
-                .req
-                .params
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            format!("{} {} {}", s.req.method, s.req.path, params.join("&"))
-        })
-        .collect()
+    p.steps.iter().map(|s| s.request.to_string()).collect()
 }
 
 #[test]
@@ -199,7 +188,7 @@ fn members_replace_and_append() {
 #[test]
 fn unknown_members_fail_before_any_write() {
     let d = desired(json!({"groupid": "ops", "members": ["nobody@pve", "bob@pve"]}));
-    let e = plan(&d, None, Some(&users()), false).unwrap_err();
+    let e = plan(&d, None, Some(&users()), false).unwrap_err().0;
     assert_eq!(e, "group 'ops' not changed: user 'nobody@pve' does not exist (or is not visible to this login); create it first, e.g. with pve.access.pve_user");
 }
 
@@ -211,7 +200,7 @@ fn absent() {
     assert!(!p.changed && p.steps.is_empty());
     assert_eq!(p.msg, "group 'ops' does not exist");
     let p = ok(&d, Some(&group(&["alice@pve"])));
-    assert_eq!(reqs(&p), ["DELETE /access/groups/ops "]);
+    assert_eq!(reqs(&p), ["DELETE /access/groups/ops"]);
     assert_eq!(p.after, json!({}));
     assert_eq!(
         p.msg,

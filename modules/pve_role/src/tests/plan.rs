@@ -55,6 +55,10 @@ fn role(id: &str, privs: &[&str]) -> Role {
     }
 }
 
+fn requests(p: &Plan) -> Vec<ApiRequest> {
+    p.steps.iter().map(|s| s.request.clone()).collect()
+}
+
 fn ok(d: &Desired, cur: Option<&Role>) -> Plan {
     plan(d, cur, &valid9(), false).unwrap()
 }
@@ -109,7 +113,7 @@ fn create() {
     let p = ok(&d, None);
     assert!(p.changed);
     assert_eq!(
-        p.requests,
+        requests(&p),
         vec![ApiRequest::post("/access/roles")
             .param("roleid", "ops")
             .param("privs", "Sys.Audit,VM.Audit")]
@@ -119,7 +123,10 @@ fn create() {
         p.after,
         json!({"roleid": "ops", "privs": ["Sys.Audit", "VM.Audit"], "special": false})
     );
-    assert_eq!(p.expect, Expect::Exactly(s(&["Sys.Audit", "VM.Audit"])));
+    assert_eq!(
+        p.steps[0].settle,
+        Settle::Exactly(s(&["Sys.Audit", "VM.Audit"]))
+    );
     assert_eq!(p.msg, "role 'ops' created with Sys.Audit, VM.Audit");
     let p = plan(&d, None, &valid9(), true).unwrap();
     assert_eq!(
@@ -135,7 +142,7 @@ fn create() {
     ] {
         let p = ok(&d, None);
         assert_eq!(
-            p.requests,
+            requests(&p),
             vec![ApiRequest::post("/access/roles").param("roleid", "empty")]
         );
         assert_eq!(p.msg, "role 'empty' created with no privileges");
@@ -155,7 +162,7 @@ fn no_op_in_any_order() {
     ] {
         let p = ok(&d, Some(&cur));
         assert!(!p.changed, "{d:?}");
-        assert!(p.requests.is_empty());
+        assert!(requests(&p).is_empty());
         assert_eq!(p.before, p.after);
         assert_eq!(p.after, cur.to_json());
         assert_eq!(p.msg, "role 'ops' unchanged");
@@ -169,7 +176,7 @@ fn replace() {
     let p = ok(&d, Some(&cur));
     assert!(p.changed);
     assert_eq!(
-        p.requests,
+        requests(&p),
         vec![ApiRequest::put("/access/roles/ops").param("privs", "VM.Audit,VM.Console")]
     );
     assert_eq!(p.before, cur.to_json());
@@ -178,7 +185,10 @@ fn replace() {
         p.msg,
         "role 'ops' updated: added VM.Console; removed Sys.Audit"
     );
-    assert_eq!(p.expect, Expect::Exactly(s(&["VM.Audit", "VM.Console"])));
+    assert_eq!(
+        p.steps[0].settle,
+        Settle::Exactly(s(&["VM.Audit", "VM.Console"]))
+    );
     let p = plan(&d, Some(&cur), &valid9(), true).unwrap();
     assert_eq!(
         p.msg,
@@ -188,10 +198,10 @@ fn replace() {
     // An empty list empties the role: a PUT without privs.
     let d = desired(json!({"roleid": "ops", "privs": []}));
     let p = ok(&d, Some(&cur));
-    assert_eq!(p.requests, vec![ApiRequest::put("/access/roles/ops")]);
+    assert_eq!(requests(&p), vec![ApiRequest::put("/access/roles/ops")]);
     assert_eq!(p.after["privs"], json!([]));
     assert_eq!(p.msg, "role 'ops' updated: removed Sys.Audit, VM.Audit");
-    assert_eq!(p.expect, Expect::Exactly(vec![]));
+    assert_eq!(p.steps[0].settle, Settle::Exactly(vec![]));
 }
 
 #[test]
@@ -200,7 +210,7 @@ fn append_uses_the_apis_append() {
     let d = desired(json!({"roleid": "ops", "privs": ["VM.Console", "VM.Audit"], "append": true}));
     let p = ok(&d, Some(&cur));
     assert_eq!(
-        p.requests,
+        requests(&p),
         vec![ApiRequest::put("/access/roles/ops")
             .param("privs", "VM.Audit,VM.Console")
             .param("append", 1)]
@@ -210,24 +220,27 @@ fn append_uses_the_apis_append() {
         json!(["Sys.Audit", "VM.Audit", "VM.Console"])
     );
     assert_eq!(p.msg, "role 'ops' updated: added VM.Console");
-    assert_eq!(p.expect, Expect::Includes(s(&["VM.Audit", "VM.Console"])));
+    assert_eq!(
+        p.steps[0].settle,
+        Settle::Includes(s(&["VM.Audit", "VM.Console"]))
+    );
 }
 
 #[test]
 fn absent() {
     let d = desired(json!({"roleid": "ops", "state": "absent", "privs": ["Bogus.Priv"]}));
     let p = ok(&d, None);
-    assert!(!p.changed && p.requests.is_empty());
+    assert!(!p.changed && requests(&p).is_empty());
     assert_eq!(p.msg, "role 'ops' does not exist");
     assert_eq!((p.before, p.after), (json!({}), json!({})));
 
     let cur = role("ops", &["VM.Audit"]);
     let p = ok(&d, Some(&cur));
     assert!(p.changed);
-    assert_eq!(p.requests, vec![ApiRequest::delete("/access/roles/ops")]);
+    assert_eq!(requests(&p), vec![ApiRequest::delete("/access/roles/ops")]);
     assert_eq!(p.before, cur.to_json());
     assert_eq!(p.after, json!({}));
-    assert_eq!(p.expect, Expect::Absent);
+    assert_eq!(p.steps[0].settle, Settle::Absent);
     assert_eq!(p.msg, "role 'ops' deleted");
     assert_eq!(
         plan(&d, Some(&cur), &valid9(), true).unwrap().msg,
@@ -239,7 +252,7 @@ fn absent() {
     let d = desired(json!({"roleid": "Custom", "state": "absent"}));
     assert!(matches!(
         plan(&d, Some(&special), &valid9(), false),
-        Err(Refusal::Refused(m)) if m.contains("cannot be deleted")
+        Err(Refusal::Refused(Refused(m))) if m.contains("cannot be deleted")
     ));
 }
 
@@ -248,7 +261,7 @@ fn role_ids_are_path_segments() {
     let cur = role("a.b-c_d", &["VM.Audit"]);
     let d = desired(json!({"roleid": "a.b-c_d", "state": "absent"}));
     assert_eq!(
-        ok(&d, Some(&cur)).requests,
+        requests(&ok(&d, Some(&cur))),
         vec![ApiRequest::delete("/access/roles/a.b-c_d")]
     );
 }
@@ -297,7 +310,7 @@ fn unknown_privileges_are_left_out_with_warn() {
     let p = plan(&d, None, &valid9(), false).unwrap();
     assert_eq!(p.after["privs"], json!(["VM.Audit", "VM.GuestAgent.Audit"]));
     assert_eq!(
-        p.requests,
+        requests(&p),
         vec![ApiRequest::post("/access/roles")
             .param("roleid", "mon")
             .param("privs", "VM.Audit,VM.GuestAgent.Audit")]
@@ -312,7 +325,7 @@ fn unknown_privileges_are_left_out_with_warn() {
     assert!(p.warnings[0].contains("'VM.GuestAgent.Audit' (added in PVE 9.0"));
     let cur = role("mon", &["VM.Audit", "VM.Monitor"]);
     let p = plan(&d, Some(&cur), &valid8(), false).unwrap();
-    assert!(!p.changed && p.requests.is_empty());
+    assert!(!p.changed && requests(&p).is_empty());
     assert_eq!(p.warnings.len(), 1);
 }
 
@@ -326,14 +339,14 @@ fn builtin_roles() {
         desired(json!({"roleid": "PVEAuditor", "privs": ["VM.Audit"], "append": true})),
     ] {
         let p = ok(&d, Some(&cur));
-        assert!(!p.changed && p.requests.is_empty());
+        assert!(!p.changed && requests(&p).is_empty());
         assert_eq!(p.after["special"], json!(true));
     }
     for d in [
         desired(json!({"roleid": "PVEAuditor", "privs": ["VM.Audit"]})),
         desired(json!({"roleid": "PVEAuditor", "privs": ["VM.Console"], "append": true})),
     ] {
-        let Err(Refusal::Refused(m)) = plan(&d, Some(&cur), &valid9(), false) else {
+        let Err(Refusal::Refused(Refused(m))) = plan(&d, Some(&cur), &valid9(), false) else {
             panic!("expected a refusal");
         };
         assert_eq!(
@@ -347,7 +360,7 @@ fn builtin_roles() {
 fn pve_prefix_is_refused_for_new_roles_only() {
     for id in ["PVEMonitoring", "pveThing", "Pve"] {
         let d = desired(json!({"roleid": id, "privs": ["VM.Audit"]}));
-        let Err(Refusal::Refused(m)) = plan(&d, None, &valid9(), false) else {
+        let Err(Refusal::Refused(Refused(m))) = plan(&d, None, &valid9(), false) else {
             panic!("expected a refusal for {id}");
         };
         assert!(
@@ -362,7 +375,7 @@ fn pve_prefix_is_refused_for_new_roles_only() {
     let d = desired(json!({"roleid": "PVEOldCustom", "privs": ["VM.Audit", "Sys.Audit"]}));
     let p = ok(&d, Some(&cur));
     assert_eq!(
-        p.requests,
+        requests(&p),
         vec![ApiRequest::put("/access/roles/PVEOldCustom").param("privs", "Sys.Audit,VM.Audit")]
     );
     let d = desired(json!({"roleid": "PVEOldCustom", "state": "absent"}));
@@ -372,13 +385,13 @@ fn pve_prefix_is_refused_for_new_roles_only() {
 #[test]
 fn settling_a_lost_answer() {
     let r = role("ops", &["Sys.Audit", "VM.Audit"]);
-    assert!(Expect::Exactly(s(&["Sys.Audit", "VM.Audit"])).met_by(Some(&r)));
-    assert!(!Expect::Exactly(s(&["VM.Audit"])).met_by(Some(&r)));
-    assert!(!Expect::Exactly(vec![]).met_by(None));
-    assert!(Expect::Includes(s(&["VM.Audit"])).met_by(Some(&r)));
-    assert!(!Expect::Includes(s(&["VM.Console"])).met_by(Some(&r)));
-    assert!(Expect::Absent.met_by(None));
-    assert!(!Expect::Absent.met_by(Some(&r)));
+    assert!(Settle::Exactly(s(&["Sys.Audit", "VM.Audit"])).met_by(Some(&r)));
+    assert!(!Settle::Exactly(s(&["VM.Audit"])).met_by(Some(&r)));
+    assert!(!Settle::Exactly(vec![]).met_by(None));
+    assert!(Settle::Includes(s(&["VM.Audit"])).met_by(Some(&r)));
+    assert!(!Settle::Includes(s(&["VM.Console"])).met_by(Some(&r)));
+    assert!(Settle::Absent.met_by(None));
+    assert!(!Settle::Absent.met_by(Some(&r)));
 }
 
 #[test]

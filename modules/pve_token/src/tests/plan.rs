@@ -1,5 +1,5 @@
 use super::*;
-use ansible_module::{json, Map};
+use ansible_module::{json, Map, Value};
 
 const NOW: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
@@ -47,26 +47,13 @@ fn acl(path: &str, role: &str, propagate: bool) -> AclEntry {
 }
 
 fn run(d: &Desired, cur: Option<&Token>, srv: Option<&Server>) -> Plan {
-    let action = decide(d, cur, NOW).unwrap();
-    assert_eq!(action.needs_version(cur), srv.is_some(), "{action:?}");
-    plan(d, cur, &action, srv, false).unwrap()
+    let action = decide(d, cur, NOW);
+    assert_eq!(action.needs_version(), srv.is_some(), "{action:?}");
+    plan(d, &action, srv, false).unwrap()
 }
 
 fn reqs(p: &Plan) -> Vec<String> {
-    p.steps
-        .iter()
-        .map(|s| {
-            let params: Vec<String> = s
-                .req
-                .params
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            format!("{} {} {}", s.req.method, s.req.path, params.join("&"))
-                .trim_end()
-                .to_string()
-        })
-        .collect()
+    p.steps.iter().map(|s| s.request.to_string()).collect()
 }
 
 #[test]
@@ -132,7 +119,7 @@ fn create_with_defaults_and_with_everything() {
     let p = run(&d, None, None);
     assert!(p.changed);
     assert_eq!(reqs(&p), ["POST /access/users/joe@pve/token/ci privsep=1"]);
-    assert!(p.steps[0].secret);
+    assert!(p.steps[0].settle.brings_secret());
     assert_eq!(p.steps[0].settle, Settle::Exists);
     assert_eq!(p.before, json!({}));
     assert_eq!(
@@ -156,8 +143,8 @@ fn create_with_defaults_and_with_everything() {
 #[test]
 fn check_mode_wording() {
     let d = desired(json!({"tokenid": "joe@pve!ci"}));
-    let action = decide(&d, None, NOW).unwrap();
-    let p = plan(&d, None, &action, None, true).unwrap();
+    let action = decide(&d, None, NOW);
+    let p = plan(&d, &action, None, true).unwrap();
     assert_eq!(
         p.msg,
         "token 'joe@pve!ci' would be created (the real run returns its secret, once)"
@@ -216,7 +203,7 @@ fn each_option_updated_alone() {
         assert_eq!(reqs(&p), [req], "{opts}");
         assert_eq!(p.msg, format!("token 'joe@pve!ci' updated: {said}"));
         assert!(matches!(p.steps[0].settle, Settle::Matches(_)));
-        assert!(!p.steps[0].secret);
+        assert!(!p.steps[0].settle.brings_secret());
         for (k, v) in opts.as_object().unwrap() {
             if k != "expire" {
                 assert_eq!(&p.after[k], v, "{k}");
@@ -238,27 +225,15 @@ fn each_option_updated_alone() {
 fn clearing_a_comment_needs_pve9() {
     let cur = token(Some("old"), 0, true);
     let d = desired(json!({"tokenid": "joe@pve!ci", "comment": ""}));
-    let action = decide(&d, Some(&cur), NOW).unwrap();
-    assert!(action.needs_version(Some(&cur)));
-    let p = plan(
-        &d,
-        Some(&cur),
-        &action,
-        Some(&server((9, 1), vec![])),
-        false,
-    )
-    .unwrap();
+    let action = decide(&d, Some(&cur), NOW);
+    assert!(action.needs_version());
+    let p = plan(&d, &action, Some(&server((9, 1), vec![])), false).unwrap();
     assert_eq!(reqs(&p), ["PUT /access/users/joe@pve/token/ci comment="]);
     assert_eq!(p.after["comment"], Value::Null);
     assert_eq!(p.msg, "token 'joe@pve!ci' updated: comment cleared");
-    let e = plan(
-        &d,
-        Some(&cur),
-        &action,
-        Some(&server((8, 4), vec![])),
-        false,
-    )
-    .unwrap_err();
+    let e = plan(&d, &action, Some(&server((8, 4), vec![])), false)
+        .unwrap_err()
+        .0;
     assert!(e.contains("PVE 8.4 cannot clear a token's comment"), "{e}");
 }
 
@@ -273,7 +248,7 @@ fn regenerate_on_pve91_is_one_put() {
         reqs(&p),
         ["PUT /access/users/joe@pve/token/ci regenerate=1"]
     );
-    assert!(p.steps[0].secret);
+    assert!(p.steps[0].settle.brings_secret());
     assert_eq!(p.steps[0].settle, Settle::Resend);
     assert_eq!(p.before, p.after);
     assert_eq!(p.msg, "token 'joe@pve!ci' regenerated (new secret)");
@@ -311,7 +286,7 @@ fn regenerate_on_pve84_recreates_and_keeps_the_acl() {
                 "PUT /access/acl path=/vms/100&roles=PVEAuditor,PVEVMUser&tokens=joe@pve!ci&propagate=1",
             ]
         );
-    let secrets: Vec<bool> = p.steps.iter().map(|s| s.secret).collect();
+    let secrets: Vec<bool> = p.steps.iter().map(|s| s.settle.brings_secret()).collect();
     assert_eq!(secrets, [false, true, false, false, false]);
     assert_eq!(p.steps[0].settle, Settle::Absent);
     assert_eq!(p.steps[1].settle, Settle::Exists);
@@ -416,8 +391,8 @@ fn what_is_taken_away_from_tokens() {
     let full = || "joe@pve!ci".to_string();
     let changes = |task: Value, cur: &Token| {
         let d = desired(task);
-        let action = decide(&d, Some(cur), NOW).unwrap();
-        lockout_changes(&d, Some(cur), &action)
+        let action = decide(&d, Some(cur), NOW);
+        lockout_changes(&d, &action)
     };
     let open = token(None, NOW + DAY, false);
     assert_eq!(
@@ -461,8 +436,8 @@ fn what_is_taken_away_from_tokens() {
         assert_eq!(changes(task, &open), []);
     }
     let d = desired(json!({"tokenid": "joe@pve!new"}));
-    let action = decide(&d, None, NOW).unwrap();
-    assert_eq!(lockout_changes(&d, None, &action), []);
+    let action = decide(&d, None, NOW);
+    assert_eq!(lockout_changes(&d, &action), []);
 }
 
 #[test]
@@ -501,7 +476,9 @@ fn diff_views_never_hold_a_secret() {
 fn a_token_regenerates_itself_only_with_pves_regenerate() {
     let d = desired(json!({"tokenid": "joe@pve!ci", "regenerate": true}));
     assert!(refuse_recreating_itself(&d, "joe@pve!ci", &server((9, 1), vec![])).is_ok());
-    let e = refuse_recreating_itself(&d, "joe@pve!ci", &server((8, 4), vec![])).unwrap_err();
+    let e = refuse_recreating_itself(&d, "joe@pve!ci", &server((8, 4), vec![]))
+        .unwrap_err()
+        .0;
     assert!(
         e.starts_with("cannot regenerate token 'joe@pve!ci' with itself on PVE 8.4"),
         "{e}"

@@ -1,5 +1,5 @@
 use super::*;
-use ansible_module::{json, Map};
+use ansible_module::{json, Map, Value};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -48,7 +48,7 @@ fn ok(d: &Desired, cur: &Current) -> Plan {
 
 fn put_params(p: &Plan) -> Vec<(String, String)> {
     assert_eq!(p.steps.len(), 1, "{:?}", p.steps);
-    p.steps[0].req.params.clone()
+    p.steps[0].request.params.clone()
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -141,10 +141,10 @@ fn create() {
     assert_eq!(d.groups_to_check(None), s(&["ops"]));
     let p = ok(&d, &cur);
     assert!(p.changed);
-    assert_eq!(p.steps[0].req.method, pve_api::Method::Post);
-    assert_eq!(p.steps[0].req.path, "/access/users");
+    assert_eq!(p.steps[0].request.method, pve_api::Method::Post);
+    assert_eq!(p.steps[0].request.path, "/access/users");
     assert_eq!(
-        p.steps[0].req.params,
+        p.steps[0].request.params,
         pairs(&[
             ("userid", "joe@pve"),
             ("enable", "0"),
@@ -175,7 +175,7 @@ fn create() {
             ..with_user(None)
         },
     );
-    assert_eq!(p.steps[0].req.params, pairs(&[("userid", "amy@pam")]));
+    assert_eq!(p.steps[0].request.params, pairs(&[("userid", "amy@pam")]));
     assert_eq!(p.msg, "user 'amy@pam' created");
 }
 
@@ -186,7 +186,7 @@ fn validation_against_the_server() {
         realms: Some(s(&["pam", "pve"])),
         ..with_user(None)
     };
-    let e = plan(&d, &cur, &root(), false).unwrap_err();
+    let e = plan(&d, &cur, &root(), false).unwrap_err().0;
     assert_eq!(e, "cannot create user 'joe@ldap': the realm 'ldap' does not exist on this server (it has pam, pve); add the realm first (Datacenter > Permissions > Realms) or fix the userid");
 
     let d =
@@ -196,7 +196,7 @@ fn validation_against_the_server() {
         groups: Some(s(&["ops"])),
         ..with_user(Some(joe()))
     };
-    let e = plan(&d, &cur, &root(), false).unwrap_err();
+    let e = plan(&d, &cur, &root(), false).unwrap_err().0;
     assert_eq!(e, "user 'joe@pve' not changed: groups 'gone', 'nope' do not exist (create it first, e.g. with pve.access.pve_group)");
 }
 
@@ -298,7 +298,7 @@ fn each_option_alone() {
         a["userid"] = json!("joe@pve");
         let p = ok(&desired(a), &cur);
         assert!(p.changed, "{args}");
-        assert_eq!(p.steps[0].req.path, "/access/users/joe@pve");
+        assert_eq!(p.steps[0].request.path, "/access/users/joe@pve");
         assert_eq!(put_params(&p), pairs(&sent), "{args}");
         assert_eq!(p.after[key], value, "{args}");
         assert_eq!(p.msg, format!("user 'joe@pve' updated: {msg}"));
@@ -327,7 +327,10 @@ fn absent() {
     assert_eq!((p.before, p.after), (json!({}), json!({})));
     let p = ok(&d, &with_user(Some(joe())));
     assert!(p.changed);
-    assert_eq!(p.steps[0].req, ApiRequest::delete("/access/users/joe@pve"));
+    assert_eq!(
+        p.steps[0].request,
+        ApiRequest::delete("/access/users/joe@pve")
+    );
     assert_eq!(p.steps[0].settle, Settle::Absent);
     assert_eq!(p.after, json!({}));
     assert_eq!(p.msg, "user 'joe@pve' deleted (with its API tokens ci)");
@@ -400,9 +403,9 @@ fn password_always() {
     };
     let p = ok(&d, &cur);
     assert!(p.changed);
-    assert_eq!(p.steps[0].req.path, "/access/password");
+    assert_eq!(p.steps[0].request.path, "/access/password");
     assert_eq!(
-        p.steps[0].req.params,
+        p.steps[0].request.params,
         pairs(&[("userid", "joe@pve"), ("password", "s3cret-pass")])
     );
     assert_eq!(p.steps[0].settle, Settle::Login);
@@ -416,7 +419,7 @@ fn password_always() {
     };
     let p = plan(&d, &cur, &admin, false).unwrap();
     assert_eq!(
-        p.steps[0].req.value("confirmation-password"),
+        p.steps[0].request.value("confirmation-password"),
         Some("admin-pass")
     );
     // A token cannot.
@@ -425,7 +428,7 @@ fn password_always() {
         token: true,
         password: None,
     };
-    let e = plan(&d, &cur, &tok, false).unwrap_err();
+    let e = plan(&d, &cur, &tok, false).unwrap_err().0;
     assert!(
         e.contains("PVE refuses password changes (PUT /access/password) to API tokens"),
         "{e}"
@@ -436,7 +439,7 @@ fn password_always() {
     );
     let p = ok(&d, &cur);
     assert_eq!(p.steps.len(), 2);
-    assert_eq!(p.steps[1].req.path, "/access/password");
+    assert_eq!(p.steps[1].request.path, "/access/password");
     assert_eq!(p.msg, "user 'joe@pve' updated: disabled, password");
     assert_eq!(
         p.warnings.len(),
