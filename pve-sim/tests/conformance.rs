@@ -47,20 +47,13 @@
 //! `latin1_headers` (how a client must send a token id such as `jöe@pve!ci`
 //! for PVE to read it).
 
-mod api_common;
-
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use api_common::{enc, form};
+use pve_test_support::http::{enc, enc_path, form, show_bytes, Latin1};
 use pve_test_support::{require_oracle, Server, Sim};
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use serde_json::{json, Value};
 
 const ROOT_PASSWORD: &str = "conformance-root-pw";
@@ -594,7 +587,6 @@ fn schema_path(path: &str) -> String {
 /// credentials it handed out.
 struct Side<'a> {
     sim: &'a Sim,
-    tls: Arc<ClientConfig>,
     passwords: BTreeMap<String, String>,
     tickets: BTreeMap<String, (String, String)>,
     secrets: BTreeMap<String, String>,
@@ -602,13 +594,6 @@ struct Side<'a> {
 
 /// A normalised answer.
 #[derive(Debug)]
-/// Which parts of a request go out in Latin-1 (one byte a character).
-#[derive(Default)]
-struct Latin1 {
-    target: bool,
-    headers: bool,
-}
-
 struct Answer {
     status: u16,
     reason: String,
@@ -633,19 +618,6 @@ impl Answer {
 
 impl<'a> Side<'a> {
     fn new(sim: &'a Sim, scenario: &Value) -> Side<'a> {
-        let pem = fs::read(&sim.ca_cert).expect("the server's CA certificate");
-        let mut roots = RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut BufReader::new(pem.as_slice())) {
-            roots.add(cert.expect("CA PEM")).expect("add the CA");
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = Arc::new(
-            ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("TLS versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth(),
-        );
         let mut passwords = BTreeMap::new();
         passwords.insert("root@pam".to_string(), ROOT_PASSWORD.to_string());
         if let Some(p) = scenario["passwords"].as_object() {
@@ -661,7 +633,6 @@ impl<'a> Side<'a> {
         }
         Side {
             sim,
-            tls,
             passwords,
             tickets: BTreeMap::new(),
             secrets,
@@ -693,7 +664,9 @@ impl<'a> Side<'a> {
                         .map(str::to_string)
                         .or_else(|| self.passwords.get(who).cloned())
                         .unwrap_or_default();
-                    let r = self.send(
+                    // Each request on a fresh connection (pve-oracle
+                    // closes after errors).
+                    let r = self.sim.request(
                         "POST",
                         "/access/ticket",
                         &[],
@@ -701,9 +674,10 @@ impl<'a> Side<'a> {
                             "application/x-www-form-urlencoded",
                             form(&[("username", who), ("password", &pw)]),
                         )),
+                        Latin1::default(),
                     );
-                    match serde_json::from_slice::<Value>(&r.2) {
-                        Ok(v) if r.0 == 200 => {
+                    match serde_json::from_slice::<Value>(&r.body) {
+                        Ok(v) if r.status == 200 => {
                             let d = &v["data"];
                             self.tickets.insert(
                                 who.to_string(),
@@ -713,7 +687,7 @@ impl<'a> Side<'a> {
                                 ),
                             );
                         }
-                        _ => login = Some((r.0, r.1)),
+                        _ => login = Some((r.status, r.reason)),
                     }
                 }
                 if let Some((ticket, csrf)) = self.tickets.get(who) {
@@ -797,7 +771,8 @@ impl<'a> Side<'a> {
             target: call["latin1_path"] == true,
             headers: call["latin1_headers"] == true,
         };
-        let (status, reason, body) = self.send_as(method, &target, &headers, body, latin1);
+        let r = self.sim.request(method, &target, &headers, body, latin1);
+        let (status, reason, body) = (r.status, r.reason, r.body);
         if status == 200 {
             self.learn_secret(&body);
         }
@@ -821,93 +796,6 @@ impl<'a> Side<'a> {
             self.secrets.insert(id.to_string(), value.to_string());
         }
     }
-
-    /// One request on a fresh connection (pve-oracle closes after errors);
-    /// (status, reason phrase, body). A connection closed without an
-    /// answer is status 0.
-    fn send(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(String, String)],
-        body: Option<(&str, Vec<u8>)>,
-    ) -> (u16, String, Vec<u8>) {
-        self.send_as(method, target, headers, body, Latin1::default())
-    }
-
-    /// [`Self::send`], the target and/or the header values in Latin-1 as
-    /// `latin1` says (characters beyond U+00FF still as UTF-8).
-    fn send_as(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(String, String)],
-        body: Option<(&str, Vec<u8>)>,
-        latin1: Latin1,
-    ) -> (u16, String, Vec<u8>) {
-        let addr = self.sim.url.trim_start_matches("https://");
-        let sock = TcpStream::connect(addr).expect("connect to the server");
-        sock.set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("socket timeout");
-        let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
-        let conn = ClientConnection::new(self.tls.clone(), name).expect("TLS client");
-        let mut stream = StreamOwned::new(conn, sock);
-        let bytes = |text: &str, latin1: bool| -> Vec<u8> {
-            if latin1 && text.chars().all(|c| u32::from(c) <= 0xFF) {
-                text.chars().map(|c| u32::from(c) as u8).collect()
-            } else {
-                text.as_bytes().to_vec()
-            }
-        };
-        let mut req = format!("{method} /api2/json").into_bytes();
-        req.extend(bytes(target, latin1.target));
-        req.extend_from_slice(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-        for (k, v) in headers {
-            req.extend_from_slice(format!("{k}: ").as_bytes());
-            req.extend(bytes(v, latin1.headers));
-            req.extend_from_slice(b"\r\n");
-        }
-        let body = match body {
-            Some((ct, bytes)) => {
-                req.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
-                bytes
-            }
-            None => Vec::new(),
-        };
-        req.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-        req.extend_from_slice(&body);
-        if stream.write_all(&req).and_then(|_| stream.flush()).is_err() {
-            return (0, String::new(), Vec::new());
-        }
-        let mut raw = Vec::new();
-        // Both servers close after this answer; a TLS close without
-        // close_notify still leaves what was read.
-        let _ = stream.read_to_end(&mut raw);
-        parse_response(&raw)
-    }
-}
-
-fn parse_response(raw: &[u8]) -> (u16, String, Vec<u8>) {
-    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return (0, String::new(), Vec::new());
-    };
-    let head = show_bytes(&raw[..end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.splitn(3, ' ');
-    parts.next();
-    let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let reason = parts.next().unwrap_or_default().to_string();
-    let length = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
-    let rest = &raw[end + 4..];
-    let body = match length {
-        Some(n) => rest[..n.min(rest.len())].to_vec(),
-        None => rest.to_vec(),
-    };
-    (status, reason, body)
 }
 
 fn scalar(v: &Value) -> String {
@@ -915,18 +803,6 @@ fn scalar(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn enc_path(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"/@!._~:-".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Secrets, tickets and CSRF tokens differ by nature; their presence is
@@ -1015,17 +891,6 @@ fn normalise_file(name: &str, bytes: &[u8]) -> String {
 
 /// Text as is, each byte that is not UTF-8 as `\xNN` (PVE writes Latin-1
 /// in places), so no difference is lost in showing it.
-fn show_bytes(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The normalisations hide only what they name.
 #[test]
 fn normalisation_hides_only_secrets_and_hash_order() {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::ALL_GETS;
-use pve_test_support::{local_nodes, TestModule};
+use pve_test_support::{local_nodes, module_under_test};
 use serde_json::json;
 
 const USER_CFG: &str = "\
@@ -15,9 +15,11 @@ group:admins:joe@pve::
 acl:1:/:@admins:Administrator:
 ";
 
+module_under_test!("pve_access_info");
+
 #[test]
 fn the_audit_through_pvesh() {
-    let m = TestModule::new("pve_access_info", env!("CARGO_BIN_EXE_pve_access_info"));
+    let m = module();
     for node in local_nodes("pve_access_info local") {
         let node = node.user_cfg(USER_CFG);
         let v = &node.version;

@@ -1,7 +1,10 @@
 //! pve_acl against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{diff_view, pve_file_bytes, with_api_token, Sim, TestModule};
+use pve_test_support::{
+    diff_view, module_under_test, msg, on_each_version, pve_file_bytes, with_api_token, Sim,
+    UserCfg,
+};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -19,17 +22,7 @@ group:auditors:ann@pve::\n\
 role:Deploy:VM.Audit,VM.PowerMgmt:\n\
 \n";
 
-fn module() -> TestModule {
-    TestModule::new("pve_acl", env!("CARGO_BIN_EXE_pve_acl"))
-}
-
-fn ok(sim: &Sim, args: Value) -> Value {
-    module().ok(sim, args)
-}
-
-fn fail(sim: &Sim, args: Value) -> Value {
-    module().fail(sim, args)
-}
+module_under_test!("pve_acl");
 
 fn sim(version: &str) -> Sim {
     Sim::builder(version).user_cfg(USER_CFG).start()
@@ -38,14 +31,21 @@ fn sim(version: &str) -> Sim {
 /// Every ACL entry of the seeded principals, on any path, as the server
 /// saved them (its user.cfg), in a fixed order (see [`sorted`]).
 fn server_acl(sim: &Sim) -> Value {
-    const SEEDED: [&str; 5] = ["joe@pve", "ann@pve", "ops", "auditors", "ci@pve!deploy"];
-    let entries: Vec<Value> = sim
-        .state()
+    let seeded = ["joe@pve", "ann@pve", "ops", "auditors", "ci@pve!deploy"];
+    sorted(&saved_acl(&sim.state(), &seeded, &[]))
+}
+
+/// The entries the server saved (its user.cfg) of these principals (user,
+/// group or token ids), on these paths (any path when none): what the
+/// module reports as `acl` for a task that names them.
+fn saved_acl(state: &UserCfg, principals: &[&str], paths: &[&str]) -> Value {
+    let named =
+        |e: &Value, key: &str, names: &[&str]| names.contains(&e[key].as_str().unwrap_or_default());
+    state
         .acl()
         .into_iter()
-        .filter(|e| SEEDED.contains(&e["ugid"].as_str().unwrap_or_default()))
-        .collect();
-    sorted(&Value::from(entries))
+        .filter(|e| named(e, "ugid", principals) && (paths.is_empty() || named(e, "path", paths)))
+        .collect()
 }
 
 /// ACL entries in a fixed order, to compare lists from different sources.
@@ -139,15 +139,7 @@ fn lifecycle(version: &str) {
     assert_eq!(sim.api_calls(), ["GET /access/acl"]);
 }
 
-#[test]
-fn lifecycle_pve91() {
-    lifecycle("9.1");
-}
-
-#[test]
-fn lifecycle_pve84() {
-    lifecycle("8.4");
-}
+on_each_version!(lifecycle);
 
 #[test]
 fn many_entries_one_get_fewest_puts() {
@@ -214,15 +206,38 @@ fn exclusive_touches_only_named_principals() {
 #[test]
 fn check_mode_predicts_the_real_run() {
     let sim = sim("9.1");
+    // Each task, with the principals and paths it names (exclusive: any path).
     let steps = [
-        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
-        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
-        json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"], "propagate": false}),
-        json!({"entries": [{"path": "/vms/100", "roles": ["Deploy"], "groups": ["ops"]}], "exclusive": true}),
-        json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent"}),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
+            ["joe@pve", "ops"],
+            &["/"][..],
+        ),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "groups": ["ops"]}),
+            ["joe@pve", "ops"],
+            &["/"],
+        ),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "groups": ["ops"], "propagate": false}),
+            ["ops", "ops"],
+            &["/"],
+        ),
+        (
+            json!({"entries": [{"path": "/vms/100", "roles": ["Deploy"], "groups": ["ops"]}], "exclusive": true}),
+            ["ops", "ops"],
+            &[],
+        ),
+        (
+            json!({"path": "/", "roles": ["PVEAuditor"], "users": ["joe@pve"], "state": "absent"}),
+            ["joe@pve", "joe@pve"],
+            &["/"],
+        ),
     ];
-    for step in steps {
-        module().check_then_run(&sim, &step, &["acl", "changes"]);
+    for (step, principals, paths) in steps {
+        module().check_then_run(&sim, &step, &["acl", "changes"], |s| {
+            Some(saved_acl(s, &principals, paths))
+        });
     }
 }
 
@@ -289,7 +304,7 @@ fn validation_failures_write_nothing() {
             let mut args = task.clone();
             args["_ansible_check_mode"] = json!(check_mode);
             let r = fail(&sim, args);
-            let msg = r["msg"].as_str().unwrap_or_default();
+            let msg = msg(&r);
             assert!(msg.contains(want), "{task}: {msg}");
             assert_eq!(sim.writes(), Vec::<String>::new(), "{task}");
         }
@@ -298,7 +313,7 @@ fn validation_failures_write_nothing() {
     // earlier task creates them: check_mode_on_an_empty_server).
     sim.clear_requests();
     let r = fail(&sim, bad_names);
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     for name in [
         "role 'Nope'",
         "user 'ghost@pve'",
@@ -321,6 +336,15 @@ fn newer_paths_are_accepted_by_newer_servers() {
     assert_eq!(r["changed"], true);
 }
 
+/// A server seeded with [`USER_CFG`] and then `extra` (user.cfg lines),
+/// where `token` (defined there) has the secret [`SECRET`].
+fn seeded_with_token(version: &str, extra: &str, token: &str) -> Sim {
+    Sim::builder(version)
+        .user_cfg(&format!("{USER_CFG}{extra}"))
+        .token_cfg(&format!("{token} {SECRET}\n"))
+        .start()
+}
+
 /// Arguments that log in with a token instead of root's password.
 fn as_token(args: Value, token: &str) -> Value {
     with_api_token(args, &format!("{token}={SECRET}"))
@@ -328,12 +352,11 @@ fn as_token(args: Value, token: &str) -> Value {
 
 #[test]
 fn permission_denied_shows_pves_words() {
-    let sim = Sim::builder("9.1")
-        .user_cfg(&format!(
-            "{USER_CFG}token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\n"
-        ))
-        .token_cfg(&format!("ann@pve!ro {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "9.1",
+        "token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\n",
+        "ann@pve!ro",
+    );
     sim.clear_requests();
     let r = fail(
         &sim,
@@ -342,7 +365,7 @@ fn permission_denied_shows_pves_words() {
             "ann@pve!ro",
         ),
     );
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     assert!(
         msg.contains("PUT /access/acl: 403 Permission check failed (/vms/100, Permissions.Modify"),
         "{msg}"
@@ -361,12 +384,11 @@ fn permission_denied_shows_pves_words() {
 fn a_delegating_login_names_users_it_cannot_list() {
     // dele@pve may change permissions under /vms only: PVE shows it no
     // other user, group or token in the lists.
-    let sim = Sim::builder("8.4")
-        .user_cfg(&format!(
-            "{USER_CFG}user:dele@pve:1:0::::::\ntoken:dele@pve!ci:0:0::\nrole:Delegate:Permissions.Modify,VM.Audit:\nacl:1:/vms:dele@pve:Delegate:\n"
-        ))
-        .token_cfg(&format!("dele@pve!ci {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "8.4",
+        "user:dele@pve:1:0::::::\ntoken:dele@pve!ci:0:0::\nrole:Delegate:Permissions.Modify,VM.Audit:\nacl:1:/vms:dele@pve:Delegate:\n",
+        "dele@pve!ci",
+    );
     let task = json!({"path": "/vms/100", "roles": ["PVEVMUser"],
         "users": ["joe@pve"], "groups": ["ops"], "tokens": ["ci@pve!deploy"]});
     let r = ok(&sim, as_token(task.clone(), "dele@pve!ci"));
@@ -383,19 +405,18 @@ fn a_delegating_login_names_users_it_cannot_list() {
             "dele@pve!ci",
         ),
     );
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     assert!(msg.contains("user 'ghost@pve' does not exist"), "{msg}");
     assert_eq!(sim.writes(), Vec::<String>::new());
 }
 
 #[test]
 fn self_lockout_is_refused() {
-    let sim = Sim::builder("9.1")
-        .user_cfg(&format!(
-            "{USER_CFG}user:admin@pve:1:0::::::\ntoken:admin@pve!ci:0:1::\nacl:1:/:admin@pve:Administrator:\nacl:1:/:admin@pve!ci:Administrator:\n"
-        ))
-        .token_cfg(&format!("admin@pve!ci {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "9.1",
+        "user:admin@pve:1:0::::::\ntoken:admin@pve!ci:0:1::\nacl:1:/:admin@pve:Administrator:\nacl:1:/:admin@pve!ci:Administrator:\n",
+        "admin@pve!ci",
+    );
     // The token may not remove its own entry, nor its owner's.
     for task in [
         json!({"path": "/", "roles": ["Administrator"], "tokens": ["admin@pve!ci"], "state": "absent"}),
@@ -404,7 +425,7 @@ fn self_lockout_is_refused() {
     ] {
         sim.clear_requests();
         let r = fail(&sim, as_token(task.clone(), "admin@pve!ci"));
-        let msg = r["msg"].as_str().unwrap_or_default();
+        let msg = msg(&r);
         assert!(msg.starts_with("refusing to remove"), "{task}: {msg}");
         assert!(msg.contains("allow_self_lockout: true"), "{msg}");
         assert_eq!(sim.writes(), Vec::<String>::new());
@@ -478,12 +499,11 @@ fn a_lost_answer_is_settled_by_reading_back() {
 
 #[test]
 fn a_failure_half_way_reports_what_was_done() {
-    let sim = Sim::builder("9.1")
-        .user_cfg(&format!(
-            "{USER_CFG}token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\nacl:1:/vms/100:ann@pve:Administrator:\n"
-        ))
-        .token_cfg(&format!("ann@pve!ro {SECRET}\n"))
-        .start();
+    let sim = seeded_with_token(
+        "9.1",
+        "token:ann@pve!ro:0:0::\nacl:1:/:ann@pve:PVEAuditor:\nacl:1:/vms/100:ann@pve:Administrator:\n",
+        "ann@pve!ro",
+    );
     // A failure after a write: not `fail()`, which expects no change.
     let run = module().run(
         &sim,
@@ -497,7 +517,7 @@ fn a_failure_half_way_reports_what_was_done() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     let r = run.json;
     assert_eq!(r["failed"], true);
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     assert!(
         msg.starts_with("PUT /access/acl: 403 Permission check failed (/vms/101, "),
         "{msg}"
@@ -571,15 +591,7 @@ fn check_mode_on_an_empty_server(version: &str) {
     );
 }
 
-#[test]
-fn check_mode_on_an_empty_server_pve91() {
-    check_mode_on_an_empty_server("9.1");
-}
-
-#[test]
-fn check_mode_on_an_empty_server_pve84() {
-    check_mode_on_an_empty_server("8.4");
-}
+on_each_version!(check_mode_on_an_empty_server);
 
 #[test]
 fn a_root_pam_only_task_still_checks_its_roles() {
@@ -642,12 +654,4 @@ fn latin1_user(version: &str) {
     assert_eq!(acl_lines(), Vec::<Vec<u8>>::new());
 }
 
-#[test]
-fn latin1_user_pve91() {
-    latin1_user("9.1");
-}
-
-#[test]
-fn latin1_user_pve84() {
-    latin1_user("8.4");
-}
+on_each_version!(latin1_user);

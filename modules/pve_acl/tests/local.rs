@@ -1,13 +1,18 @@
 //! pve_acl in local mode (no api_host): the real pvesh of PVE 9.1 and 8.4
 //! (pve-oracle) on a node's state directory, read directly.
 
-use pve_test_support::{local_nodes, TestModule};
-use serde_json::json;
+use pve_test_support::{local_nodes, module_under_test, UserCfg};
+use serde_json::{json, Value};
 
 const USER_CFG: &str = "user:root@pam:1:0:::root@localhost:::\nuser:joe@pve:1:0::::::\ntoken:joe@pve!ci:0:1::\n\ngroup:ops:joe@pve::\n\nrole:Ops:VM.Audit:\n";
 
-fn module() -> TestModule {
-    TestModule::new("pve_acl", env!("CARGO_BIN_EXE_pve_acl"))
+module_under_test!("pve_acl");
+
+/// The entries the node saved on /vms/100, the task's path: all of them
+/// name the task's principals.
+fn saved(state: &UserCfg) -> Option<Value> {
+    let entries = state.acl().into_iter().filter(|e| e["path"] == "/vms/100");
+    Some(entries.collect())
 }
 
 #[test]
@@ -18,7 +23,7 @@ fn lifecycle_through_pvesh() {
         let v = &node.version;
         let args = json!({"path": "/vms/100", "roles": ["Ops", "PVEAuditor"],
                           "users": ["joe@pve"], "groups": ["ops"], "tokens": ["joe@pve!ci"]});
-        let (predicted, done) = m.check_then_run(&node, &args, &["acl", "changes"]);
+        let (predicted, done) = m.check_then_run(&node, &args, &["acl", "changes"], saved);
         assert_eq!(
             predicted["msg"], "would add 6, change 0 and remove 0 ACL entries",
             "{v}"
@@ -41,7 +46,7 @@ fn lifecycle_through_pvesh() {
 
         let mut no_propagate = args.clone();
         no_propagate["propagate"] = json!(false);
-        let (_, done) = m.check_then_run(&node, &no_propagate, &["acl", "changes"]);
+        let (_, done) = m.check_then_run(&node, &no_propagate, &["acl", "changes"], saved);
         assert_eq!(
             done["msg"], "added 0, changed 6 and removed 0 ACL entries",
             "{v}"
@@ -67,7 +72,7 @@ fn lifecycle_through_pvesh() {
 
         let mut gone = no_propagate.clone();
         gone["state"] = json!("absent");
-        let (_, done) = m.check_then_run(&node, &gone, &["acl", "changes"]);
+        let (_, done) = m.check_then_run(&node, &gone, &["acl", "changes"], saved);
         assert_eq!(
             done["msg"], "added 0, changed 0 and removed 6 ACL entries",
             "{v}"

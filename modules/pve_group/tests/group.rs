@@ -1,7 +1,7 @@
 //! pve_group against pve-sim (PVE 9.1 and 8.4): the module binary run the
 //! way Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{with_api_token, Sim, TestModule};
+use pve_test_support::{module_under_test, msg, on_each_version, with_api_token, Sim};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
@@ -10,17 +10,7 @@ const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
 /// a member of `audit`.
 const SEED: &str = "user:root@pam:1:0:::root@localhost:::\nuser:alice@pve:1:0::::::\nuser:auditor@pve:1:0::::::\ntoken:auditor@pve!ro:0:0::\nuser:bob@pve:1:0::::::\n\ngroup:audit:auditor@pve::\ngroup:dev:alice@pve::\n\nacl:1:/:@audit:PVEAuditor:\n";
 
-fn module() -> TestModule {
-    TestModule::new("pve_group", env!("CARGO_BIN_EXE_pve_group"))
-}
-
-fn ok(sim: &Sim, args: Value) -> Value {
-    module().ok(sim, args)
-}
-
-fn fail(sim: &Sim, args: Value) -> Value {
-    module().fail(sim, args)
-}
+module_under_test!("pve_group");
 
 fn seeded(version: &str) -> Sim {
     Sim::builder(version)
@@ -32,10 +22,6 @@ fn seeded(version: &str) -> Sim {
 /// The group as the server saved it (its user.cfg), `{}` when missing.
 fn server_group(sim: &Sim, groupid: &str) -> Value {
     sim.state().group(groupid).unwrap_or_else(|| json!({}))
-}
-
-fn msg(r: &Value) -> String {
-    r["msg"].as_str().unwrap_or_default().to_string()
 }
 
 fn with_token(args: Value) -> Value {
@@ -121,15 +107,7 @@ fn lifecycle(version: &str) {
     assert_eq!(sim.api_calls(), ["GET /access/groups/ops"]);
 }
 
-#[test]
-fn lifecycle_pve91() {
-    lifecycle("9.1");
-}
-
-#[test]
-fn lifecycle_pve84() {
-    lifecycle("8.4");
-}
+on_each_version!(lifecycle);
 
 #[test]
 fn check_mode_predicts_the_real_run() {
@@ -142,7 +120,7 @@ fn check_mode_predicts_the_real_run() {
         json!({"groupid": "ops", "state": "absent"}),
     ];
     for step in steps {
-        module().check_then_run(&sim, &step, &["group"]);
+        module().check_then_run(&sim, &step, &["group"], |s| s.group("ops"));
     }
 }
 
@@ -214,12 +192,7 @@ fn transient_lock_timeouts_are_retried() {
         json!({"groupid": "dev", "members": ["bob@pve"], "append": true}),
     );
     assert_eq!(r["changed"], true);
-    let puts = sim
-        .requests()
-        .into_iter()
-        .filter(|q| q["method"] == "PUT")
-        .count();
-    assert_eq!(puts, 3);
+    assert_eq!(sim.count_calls("PUT"), 3, "{:?}", sim.api_calls());
     assert_eq!(
         server_group(&sim, "dev")["members"],
         json!(["alice@pve", "bob@pve"])
@@ -286,12 +259,4 @@ fn check_mode_on_an_empty_server(version: &str) {
     assert!(ready.user_cfg_has("group:ops:alice@pve:operators:"));
 }
 
-#[test]
-fn check_mode_on_an_empty_server_pve91() {
-    check_mode_on_an_empty_server("9.1");
-}
-
-#[test]
-fn check_mode_on_an_empty_server_pve84() {
-    check_mode_on_an_empty_server("8.4");
-}
+on_each_version!(check_mode_on_an_empty_server);

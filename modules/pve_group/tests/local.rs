@@ -1,15 +1,13 @@
 //! pve_group in local mode (no api_host): the real pvesh of PVE 9.1 and 8.4
 //! (pve-oracle) on a node's state directory, read directly.
 
-use pve_test_support::{local_nodes, TestModule};
+use pve_test_support::{local_nodes, module_under_test};
 use serde_json::json;
 
 const USER_CFG: &str =
     "user:root@pam:1:0:::root@localhost:::\nuser:joe@pve:1:0::::::\nuser:ann@pve:1:0::::::\n";
 
-fn module() -> TestModule {
-    TestModule::new("pve_group", env!("CARGO_BIN_EXE_pve_group"))
-}
+module_under_test!("pve_group");
 
 #[test]
 fn lifecycle_through_pvesh() {
@@ -18,7 +16,7 @@ fn lifecycle_through_pvesh() {
         let node = node.user_cfg(USER_CFG);
         let v = &node.version;
         let args = json!({"groupid": "ops", "comment": "Operators", "members": ["joe@pve"]});
-        let (predicted, done) = m.check_then_run(&node, &args, &["group"]);
+        let (predicted, done) = m.check_then_run(&node, &args, &["group"], |s| s.group("ops"));
         assert_eq!(predicted["changed"], true, "{v}");
         assert_eq!(
             done["group"],
@@ -38,7 +36,7 @@ fn lifecycle_through_pvesh() {
         assert_eq!(node.calls().len(), 1, "{v}: {:?}", node.calls());
 
         let append = json!({"groupid": "ops", "members": ["ann@pve"], "append": true});
-        let (_, done) = m.check_then_run(&node, &append, &["group"]);
+        let (_, done) = m.check_then_run(&node, &append, &["group"], |s| s.group("ops"));
         assert_eq!(
             done["msg"], "group 'ops' updated: members (added ann@pve)",
             "{v}"
@@ -50,7 +48,7 @@ fn lifecycle_through_pvesh() {
         );
 
         let replace = json!({"groupid": "ops", "members": ["ann@pve"]});
-        let (_, done) = m.check_then_run(&node, &replace, &["group"]);
+        let (_, done) = m.check_then_run(&node, &replace, &["group"], |s| s.group("ops"));
         assert_eq!(
             done["msg"], "group 'ops' updated: members (removed joe@pve)",
             "{v}"
@@ -71,7 +69,7 @@ fn lifecycle_through_pvesh() {
         assert_eq!(node.writes(), Vec::<String>::new(), "{v}");
 
         let gone = json!({"groupid": "ops", "state": "absent"});
-        let (_, done) = m.check_then_run(&node, &gone, &["group"]);
+        let (_, done) = m.check_then_run(&node, &gone, &["group"], |s| s.group("ops"));
         assert_eq!(done["changed"], true, "{v}");
         assert!(node.cfg_lines("group:ops:").is_empty(), "{v}");
         node.assert_no_secret_in_argv(&[]);

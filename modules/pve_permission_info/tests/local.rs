@@ -2,18 +2,13 @@
 //! 9.1 and 8.4 (pve-oracle) on a node's state directory; and credentials
 //! given without api_host, which local mode cannot use.
 
-use pve_test_support::{local_nodes, TestModule};
+use pve_test_support::{local_nodes, module_under_test, msg};
 use serde_json::json;
 
 const USER_CFG: &str =
     "user:root@pam:1:0:::root@localhost:::\nuser:joe@pve:1:0::::::\n\nacl:1:/vms:joe@pve:PVEVMUser:\n";
 
-fn module() -> TestModule {
-    TestModule::new(
-        "pve_permission_info",
-        env!("CARGO_BIN_EXE_pve_permission_info"),
-    )
-}
+module_under_test!("pve_permission_info");
 
 #[test]
 fn permissions_through_pvesh() {
@@ -33,7 +28,7 @@ fn permissions_through_pvesh() {
             &node,
             json!({"userid": "joe@pve", "path": "/", "require": {"/": ["Sys.Modify"]}}),
         );
-        let msg = r["msg"].as_str().unwrap_or_default();
+        let msg = msg(&r);
         assert!(
             msg.starts_with("user 'joe@pve' lacks a required privilege: /: Sys.Modify"),
             "{v}: {msg}"
@@ -76,7 +71,7 @@ fn credentials_without_api_host_fail_before_any_pvesh_run() {
             let mut args = creds.clone();
             args["path"] = json!("/");
             let r = m.fail(&node, args);
-            let msg = r["msg"].as_str().unwrap_or_default();
+            let msg = msg(&r);
             assert!(msg.starts_with(named), "{v} {creds}: {msg}");
             assert!(
                 msg.contains("api_host is not set (nor PROXMOX_HOST)"),

@@ -1,7 +1,8 @@
 //! pve_permission_info against pve-sim (PVE 9.1 and 8.4): the module binary
 //! run the way Ansible runs it, the request log checked for what it asked.
 
-use pve_test_support::{with_api_token, Sim, TestModule};
+use pve_test_support::http::enc;
+use pve_test_support::{module_under_test, msg, on_each_version, with_api_token, Sim};
 use serde_json::{json, Value};
 
 const SECRET: &str = "0f6a1b2c-3d4e-4f50-8a9b-0c1d2e3f4a5b";
@@ -33,25 +34,39 @@ fn sim(version: &str) -> Sim {
         .start()
 }
 
-fn module() -> TestModule {
-    TestModule::new(
-        "pve_permission_info",
-        env!("CARGO_BIN_EXE_pve_permission_info"),
-    )
-}
+module_under_test!("pve_permission_info");
 
-fn ok(sim: &Sim, args: Value) -> Value {
-    let result = module().ok(sim, args);
+/// Runs the module, which must succeed without a change; its result.
+fn read(sim: &Sim, args: Value) -> Value {
+    let result = ok(sim, args);
     assert_eq!(result["changed"], false);
     result
 }
 
-fn fail(sim: &Sim, args: Value) -> Value {
-    module().fail(sim, args)
-}
-
-fn msg(v: &Value) -> &str {
-    v["msg"].as_str().unwrap_or_default()
+/// What the server answers itself for `authid` (a user or token) on
+/// `path` (`GET /access/permissions`, not through the module), in the
+/// shape the module returns: `{path: {privilege: propagates}}`.
+fn server_permissions(sim: &Sim, authid: &str, path: &str) -> Value {
+    let answer = sim.get(&format!(
+        "/access/permissions?userid={}&path={}",
+        enc(authid),
+        enc(path)
+    ));
+    let mut permissions = answer.clone();
+    for privs in permissions
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
+        for propagate in privs
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            *propagate = Value::Bool(*propagate == 1);
+        }
+    }
+    permissions
 }
 
 fn as_token(args: Value) -> Value {
@@ -71,7 +86,7 @@ fn privs_at(v: &Value, path: &str) -> Vec<String> {
 fn own_permissions_without_an_id() {
     let sim = sim("9.1");
     sim.clear_requests();
-    let r = ok(&sim, json!({}));
+    let r = read(&sim, json!({}));
     assert_eq!(sim.api_calls(), ["GET /access/permissions"]);
     assert_eq!(privs_at(&r, "/").len(), 47, "root holds every privilege");
     assert_eq!(r["permissions"]["/"]["Sys.Modify"], true);
@@ -82,8 +97,13 @@ fn own_permissions_without_an_id() {
         msg(&r)
     );
 
+    assert_eq!(
+        r["permissions"]["/"],
+        server_permissions(&sim, "root@pam", "/")["/"]
+    );
+
     // A token asks for itself.
-    let r = ok(&sim, as_token(json!({"path": "/vms/100"})));
+    let r = read(&sim, as_token(json!({"path": "/vms/100"})));
     assert_eq!(
         msg(&r),
         "permissions of token 'joe@pve!full' (this login) on 1 path"
@@ -96,7 +116,7 @@ fn one_path_of_a_user() {
     for (version, count) in [("9.1", 10), ("8.4", 6)] {
         let sim = sim(version);
         sim.clear_requests();
-        let r = ok(&sim, json!({"userid": "joe@pve", "path": "vms/100/"}));
+        let r = read(&sim, json!({"userid": "joe@pve", "path": "vms/100/"}));
         assert_eq!(sim.api_calls(), ["GET /access/permissions"], "{version}");
         let keys: Vec<&String> = r["permissions"]
             .as_object()
@@ -109,6 +129,11 @@ fn one_path_of_a_user() {
             "{version}: PVEVMUser"
         );
         assert_eq!(r["permissions"]["/vms/100"]["VM.Audit"], true);
+        assert_eq!(
+            r["permissions"],
+            server_permissions(&sim, "joe@pve", "/vms/100"),
+            "{version}"
+        );
     }
 }
 
@@ -116,7 +141,7 @@ fn one_path_of_a_user() {
 fn requirements_met() {
     let sim = sim("9.1");
     sim.clear_requests();
-    let r = ok(
+    let r = read(
         &sim,
         json!({"userid": "joe@pve", "require": {
             "/vms/101": ["VM.Audit", "VM.Console"],
@@ -139,7 +164,7 @@ fn requirements_met() {
     sim.clear_requests();
     let task =
         json!({"tokenid": "joe@pve!ci", "require": {"/vms/100": ["VM.Audit", "VM.Console"]}});
-    let r = ok(&sim, task);
+    let r = read(&sim, task);
     assert_eq!(r["missing"], json!({}));
     assert_eq!(sim.api_calls(), ["GET /access/permissions"]);
     let r = fail(
@@ -205,7 +230,7 @@ fn vm_monitor_held_on_pve84_and_explained_on_pve91() {
     let task =
         json!({"userid": "vmadmin@pve", "require": {"/vms/100": ["VM.Monitor", "VM.Audit"]}});
     let sim84 = sim("8.4");
-    let r = ok(&sim84, task.clone());
+    let r = read(&sim84, task.clone());
     assert_eq!(r["missing"], json!({}));
     let sim91 = sim("9.1");
     let r = fail(&sim91, task);
@@ -221,7 +246,7 @@ fn vm_monitor_held_on_pve84_and_explained_on_pve91() {
 fn paths_pve_always_reports_take_one_query() {
     let sim = sim("9.1");
     sim.clear_requests();
-    let r = ok(
+    let r = read(
         &sim,
         json!({"userid": "auditor@pve", "require": {
             "/": ["Sys.Audit"], "/vms": ["VM.Audit"], "/storage": ["Datastore.Audit"]}}),
@@ -258,7 +283,7 @@ fn permission_denied_shows_pves_words() {
 #[test]
 fn unknown_ids_get_a_warning() {
     let sim = sim("9.1");
-    let r = ok(&sim, json!({"userid": "nobody@pve", "path": "/"}));
+    let r = read(&sim, json!({"userid": "nobody@pve", "path": "/"}));
     assert_eq!(r["permissions"], json!({"/": {}}));
     let w = r["warnings"][0].as_str().unwrap_or_default();
     assert!(
@@ -305,7 +330,7 @@ fn transient_faults_are_retried() {
         .user_cfg(USER_CFG)
         .fault(json!({"method": "GET", "path": "/access/permissions", "status": 503, "times": 2}))
         .start();
-    let r = ok(
+    let r = read(
         &sim,
         json!({"userid": "joe@pve", "require": {"/vms/100": ["VM.Audit"]}}),
     );
@@ -356,16 +381,8 @@ fn check_mode_on_an_empty_server(version: &str) {
         "{f}"
     );
     args["require"] = json!({"/vms": ["VM.Audit"]});
-    let r = ok(&ready, args);
+    let r = read(&ready, args);
     assert!(r.get("warnings").is_none(), "{r}");
 }
 
-#[test]
-fn check_mode_on_an_empty_server_pve91() {
-    check_mode_on_an_empty_server("9.1");
-}
-
-#[test]
-fn check_mode_on_an_empty_server_pve84() {
-    check_mode_on_an_empty_server("8.4");
-}
+on_each_version!(check_mode_on_an_empty_server);

@@ -1,12 +1,10 @@
 //! pve_role in local mode (no api_host): the real pvesh of PVE 9.1 and 8.4
 //! (pve-oracle) on a node's state directory, read directly.
 
-use pve_test_support::{local_nodes, LocalNode, TestModule};
+use pve_test_support::{local_nodes, module_under_test, msg, LocalNode};
 use serde_json::json;
 
-fn module() -> TestModule {
-    TestModule::new("pve_role", env!("CARGO_BIN_EXE_pve_role"))
-}
+module_under_test!("pve_role");
 
 fn role_line(node: &LocalNode, roleid: &str) -> Vec<String> {
     node.cfg_lines(&format!("role:{roleid}:"))
@@ -18,7 +16,7 @@ fn lifecycle_through_pvesh() {
     for node in local_nodes("pve_role local lifecycle") {
         let v = &node.version;
         let args = json!({"roleid": "Monitoring", "privs": ["VM.Audit", "Sys.Audit"]});
-        let (predicted, done) = m.check_then_run(&node, &args, &["role"]);
+        let (predicted, done) = m.check_then_run(&node, &args, &["role"], |s| s.role("Monitoring"));
         assert_eq!(
             predicted["msg"], "role 'Monitoring' would be created with Sys.Audit, VM.Audit",
             "{v}"
@@ -60,7 +58,7 @@ fn lifecycle_through_pvesh() {
         );
 
         let gone = json!({"roleid": "Monitoring", "state": "absent"});
-        let (_, done) = m.check_then_run(&node, &gone, &["role"]);
+        let (_, done) = m.check_then_run(&node, &gone, &["role"], |s| s.role("Monitoring"));
         assert_eq!(done["changed"], true, "{v}");
         assert!(role_line(&node, "Monitoring").is_empty(), "{v}");
         let r = m.ok(&node, gone);
@@ -81,7 +79,7 @@ fn pve_error_not_its_lock_progress() {
                 let lock = node.hold_lock("file-user_cfg");
                 let r = m.fail(&node, json!({"roleid": "Held", "privs": ["Sys.Audit"]}));
                 drop(lock);
-                let msg = r["msg"].as_str().unwrap_or_default();
+                let msg = msg(&r);
                 assert!(
                     msg.starts_with("PUT /access/roles/Held: 500 ")
                         && msg.contains("cfs-lock 'file-user_cfg' error: got lock request timeout"),

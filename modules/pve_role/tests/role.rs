@@ -1,30 +1,17 @@
 //! pve_role against pve-sim (PVE 9.1 and 8.4): the module binary run the way
 //! Ansible runs it, the request log checked for what it sent.
 
-use pve_test_support::{diff_view, Sim, TestModule};
+use pve_test_support::{diff_view, module_under_test, msg, on_each_version, with_api_token, Sim};
 use serde_json::{json, Value};
 
 const SECRET: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
 
-fn module() -> TestModule {
-    TestModule::new("pve_role", env!("CARGO_BIN_EXE_pve_role"))
-}
-
-fn ok(sim: &Sim, args: Value) -> Value {
-    module().ok(sim, args)
-}
-
-fn fail(sim: &Sim, args: Value) -> Value {
-    module().fail(sim, args)
-}
+module_under_test!("pve_role");
 
 /// The custom role as the server saved it (its user.cfg), in the shape
 /// the module returns, `{}` when missing.
 fn server_role(sim: &Sim, roleid: &str) -> Value {
-    match sim.state().role(roleid) {
-        Some(privs) => json!({"roleid": roleid, "privs": privs, "special": false}),
-        None => json!({}),
-    }
+    sim.state().role(roleid).unwrap_or_else(|| json!({}))
 }
 
 fn lifecycle(version: &str) {
@@ -114,15 +101,7 @@ fn lifecycle(version: &str) {
     assert_eq!(sim.api_calls(), ["GET /access/roles"]);
 }
 
-#[test]
-fn lifecycle_pve91() {
-    lifecycle("9.1");
-}
-
-#[test]
-fn lifecycle_pve84() {
-    lifecycle("8.4");
-}
+on_each_version!(lifecycle);
 
 #[test]
 fn check_mode_predicts_the_real_run() {
@@ -135,7 +114,7 @@ fn check_mode_predicts_the_real_run() {
         json!({"roleid": "ops", "state": "absent"}),
     ];
     for step in steps {
-        module().check_then_run(&sim, &step, &["role"]);
+        module().check_then_run(&sim, &step, &["role"], |s| s.role("ops"));
     }
 }
 
@@ -190,7 +169,7 @@ fn vm_monitor_refused_on_pve91_with_the_explanation() {
             &sim,
             json!({"roleid": "mon", "privs": ["VM.Monitor", "VM.Audit"], "_ansible_check_mode": check_mode}),
         );
-        let msg = r["msg"].as_str().unwrap_or_default();
+        let msg = msg(&r);
         assert!(
             msg.starts_with("role 'mon' not changed: unknown privilege 'VM.Monitor' (removed in PVE 9.0: use Sys.Audit for monitoring and VM.GuestAgent.* for guest agent access): PVE 9.1"),
             "{msg}"
@@ -214,28 +193,28 @@ fn typos_are_named_with_the_closest_privileges() {
         &sim,
         json!({"roleid": "ops", "privs": ["VM.Config.cpu", "VM.Audti"], "append": true}),
     );
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let text = msg(&r);
     assert!(
-        msg.contains(
+        text.contains(
             "'VM.Config.cpu' (did you mean VM.Config.CPU?), 'VM.Audti' (did you mean VM.Audit?)"
         ),
-        "{msg}"
+        "{text}"
     );
-    assert!(msg.contains("PVE 9.1"), "{msg}");
+    assert!(text.contains("PVE 9.1"), "{text}");
     assert_eq!(sim.writes(), Vec::<String>::new());
     // Renamed privileges of old releases.
     let r = fail(
         &sim,
         json!({"roleid": "ops", "privs": "Qemu.Config.Disk Datastore.Browse"}),
     );
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let text = msg(&r);
     assert!(
-        msg.contains("'Qemu.Config.Disk' (Qemu.* privileges are called VM.* in PVE; did you mean VM.Config.Disk?)"),
-        "{msg}"
+        text.contains("'Qemu.Config.Disk' (Qemu.* privileges are called VM.* in PVE; did you mean VM.Config.Disk?)"),
+        "{text}"
     );
     assert!(
-        msg.contains("'Datastore.Browse' (PVE has no Datastore.Browse"),
-        "{msg}"
+        text.contains("'Datastore.Browse' (PVE has no Datastore.Browse"),
+        "{text}"
     );
 }
 
@@ -283,9 +262,7 @@ fn builtin_roles_are_never_changed() {
     sim.clear_requests();
     let r = fail(&sim, json!({"roleid": "PVEVMUser", "state": "absent"}));
     assert!(
-        r["msg"]
-            .as_str()
-            .unwrap_or_default()
+        msg(&r)
             .starts_with("role 'PVEVMUser' is built in (PVE generates it) and cannot be deleted"),
         "{}",
         r["msg"]
@@ -308,10 +285,7 @@ fn builtin_roles_are_never_changed() {
         json!({"roleid": "PVEAuditor", "privs": ["VM.Console"], "append": true}),
     );
     assert!(
-        r["msg"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("cannot be changed: create a custom role"),
+        msg(&r).contains("cannot be changed: create a custom role"),
         "{}",
         r["msg"]
     );
@@ -329,10 +303,7 @@ fn pve_prefix_is_reserved_for_new_roles() {
         json!({"roleid": "pveMonitoring", "privs": ["VM.Audit"]}),
     );
     assert!(
-        r["msg"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("cannot create role 'pveMonitoring': role ids starting with 'PVE'"),
+        msg(&r).starts_with("cannot create role 'pveMonitoring': role ids starting with 'PVE'"),
         "{}",
         r["msg"]
     );
@@ -353,10 +324,7 @@ fn invalid_role_id_fails_before_any_request() {
     sim.clear_requests();
     let r = fail(&sim, json!({"roleid": "my role"}));
     assert!(
-        r["msg"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("role name 'my role' contains invalid characters"),
+        msg(&r).contains("role name 'my role' contains invalid characters"),
         "{}",
         r["msg"]
     );
@@ -372,15 +340,9 @@ fn permission_denied_shows_pves_words() {
         )
         .token_cfg(&format!("auditor@pve!ro {SECRET}\n"))
         .start();
-    let token = |args: Value| {
-        let mut a = args;
-        a["api_user"] = Value::Null;
-        a["api_password"] = Value::Null;
-        a["api_token"] = json!(format!("auditor@pve!ro={SECRET}"));
-        a
-    };
+    let token = |args: Value| with_api_token(args, &format!("auditor@pve!ro={SECRET}"));
     let r = fail(&sim, token(json!({"roleid": "ops", "privs": ["VM.Audit"]})));
-    let msg = r["msg"].as_str().unwrap_or_default();
+    let msg = msg(&r);
     assert!(
         msg.contains("POST /access/roles: 403 Permission check failed (/access, Sys.Modify)"),
         "{msg}"
@@ -400,12 +362,8 @@ fn transient_lock_timeouts_are_retried() {
         .start();
     let r = ok(&sim, json!({"roleid": "ops", "privs": ["VM.Audit"]}));
     assert_eq!(r["changed"], true);
-    let posts: Vec<Value> = sim
-        .requests()
-        .into_iter()
-        .filter(|q| q["method"] == "POST" && q["path"] == "/access/roles")
-        .collect();
-    assert_eq!(posts.len(), 3, "{posts:?}");
+    let posts = sim.count_calls("POST /access/roles");
+    assert_eq!(posts, 3, "{:?}", sim.api_calls());
     assert_eq!(server_role(&sim, "ops")["privs"], json!(["VM.Audit"]));
 }
 

@@ -10,7 +10,9 @@
 //! else the workspace's release build (`make modules`); pve_token itself
 //! falls back to the binary cargo built for this test.
 
-use pve_test_support::{module_binary, release_module, run_module, with_api_token, Sim};
+use pve_test_support::{
+    module_binary, on_each_version, release_module, run_module, with_api_token, Sim,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -192,24 +194,30 @@ fn bootstrap(version: &str, auth: Auth) {
         assert_eq!(r["changed"], false, "{version} {auth:?} second pass: {r}");
     }
     assert!(again[3].get("secret").is_none() && again[3].get("api_token").is_none());
+
+    // What the runbook reports is what the server saved.
+    let saved = sim.state();
+    assert_eq!(
+        saved.user("terraform@pve").as_ref(),
+        Some(&again[0]["user"])
+    );
+    assert_eq!(saved.role("TerraformRole").as_ref(), Some(&role["role"]));
+    assert_eq!(
+        saved.token("terraform@pve!terraform").as_ref(),
+        Some(&token["token"])
+    );
+    let entry = json!({"path": "/", "type": "user", "ugid": "terraform@pve",
+                       "roleid": "TerraformRole", "propagate": true});
+    assert!(saved.acl().contains(&entry), "{:?}", saved.acl());
+    assert!(sim.token_authenticates(&api_token));
 }
 
-#[test]
-fn bootstrap_with_password_pve91() {
-    bootstrap("9.1", Auth::RootPassword);
+fn bootstrap_with_password(version: &str) {
+    bootstrap(version, Auth::RootPassword);
 }
 
-#[test]
-fn bootstrap_with_token_pve91() {
-    bootstrap("9.1", Auth::RootToken);
+fn bootstrap_with_token(version: &str) {
+    bootstrap(version, Auth::RootToken);
 }
 
-#[test]
-fn bootstrap_with_password_pve84() {
-    bootstrap("8.4", Auth::RootPassword);
-}
-
-#[test]
-fn bootstrap_with_token_pve84() {
-    bootstrap("8.4", Auth::RootToken);
-}
+on_each_version!(bootstrap_with_password, bootstrap_with_token);

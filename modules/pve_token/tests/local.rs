@@ -2,7 +2,7 @@
 //! (pve-oracle) on a node's state directory, read directly; the secrets it
 //! returns used over HTTPS by a pve-oracle server on the same state.
 
-use pve_test_support::{local_nodes, with_api_token, Sim, TestModule};
+use pve_test_support::{local_nodes, module_under_test};
 use serde_json::{json, Value};
 
 /// joe may do anything (Administrator on /), so his tokens without
@@ -10,25 +10,7 @@ use serde_json::{json, Value};
 const USER_CFG: &str =
     "user:root@pam:1:0:::root@localhost:::\nuser:joe@pve:1:0::::::\n\nacl:1:/:joe@pve:Administrator:\n";
 
-fn module() -> TestModule {
-    TestModule::new("pve_token", env!("CARGO_BIN_EXE_pve_token"))
-}
-
-/// Whether `api_token` authenticates over HTTPS: it reads itself.
-fn authenticates(server: &Sim, api_token: &str, tokenid: &str) -> bool {
-    let args = with_api_token(
-        json!({"tokenid": tokenid, "_ansible_check_mode": true}),
-        api_token,
-    );
-    let r = module().run(server, args);
-    let msg = r.json["msg"].as_str().unwrap_or_default().to_string();
-    assert!(
-        r.code == 0 || msg.contains(": 401 "),
-        "{msg}\n{}",
-        server.stderr()
-    );
-    r.code == 0
-}
+module_under_test!("pve_token");
 
 fn secret(r: &Value) -> String {
     r["secret"].as_str().unwrap_or_default().to_string()
@@ -42,7 +24,8 @@ fn lifecycle_through_pvesh() {
         let v = &node.version;
         let server = node.server();
         let args = json!({"tokenid": "joe@pve!deploy", "privsep": false, "comment": "Deploy"});
-        let (predicted, done) = m.check_then_run(&node, &args, &["token"]);
+        let (predicted, done) =
+            m.check_then_run(&node, &args, &["token"], |s| s.token("joe@pve!deploy"));
         assert_eq!(
             predicted["msg"],
             "token 'joe@pve!deploy' would be created (the real run returns its secret, once)",
@@ -62,7 +45,7 @@ fn lifecycle_through_pvesh() {
             "{v}"
         );
         let api_token = done["api_token"].as_str().unwrap_or_default().to_string();
-        assert!(authenticates(&server, &api_token, "joe@pve!deploy"), "{v}");
+        assert!(server.token_authenticates(&api_token), "{v}");
 
         // A no-op is one pvesh run, and returns no secret.
         node.clear_requests();
@@ -89,7 +72,7 @@ fn lifecycle_through_pvesh() {
         );
 
         let again = json!({"tokenid": "joe@pve!deploy", "regenerate": true});
-        let (_, done) = m.check_then_run(&node, &again, &["token"]);
+        let (_, done) = m.check_then_run(&node, &again, &["token"], |s| s.token("joe@pve!deploy"));
         let second = secret(&done);
         assert!(second.len() == 36 && second != first, "{v}: {done}");
         assert_eq!(
@@ -97,9 +80,9 @@ fn lifecycle_through_pvesh() {
             format!("joe@pve!deploy {second}\n"),
             "{v}"
         );
-        assert!(!authenticates(&server, &api_token, "joe@pve!deploy"), "{v}");
+        assert!(!server.token_authenticates(&api_token), "{v}");
         let api_token = done["api_token"].as_str().unwrap_or_default().to_string();
-        assert!(authenticates(&server, &api_token, "joe@pve!deploy"), "{v}");
+        assert!(server.token_authenticates(&api_token), "{v}");
 
         // A token of a user that does not exist: refused before any write.
         node.clear_requests();
@@ -111,10 +94,10 @@ fn lifecycle_through_pvesh() {
         assert_eq!(node.writes(), Vec::<String>::new(), "{v}");
 
         let gone = json!({"tokenid": "joe@pve!deploy", "state": "absent"});
-        let (_, done) = m.check_then_run(&node, &gone, &["token"]);
+        let (_, done) = m.check_then_run(&node, &gone, &["token"], |s| s.token("joe@pve!deploy"));
         assert_eq!(done["changed"], true, "{v}");
         assert!(node.cfg_lines("token:").is_empty(), "{v}");
-        assert!(!authenticates(&server, &api_token, "joe@pve!deploy"), "{v}");
+        assert!(!server.token_authenticates(&api_token), "{v}");
         node.assert_no_secret_in_argv(&[&first, &second]);
     }
 }

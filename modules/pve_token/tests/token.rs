@@ -2,7 +2,10 @@
 //! way Ansible runs it, the request log checked for what it sent, and the
 //! secrets it returns used to authenticate later runs.
 
-use pve_test_support::{diff_view, pve_file_bytes, with_api_token, ModuleRun, Sim, TestModule};
+use pve_test_support::{
+    diff_view, module_under_test, msg, on_each_version, pve_file_bytes, with_api_token, ModuleRun,
+    Sim,
+};
 use serde_json::{json, Value};
 use std::fs;
 
@@ -13,17 +16,7 @@ const SEEDED: &str = "5bd1c3e2-7a40-4c1b-9d0e-1f2a3b4c5d6e";
 /// (no rights).
 const USER_CFG: &str = "user:root@pam:1:0:::root@localhost:::\nuser:joe@pve:1:0::::::\ntoken:joe@pve!ci:0:0::\nuser:ann@pve:1:0::::::\n\nacl:1:/:joe@pve:Administrator:\n";
 
-fn module() -> TestModule {
-    TestModule::new("pve_token", env!("CARGO_BIN_EXE_pve_token"))
-}
-
-fn ok(sim: &Sim, args: Value) -> Value {
-    module().ok(sim, args)
-}
-
-fn fail(sim: &Sim, args: Value) -> Value {
-    module().fail(sim, args)
-}
+module_under_test!("pve_token");
 
 fn seeded(version: &str) -> Sim {
     Sim::builder(version)
@@ -38,10 +31,6 @@ fn run_as(sim: &Sim, args: Value, api_token: &str) -> ModuleRun {
     module().run(sim, with_api_token(args, api_token))
 }
 
-fn msg(r: &Value) -> &str {
-    r["msg"].as_str().unwrap_or_default()
-}
-
 /// The saved state file of the sim (`user.cfg` or `priv/token.cfg`).
 fn state(sim: &Sim, file: &str) -> String {
     fs::read_to_string(sim.dir.join("state").join(file)).unwrap_or_default()
@@ -53,16 +42,6 @@ fn acl_lines(sim: &Sim) -> Vec<String> {
         .filter(|l| l.starts_with("acl:"))
         .map(str::to_string)
         .collect()
-}
-
-/// Whether `api_token` authenticates: a read as that token succeeds.
-fn authenticates(sim: &Sim, api_token: &str) -> bool {
-    let r = run_as(
-        sim,
-        json!({"tokenid": "root@pam!probe", "state": "absent"}),
-        api_token,
-    );
-    r.code == 0
 }
 
 /// The whole result must not hold `secret` anywhere but in `secret` and
@@ -170,18 +149,23 @@ fn lifecycle(version: &str) {
                 "PUT /access/users/joe@pve/token/terraform"
             ]
         );
+        assert_eq!(
+            sim.state().token("joe@pve!terraform"),
+            Some(r["token"].clone())
+        );
         let again = ok(&sim, task.clone());
         assert_eq!(again["changed"], false, "{task}");
         assert_eq!(again["token"], r["token"]);
     }
-    let r = ok(&sim, json!({"tokenid": "joe@pve!terraform"}));
     assert_eq!(
-        r["token"],
-        json!({"full_tokenid": "joe@pve!terraform", "userid": "joe@pve", "tokenid": "terraform",
+        sim.state().token("joe@pve!terraform"),
+        Some(
+            json!({"full_tokenid": "joe@pve!terraform", "userid": "joe@pve", "tokenid": "terraform",
                "comment": "CI", "expire": 2_208_988_800_i64, "privsep": false})
+        )
     );
     // The secret still works: no update touched it.
-    assert!(authenticates(&sim, &api_token));
+    assert!(sim.token_authenticates(&api_token));
 
     // Absent, twice.
     sim.clear_requests();
@@ -198,7 +182,7 @@ fn lifecycle(version: &str) {
             "DELETE /access/users/joe@pve/token/terraform"
         ]
     );
-    assert!(!authenticates(&sim, &api_token));
+    assert!(!sim.token_authenticates(&api_token));
     sim.clear_requests();
     let r = ok(
         &sim,
@@ -212,15 +196,7 @@ fn lifecycle(version: &str) {
     );
 }
 
-#[test]
-fn lifecycle_pve91() {
-    lifecycle("9.1");
-}
-
-#[test]
-fn lifecycle_pve84() {
-    lifecycle("8.4");
-}
+on_each_version!(lifecycle);
 
 #[test]
 fn no_log_task_gets_no_warning() {
@@ -244,10 +220,8 @@ fn comment_cleared_on_pve9_refused_on_pve8() {
             let r = ok(&sim, task);
             assert_eq!(r["changed"], true);
             assert_eq!(r["token"]["comment"], Value::Null);
-            assert_eq!(
-                ok(&sim, json!({"tokenid": "joe@pve!tk"}))["token"]["comment"],
-                Value::Null
-            );
+            let saved = sim.state().token("joe@pve!tk").unwrap_or_default();
+            assert_eq!(saved["comment"], Value::Null, "{saved}");
         } else {
             let r = fail(&sim, task);
             assert!(
@@ -272,7 +246,8 @@ fn check_mode_predicts_the_real_run() {
             json!({"tokenid": "joe@pve!tk", "state": "absent"}),
         ];
         for step in steps {
-            let (predicted, _) = module().check_then_run(&sim, &step, &["token"]);
+            let (predicted, _) =
+                module().check_then_run(&sim, &step, &["token"], |s| s.token("joe@pve!tk"));
             assert!(predicted.get("secret").is_none(), "{predicted}");
             assert!(predicted.get("api_token").is_none(), "{predicted}");
         }
@@ -321,7 +296,7 @@ fn regenerate_keeps_the_acl(version: &str) {
         .start();
     ok(&sim, json!({"tokenid": "joe@pve!ci", "privsep": true}));
     let old = format!("joe@pve!ci={SEEDED}");
-    assert!(authenticates(&sim, &old));
+    assert!(sim.token_authenticates(&old));
     let acl_before = acl_lines(&sim);
     assert!(
         acl_before.iter().any(|l| l.contains("joe@pve!ci")),
@@ -375,7 +350,7 @@ fn regenerate_keeps_the_acl(version: &str) {
     let new = r["api_token"].as_str().unwrap_or_default().to_string();
     assert_eq!(new, format!("joe@pve!ci={secret}"));
     assert!(
-        !authenticates(&sim, &old),
+        !sim.token_authenticates(&old),
         "{version}: old secret still works"
     );
     // The new secret works, with the token's own rights (User.Modify on
@@ -385,15 +360,7 @@ fn regenerate_keeps_the_acl(version: &str) {
     assert_eq!(r.json["changed"], true);
 }
 
-#[test]
-fn regenerate_keeps_the_acl_pve91() {
-    regenerate_keeps_the_acl("9.1");
-}
-
-#[test]
-fn regenerate_keeps_the_acl_pve84() {
-    regenerate_keeps_the_acl("8.4");
-}
+on_each_version!(regenerate_keeps_the_acl);
 
 #[test]
 fn renew_rotates_only_when_due() {
@@ -418,10 +385,7 @@ fn renew_rotates_only_when_due() {
     assert_eq!(r["changed"], true);
     assert!(r["secret"].is_string());
     assert!(r["token"]["expire"].as_i64().unwrap_or_default() > now + 80 * 86_400);
-    assert!(authenticates(
-        &sim,
-        r["api_token"].as_str().unwrap_or_default()
-    ));
+    assert!(sim.token_authenticates(r["api_token"].as_str().unwrap_or_default()));
 }
 
 #[test]
@@ -494,16 +458,8 @@ fn transient_lock_timeouts_are_retried() {
         .start();
     let r = ok(&sim, json!({"tokenid": "joe@pve!tk", "privsep": false}));
     assert_eq!(r["changed"], true);
-    let posts = sim
-        .writes()
-        .into_iter()
-        .filter(|c| c.starts_with("POST "))
-        .count();
-    assert_eq!(posts, 3);
-    assert!(authenticates(
-        &sim,
-        r["api_token"].as_str().unwrap_or_default()
-    ));
+    assert_eq!(sim.count_calls("POST"), 3, "{:?}", sim.api_calls());
+    assert!(sim.token_authenticates(r["api_token"].as_str().unwrap_or_default()));
 }
 
 /// A creation whose answer is lost: settled by reading the token back (never
@@ -522,46 +478,30 @@ fn dropped_create(version: &str) {
         "{r}"
     );
     let calls = sim.api_calls();
-    let want: &[&str] = if version == "9.1" {
-        &[
-            "GET /access/users/joe@pve/token/tk",
-            "GET /access/users/joe@pve",
-            "POST /access/users/joe@pve/token/tk",
-            "GET /access/users/joe@pve/token/tk",
-            "GET /access/users/joe@pve/token/tk",
-            "GET /version",
-            "PUT /access/users/joe@pve/token/tk",
-        ]
+    // The lost creation, read back; then PVE's way to a new secret.
+    let mut want = vec![
+        "GET /access/users/joe@pve/token/tk",
+        "GET /access/users/joe@pve",
+        "POST /access/users/joe@pve/token/tk",
+        "GET /access/users/joe@pve/token/tk",
+        "GET /access/users/joe@pve/token/tk",
+        "GET /version",
+    ];
+    if version == "9.1" {
+        want.push("PUT /access/users/joe@pve/token/tk");
     } else {
-        &[
-            "GET /access/users/joe@pve/token/tk",
-            "GET /access/users/joe@pve",
-            "POST /access/users/joe@pve/token/tk",
-            "GET /access/users/joe@pve/token/tk",
-            "GET /access/users/joe@pve/token/tk",
-            "GET /version",
+        want.extend([
             "GET /access/acl",
             "DELETE /access/users/joe@pve/token/tk",
             "POST /access/users/joe@pve/token/tk",
-        ]
-    };
+        ]);
+    }
     assert_eq!(calls, want, "{version}");
     assert_eq!(r["token"]["privsep"], false);
-    assert!(authenticates(
-        &sim,
-        r["api_token"].as_str().unwrap_or_default()
-    ));
+    assert!(sim.token_authenticates(r["api_token"].as_str().unwrap_or_default()));
 }
 
-#[test]
-fn dropped_create_is_settled_pve91() {
-    dropped_create("9.1");
-}
-
-#[test]
-fn dropped_create_is_settled_pve84() {
-    dropped_create("8.4");
-}
+on_each_version!(dropped_create);
 
 /// Before PVE 9.1 the new secret comes from a second creation: when its
 /// answer is lost too, the task fails, says so, and a regeneration works.
@@ -587,10 +527,7 @@ fn a_secret_lost_twice_fails_and_says_how_to_get_one() {
     );
     assert!(sim.user_cfg_has("token:joe@pve!tk:0:0::"));
     let r = ok(&sim, json!({"tokenid": "joe@pve!tk", "regenerate": true}));
-    assert!(authenticates(
-        &sim,
-        r["api_token"].as_str().unwrap_or_default()
-    ));
+    assert!(sim.token_authenticates(r["api_token"].as_str().unwrap_or_default()));
 
     // A regeneration that re-creates the token: its ACL entries are named
     // as not re-added.
@@ -632,17 +569,14 @@ fn dropped_writes_are_settled() {
     let puts = sim.writes();
     assert_eq!(puts.len(), 2, "{puts:?}");
     let new = r["api_token"].as_str().unwrap_or_default();
-    assert!(authenticates(&sim, new));
-    assert!(!authenticates(
-        &sim,
-        created["api_token"].as_str().unwrap_or_default()
-    ));
+    assert!(sim.token_authenticates(new));
+    assert!(!sim.token_authenticates(created["api_token"].as_str().unwrap_or_default()));
     // A deletion: read back.
     sim.clear_requests();
     let r = ok(&sim, json!({"tokenid": "joe@pve!tk", "state": "absent"}));
     assert_eq!(r["changed"], true);
     assert_eq!(sim.writes(), ["DELETE /access/users/joe@pve/token/tk"]);
-    assert!(!authenticates(&sim, new));
+    assert!(!sim.token_authenticates(new));
 }
 
 #[test]
@@ -666,11 +600,11 @@ fn own_token_is_never_deleted_or_regenerated() {
             assert_eq!(sim.writes(), Vec::<String>::new());
         }
     }
-    assert!(authenticates(&sim, &me));
+    assert!(sim.token_authenticates(&me));
     // Root may.
     let r = ok(&sim, json!({"tokenid": "joe@pve!ci", "regenerate": true}));
     assert_eq!(r["changed"], true);
-    assert!(!authenticates(&sim, &me));
+    assert!(!sim.token_authenticates(&me));
 }
 
 #[test]
@@ -702,10 +636,7 @@ fn a_failure_half_way_keeps_the_new_secret_and_says_what_is_left() {
     let secret = r["secret"].as_str().unwrap_or_default();
     assert_eq!(secret.len(), 36);
     assert!(!m.contains(secret));
-    assert!(authenticates(
-        &sim,
-        r["api_token"].as_str().unwrap_or_default()
-    ));
+    assert!(sim.token_authenticates(r["api_token"].as_str().unwrap_or_default()));
 }
 
 /// A failure after a write: `changed` is true.
@@ -743,15 +674,7 @@ fn check_mode_on_an_empty_server(version: &str) {
     assert!(ready.user_cfg_has("token:terraform@pve!tf:0:0:Terraform:"));
 }
 
-#[test]
-fn check_mode_on_an_empty_server_pve91() {
-    check_mode_on_an_empty_server("9.1");
-}
-
-#[test]
-fn check_mode_on_an_empty_server_pve84() {
-    check_mode_on_an_empty_server("8.4");
-}
+on_each_version!(check_mode_on_an_empty_server);
 
 /// Before PVE 9.1 a regeneration re-creates the token and re-adds its ACL
 /// entries: a login that may manage the token but not that ACL path gets
@@ -794,7 +717,8 @@ fn diff_shows_expire_as_a_date() {
     let sim = seeded("9.1");
     let args = json!({"tokenid": "joe@pve!tk", "expire": "2027-01-31", "comment": "Grüße",
         "_ansible_no_log": true});
-    let (predicted, _) = module().check_then_run(&sim, &args, &["token"]);
+    let (predicted, _) =
+        module().check_then_run(&sim, &args, &["token"], |s| s.token("joe@pve!tk"));
     assert_eq!(diff_view(&predicted, "before"), json!({}));
     assert_eq!(
         diff_view(&predicted, "after")["expire"],
@@ -844,21 +768,13 @@ fn latin1_owner(version: &str) {
 
     // The token id goes in the Authorization header, in Latin-1 as PVE
     // reads it.
-    assert!(authenticates(&sim, &format!("jürgen@pve!ci={secret}")));
+    assert!(sim.token_authenticates(&format!("jürgen@pve!ci={secret}")));
 
     let r = ok(&sim, json!({"tokenid": "jürgen@pve!ci", "state": "absent"}));
     assert_eq!(r["changed"], true, "{r}");
     assert!(!stored("user.cfg", "token:jürgen@pve!ci:"));
     assert!(!stored("priv/token.cfg", "jürgen@pve!ci "));
-    assert!(!authenticates(&sim, &format!("jürgen@pve!ci={secret}")));
+    assert!(!sim.token_authenticates(&format!("jürgen@pve!ci={secret}")));
 }
 
-#[test]
-fn latin1_owner_pve91() {
-    latin1_owner("9.1");
-}
-
-#[test]
-fn latin1_owner_pve84() {
-    latin1_owner("8.4");
-}
+on_each_version!(latin1_owner);

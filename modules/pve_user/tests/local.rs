@@ -2,42 +2,14 @@
 //! and 8.4 (pve-oracle) on a node's state directory, read directly; logins
 //! checked over HTTPS by a pve-oracle server on the same state.
 
-use pve_test_support::{local_nodes, Sim, TestModule};
-use serde_json::{json, Value};
+use pve_test_support::{local_nodes, module_under_test, msg};
+use serde_json::json;
 
 /// Non-ASCII on purpose: it must reach PVE as over HTTP.
 const FIRST: &str = "Prüfer-pass-€1";
 const SECOND: &str = "second-pass-22";
 
-fn module() -> TestModule {
-    TestModule::new("pve_user", env!("CARGO_BIN_EXE_pve_user"))
-}
-
-/// Whether `userid` logs in with `password` over HTTPS, `server` (on the
-/// node's state) deciding: the module logs in as the user (`POST
-/// /access/ticket`), then reads the user, which PVE may refuse (403) only
-/// to a user that has logged in.
-fn logs_in(server: &Sim, userid: &str, password: &str) -> bool {
-    let r = module().run(
-        server,
-        json!({"api_user": userid, "api_password": password, "userid": userid,
-               "_ansible_check_mode": true}),
-    );
-    let msg = r.json["msg"].as_str().unwrap_or_default().to_string();
-    if r.code == 0 || msg.starts_with(&format!("GET /access/users/{userid}: 403 ")) {
-        return true;
-    }
-    assert!(
-        msg.starts_with("POST /access/ticket: 401 "),
-        "{userid}: {msg}\n{}",
-        server.stderr()
-    );
-    false
-}
-
-fn msg(r: &Value) -> &str {
-    r["msg"].as_str().unwrap_or_default()
-}
+module_under_test!("pve_user");
 
 #[test]
 fn lifecycle_with_passwords_on_stdin() {
@@ -47,7 +19,8 @@ fn lifecycle_with_passwords_on_stdin() {
         let server = node.server();
         let create = json!({"userid": "alice@pve", "comment": "Jürgen's € account",
                             "email": "alice@example.com", "password": FIRST});
-        let (predicted, done) = m.check_then_run(&node, &create, &["user"]);
+        let (predicted, done) =
+            m.check_then_run(&node, &create, &["user"], |s| s.user("alice@pve"));
         assert_eq!(
             msg(&predicted),
             "user 'alice@pve' would be created with a password"
@@ -69,7 +42,7 @@ fn lifecycle_with_passwords_on_stdin() {
             ["user:alice@pve:1:0:::alice@example.com:J%C3%BCrgen's %E2%82%AC account::"],
             "{v}"
         );
-        assert!(logs_in(&server, "alice@pve", FIRST), "{v}");
+        assert!(server.logs_in("alice@pve", FIRST), "{v}");
 
         // A no-op is one pvesh run.
         node.clear_requests();
@@ -97,15 +70,16 @@ fn lifecycle_with_passwords_on_stdin() {
             "{v}"
         );
         always["password"] = json!(SECOND);
-        let (predicted, done) = m.check_then_run(&node, &always, &["user"]);
+        let (predicted, done) =
+            m.check_then_run(&node, &always, &["user"], |s| s.user("alice@pve"));
         assert_eq!(
             msg(&predicted),
             "user 'alice@pve' would be updated: password",
             "{v}"
         );
         assert_eq!(msg(&done), "user 'alice@pve' updated: password", "{v}");
-        assert!(logs_in(&server, "alice@pve", SECOND), "{v}");
-        assert!(!logs_in(&server, "alice@pve", FIRST), "{v}");
+        assert!(server.logs_in("alice@pve", SECOND), "{v}");
+        assert!(!server.logs_in("alice@pve", FIRST), "{v}");
 
         node.clear_requests();
         let r = m.ok(&node, json!({"userid": "alice@pve", "comment": "plain"}));
@@ -113,7 +87,7 @@ fn lifecycle_with_passwords_on_stdin() {
         assert_eq!(node.writes(), ["PUT /access/users/alice@pve"], "{v}");
 
         let gone = json!({"userid": "alice@pve", "state": "absent"});
-        let (_, done) = m.check_then_run(&node, &gone, &["user"]);
+        let (_, done) = m.check_then_run(&node, &gone, &["user"], |s| s.user("alice@pve"));
         assert_eq!(done["changed"], true, "{v}");
         assert!(node.cfg_lines("user:alice@pve:").is_empty(), "{v}");
         assert!(!node.read("priv/shadow.cfg").contains("alice@pve"), "{v}");

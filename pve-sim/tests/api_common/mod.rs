@@ -12,6 +12,7 @@ use pve_sim::api::Api;
 use pve_sim::http::{Handler, Request};
 use pve_sim::model::PveVersion;
 use pve_sim::store::{Store, StoreOptions};
+pub use pve_test_support::http::{enc, form};
 use serde_json::Value;
 
 pub const ROOT_PW: &str = "root-secret-pw";
@@ -131,28 +132,6 @@ impl Resp {
         );
         self
     }
-}
-
-/// Form-encodes `params` (`%XX` for everything but unreserved characters).
-pub fn form(params: &[(&str, &str)]) -> Vec<u8> {
-    params
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
-}
-
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 impl Sim {

@@ -19,7 +19,8 @@
 //! the whole run:
 //!
 //! - `pve-sim` (the default): the binary from `sim_binary()` (`$PVE_SIM_BIN`,
-//!   else `<workspace>/target/debug/pve-sim`; `make test` builds it);
+//!   which `make test` sets, else `<target>/debug/pve-sim`, which the tests
+//!   build first: a bare `cargo test` works on a fresh clone);
 //! - `pve-oracle`: the real PVE access-control code from `oracle_binary()`
 //!   (`$PVE_ORACLE`, else `<workspace>/../shared/pve-oracle/pve-oracle`),
 //!   which has pve-sim's command line, ready line and request log.
@@ -35,6 +36,12 @@
 //! skipped (and said so), or failed when `PVE_REQUIRE_ORACLE=1`.
 //! [`TestModule`] runs a module against either ([`Target`]).
 //!
+//! What a test asserts about the server it reads from the server, never
+//! through the module under test: [`Sim::state`] (the `user.cfg` it saved)
+//! and [`Sim::get`] (an API answer, over an HTTP client of this crate's
+//! own, [`http`]). A module test file starts with [`module_under_test!`]
+//! and runs its version-dependent bodies with [`on_each_version!`].
+//!
 //! Either runs on a free loopback port with its own temporary directory
 //! (request log, state, the CA certificate, the server's stderr), and is
 //! killed, its directory removed, on drop. Failed logins answer at once
@@ -46,15 +53,20 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
+use serde_json::Map;
+/// The JSON value type of module args and results (for [`module_under_test`]).
+pub use serde_json::Value;
 
 mod state;
 pub use state::UserCfg;
 mod local;
 pub use local::{local_nodes, HeldLock, LocalNode, LOCAL_VERSIONS};
+mod build;
+pub mod http;
+use build::cargo_build;
 
 /// How long the sim may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -123,6 +135,8 @@ pub struct Sim {
     pub state_dir: PathBuf,
     request_log: PathBuf,
     child: Child,
+    /// root@pam's ticket for [`Sim::get`], from the first call.
+    root_ticket: OnceLock<String>,
 }
 
 /// Options for `Sim`; `start()` launches it.
@@ -283,6 +297,7 @@ impl SimBuilder {
             state_dir,
             request_log,
             child,
+            root_ticket: OnceLock::new(),
         }
     }
 }
@@ -373,6 +388,16 @@ impl Sim {
             .collect()
     }
 
+    /// How many of [`Sim::api_calls`] are `call` (`METHOD path`), or, for
+    /// a bare method (`PUT`), of that method.
+    pub fn count_calls(&self, call: &str) -> usize {
+        let method = format!("{call} ");
+        self.api_calls()
+            .iter()
+            .filter(|c| *c == call || c.starts_with(&method))
+            .count()
+    }
+
     /// The writes among [`Sim::api_calls`] (everything but GET).
     pub fn writes(&self) -> Vec<String> {
         self.api_calls()
@@ -423,6 +448,9 @@ pub trait Target {
     fn clear_requests(&self);
     /// What the target printed, for failure messages.
     fn stderr(&self) -> String;
+    /// The access configuration as the server saved it (its `user.cfg`),
+    /// read directly: see [`UserCfg`].
+    fn state(&self) -> UserCfg;
 }
 
 impl Target for Sim {
@@ -438,25 +466,30 @@ impl Target for Sim {
     fn stderr(&self) -> String {
         Sim::stderr(self)
     }
+    fn state(&self) -> UserCfg {
+        Sim::state(self)
+    }
 }
 
-/// The pve-sim binary: `$PVE_SIM_BIN`, else `<workspace>/target/debug/pve-sim`
-/// (`$CARGO_TARGET_DIR/debug/pve-sim` when that is set).
+/// The pve-sim binary: `$PVE_SIM_BIN`, which must exist (`make test` sets
+/// it), else `<target>/debug/pve-sim`, built first (tests/support/src/build.rs).
 pub fn sim_binary() -> PathBuf {
-    let path = match std::env::var_os("PVE_SIM_BIN") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => debug_binary("pve-sim"),
-    };
-    if !path.is_file() {
-        // `cargo test` cannot build it from here: cargo holds the build
-        // directory's lock while the tests run.
-        panic!(
-            "no pve-sim binary at {}: run `make test`, which builds it and the release modules \
-             first (or `make sim modules`, then `cargo test`)",
-            path.display()
-        );
+    match std::env::var_os("PVE_SIM_BIN") {
+        Some(p) if !p.is_empty() => {
+            let path = PathBuf::from(p);
+            assert!(
+                path.is_file(),
+                "PVE_SIM_BIN={}: no such binary: run `make sim` (or unset PVE_SIM_BIN to have \
+                 the tests build it)",
+                path.display()
+            );
+            path
+        }
+        _ => {
+            cargo_build("pve-sim");
+            target_dir().join("debug/pve-sim")
+        }
     }
-    path
 }
 
 /// What to do when the real PVE code is wanted and missing.
@@ -480,26 +513,26 @@ pub fn oracle_binary() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-/// `<target>/debug/<name>`: `$CARGO_TARGET_DIR`, else the workspace's `target`.
-fn debug_binary(name: &str) -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else the workspace's `target`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
         Some(t) if !t.is_empty() => PathBuf::from(t),
         _ => workspace_root().join("target"),
-    };
-    target.join("debug").join(name)
+    }
 }
 
 /// A module binary for tests that run several modules:
 /// `$PVE_ACCESS_MODULES_DIR/<name>` (the release binaries `make test`
-/// ships), else the debug build (`cargo build --bins`). Panics with what to
-/// run when it has not been built.
+/// ships), else the debug build, built first (tests/support/src/build.rs).
 pub fn built_module(name: &str) -> PathBuf {
-    let path = module_binary(name, &debug_binary(name).to_string_lossy());
-    assert!(
-        path.is_file(),
-        "no binary of {name} at {}: run `cargo build --bins` (or `make modules` with PVE_ACCESS_MODULES_DIR)",
-        path.display()
+    if modules_dir().is_none() {
+        cargo_build(name);
+    }
+    let path = module_binary(
+        name,
+        &target_dir().join("debug").join(name).to_string_lossy(),
     );
+    assert!(path.is_file(), "no binary of {name} at {}", path.display());
     path
 }
 
@@ -544,10 +577,17 @@ fn workspace_root() -> PathBuf {
 /// set (the release binaries `make test` ships), else `fallback` (usually
 /// `env!("CARGO_BIN_EXE_<name>")`).
 pub fn module_binary(name: &str, fallback: &str) -> PathBuf {
-    match std::env::var_os("PVE_ACCESS_MODULES_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
-        _ => PathBuf::from(fallback),
+    match modules_dir() {
+        Some(dir) => dir.join(name),
+        None => PathBuf::from(fallback),
     }
+}
+
+/// `$PVE_ACCESS_MODULES_DIR`, when set.
+fn modules_dir() -> Option<PathBuf> {
+    std::env::var_os("PVE_ACCESS_MODULES_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
 }
 
 /// Module args that log in with a whole API token (`user@realm!name=secret`)
@@ -589,23 +629,97 @@ pub fn pve_file_bytes(text: &str) -> Vec<u8> {
         .unwrap_or_else(|| text.as_bytes().to_vec())
 }
 
-/// The release binary of a module, for tests that run several modules:
-/// `$PVE_ACCESS_MODULES_DIR/<name>`, else the workspace's release build.
-/// Panics with what to run when it has not been built.
+/// The release binary of a module, as it ships: `$PVE_ACCESS_MODULES_DIR/<name>`,
+/// else the target directory's release build, built first with `make
+/// modules` (tests/support/src/build.rs).
 pub fn release_module(name: &str) -> PathBuf {
-    let path = match std::env::var_os("PVE_ACCESS_MODULES_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
-        _ => workspace_root()
-            .join("target/x86_64-unknown-linux-musl/release")
-            .join(name),
+    let path = match modules_dir() {
+        Some(dir) => dir.join(name),
+        None => {
+            build::make_modules();
+            target_dir()
+                .join("x86_64-unknown-linux-musl/release")
+                .join(name)
+        }
     };
     assert!(
         path.is_file(),
-        "no release binary of {name} at {}: run `make test`, which builds the release modules \
-         and pve-sim first (or `make sim modules`, then `cargo test`)",
+        "no release binary of {name} at {}: run `make modules`",
         path.display()
     );
     path
+}
+
+/// A list sorted (by its JSON text), anything else as it is.
+fn in_any_order(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => {
+            let mut items = items.clone();
+            items.sort_by_key(Value::to_string);
+            Value::Array(items)
+        }
+        other => other.clone(),
+    }
+}
+
+/// A result's `msg` (empty when there is none).
+pub fn msg(result: &Value) -> &str {
+    result["msg"].as_str().unwrap_or_default()
+}
+
+/// Defines, in a module's test file, `module()`: the module under test (its
+/// binary from `$PVE_ACCESS_MODULES_DIR`, else the one cargo built for the
+/// test), and `ok(target, args)` / `fail(target, args)`, which run it and
+/// assert success / a failure without a change ([`TestModule::ok`],
+/// [`TestModule::fail`]).
+///
+/// ```ignore
+/// pve_test_support::module_under_test!("pve_user");
+/// ```
+#[macro_export]
+macro_rules! module_under_test {
+    ($name:literal) => {
+        fn module() -> $crate::TestModule {
+            $crate::TestModule::new($name, env!(concat!("CARGO_BIN_EXE_", $name)))
+        }
+
+        #[allow(dead_code)]
+        fn ok(target: &impl $crate::Target, args: $crate::Value) -> $crate::Value {
+            module().ok(target, args)
+        }
+
+        #[allow(dead_code)]
+        fn fail(target: &impl $crate::Target, args: $crate::Value) -> $crate::Value {
+            module().fail(target, args)
+        }
+    };
+}
+
+/// One test per PVE version a test body runs on (9.1 and 8.4, as pinned in
+/// pve-oracle): for each `body`, a function `fn body(version: &str)`, the
+/// tests `body::pve91` and `body::pve84`, so a failure names the version.
+///
+/// ```ignore
+/// fn lifecycle(version: &str) { /* ... */ }
+/// pve_test_support::on_each_version!(lifecycle);
+/// ```
+#[macro_export]
+macro_rules! on_each_version {
+    ($($body:ident),+ $(,)?) => {
+        $(
+            mod $body {
+                #[test]
+                fn pve91() {
+                    super::$body("9.1");
+                }
+
+                #[test]
+                fn pve84() {
+                    super::$body("8.4");
+                }
+            }
+        )+
+    };
 }
 
 /// One side (`before` or `after`) of a result's diff, read back from the
@@ -666,9 +780,18 @@ impl TestModule {
     /// Runs `args` in check mode, then for real (both in diff mode), and
     /// asserts what every module promises: the check run writes nothing and
     /// predicts the real one (same `changed`, `diff` and values under
-    /// `keys`), and a predicted change says what "would" happen. Returns
-    /// (predicted, done).
-    pub fn check_then_run(&self, sim: &impl Target, args: &Value, keys: &[&str]) -> (Value, Value) {
+    /// `keys`), and a predicted change says what "would" happen. Then the
+    /// server itself is asked: `saved` reads, from the state the server
+    /// saved, what the module reports under `keys[0]` (the user, the role,
+    /// ...; `None` when gone, which a module reports as `{}`), and it must
+    /// be the same (lists in any order). Returns (predicted, done).
+    pub fn check_then_run(
+        &self,
+        sim: &impl Target,
+        args: &Value,
+        keys: &[&str],
+        saved: impl FnOnce(&UserCfg) -> Option<Value>,
+    ) -> (Value, Value) {
         let mut check = args.clone();
         check["_ansible_check_mode"] = Value::Bool(true);
         check["_ansible_diff"] = Value::Bool(true);
@@ -692,6 +815,12 @@ impl TestModule {
             let msg = predicted["msg"].as_str().unwrap_or_default();
             assert!(msg.contains("would "), "{args}: check mode msg {msg:?}");
         }
+        let key = keys.first().expect("the key of what the module reports");
+        assert_eq!(
+            in_any_order(&done[key]),
+            in_any_order(&saved(&sim.state()).unwrap_or_else(|| Value::Object(Map::new()))),
+            "{args}: the module's {key} is not what the server saved"
+        );
         (predicted, done)
     }
 

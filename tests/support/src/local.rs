@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{require_oracle, run_module_env, unique_temp_dir, ModuleRun, Server, Sim, Target};
+use crate::{
+    require_oracle, run_module_env, unique_temp_dir, ModuleRun, Server, Sim, Target, UserCfg,
+};
 
 /// The PVE versions local mode is tested on (pve-oracle ships both).
 pub const LOCAL_VERSIONS: [&str; 2] = ["9.1", "8.4"];
@@ -267,6 +269,9 @@ impl Target for LocalNode {
             self.version,
             self.state.display()
         )
+    }
+    fn state(&self) -> UserCfg {
+        UserCfg::parse(&fs::read(self.state.join("user.cfg")).unwrap_or_default())
     }
 }
 

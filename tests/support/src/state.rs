@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 pub struct UserCfg {
     users: BTreeMap<String, Value>,
     groups: BTreeMap<String, Value>,
-    roles: BTreeMap<String, Vec<String>>,
+    roles: BTreeMap<String, Value>,
     tokens: BTreeMap<String, Value>,
     acl: Vec<Value>,
 }
@@ -78,7 +78,10 @@ impl UserCfg {
                     );
                 }
                 ["role", id, privs, ..] => {
-                    cfg.roles.insert(id.to_string(), split(privs));
+                    cfg.roles.insert(
+                        id.to_string(),
+                        json!({"roleid": id, "privs": split(privs), "special": false}),
+                    );
                 }
                 ["acl", propagate, path, ugids, roles, ..] => {
                     for ugid in split(ugids) {
@@ -121,8 +124,9 @@ impl UserCfg {
         self.groups.get(groupid).cloned()
     }
 
-    /// A custom role's privileges, sorted (built-in roles are not in the file).
-    pub fn role(&self, roleid: &str) -> Option<Vec<String>> {
+    /// A custom role as `pve_role` returns it (built-in roles are not in
+    /// the file).
+    pub fn role(&self, roleid: &str) -> Option<Value> {
         self.roles.get(roleid).cloned()
     }
 
@@ -199,7 +203,10 @@ mod tests {
             c.group("ops").unwrap()["members"],
             json!(["root@pam", "jürgen@pve"])
         );
-        assert_eq!(c.role("Deploy").unwrap(), ["VM.Audit", "VM.Allocate"]);
+        assert_eq!(
+            c.role("Deploy").unwrap(),
+            json!({"roleid": "Deploy", "privs": ["VM.Audit", "VM.Allocate"], "special": false})
+        );
         assert_eq!(c.acl().len(), 5);
         assert_eq!(
             c.acl()[1],

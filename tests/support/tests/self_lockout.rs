@@ -15,7 +15,7 @@
 
 use std::fs;
 
-use pve_test_support::{built_module, run_module, with_api_token, ModuleRun, Sim};
+use pve_test_support::{built_module, on_each_version, run_module, with_api_token, ModuleRun, Sim};
 use serde_json::{json, Value};
 
 const ALICE_PASSWORD: &str = "alice-pass-1";
@@ -369,32 +369,16 @@ fn matrix(version: &str, login: Login) {
     }
 }
 
-#[test]
-fn password_login_pve91() {
-    matrix("9.1", Login::Password);
+fn password_login(version: &str) {
+    matrix(version, Login::Password);
 }
 
-#[test]
-fn privsep_token_pve91() {
-    matrix("9.1", Login::PrivsepToken);
+fn privsep_token(version: &str) {
+    matrix(version, Login::PrivsepToken);
 }
 
-#[test]
-fn full_token_pve91() {
-    matrix("9.1", Login::FullToken);
+fn full_token(version: &str) {
+    matrix(version, Login::FullToken);
 }
 
-#[test]
-fn password_login_pve84() {
-    matrix("8.4", Login::Password);
-}
-
-#[test]
-fn privsep_token_pve84() {
-    matrix("8.4", Login::PrivsepToken);
-}
-
-#[test]
-fn full_token_pve84() {
-    matrix("8.4", Login::FullToken);
-}
+on_each_version!(password_login, privsep_token, full_token);
