@@ -221,6 +221,9 @@ sshd_start() {
     # "*": no password, yet not locked (sshd refuses a locked account).
     useradd --create-home --shell /bin/sh --password "*" "$SSHD_USER" || return 1
     SSHD_ADDED+=("user")
+  else
+    # Left by a run that was killed: the targets start from an empty cache.
+    rm -rf "$(getent passwd "$SSHD_USER" | cut -d: -f6)/.cache/pve.access"
   fi
   if command -v sudo >/dev/null && [[ ! -e /etc/sudoers.d/$SSHD_USER ]]; then
     printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$SSHD_USER" >"/etc/sudoers.d/$SSHD_USER"
