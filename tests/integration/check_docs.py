@@ -160,7 +160,9 @@ def check_module_list(collection_dir: str) -> None:
         files = os.listdir(path) if os.path.isdir(path) else []
         return sorted(f[:len(f) - len(ext)] for f in files if f.endswith(ext) and f != "__init__.py")
 
-XX, names("plugins", "modules", ext=".py")),
+    for what, got in (("binaries/linux-x86_64", names("binaries", "linux-x86_64")),
+                      ("binaries/linux-aarch64", names("binaries", "linux-aarch64")),
+                      ("plugins/modules", names("plugins", "modules", ext=".py")),
                       ("plugins/action", names("plugins", "action", ext=".py"))):
         check(got == MODULES, f"the collection's {what} has {got}, modules/ has {MODULES}")
     runtime = yaml.safe_load(open(os.path.join(collection_dir, "meta", "runtime.yml"), encoding="utf-8"))
