@@ -8,7 +8,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const DAY: i64 = 86_400;
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
 const EXPIRE_FORMS: &str =
     "expected 0 or never, epoch seconds, a date YYYY-MM-DD (midnight UTC) or an RFC 3339 time such as 2027-01-31T12:00:00Z";
 

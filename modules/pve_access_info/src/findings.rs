@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ansible_module::{json, Value};
 use pve_api::access::{AclEntry, PrincipalKind, Role};
-use pve_api::time::format_epoch;
+use pve_api::time::{format_epoch, DAY};
 
 use crate::plan::{count, effective_expire, realm_of, tfa_of, Account, Inventory, Kind, Query};
 
@@ -181,8 +181,6 @@ const PASSWORD_REALMS: [&str; 4] = ["pam", "pve", "ldap", "ad"];
 fn second_factor(t: &str) -> bool {
     t != "recovery"
 }
-
-const DAY: i64 = 86_400;
 
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -384,7 +384,7 @@ fn expiry(out: &mut Map<String, Value>, own: i64, effective: i64, now: i64) {
     let date = (own != 0).then(|| time::format_epoch(own));
     out.insert("expire_date".into(), json!(date));
     out.insert("expired".into(), json!(effective != 0 && effective <= now));
-    let days = (effective != 0).then(|| (effective - now).div_euclid(86_400));
+    let days = (effective != 0).then(|| (effective - now).div_euclid(time::DAY));
     out.insert("expires_in_days".into(), json!(days));
 }
 
