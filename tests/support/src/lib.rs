@@ -66,6 +66,7 @@ mod local;
 pub use local::{local_nodes, HeldLock, LocalNode, LOCAL_VERSIONS};
 mod build;
 pub mod http;
+pub mod ldap;
 use build::cargo_build;
 
 /// How long the sim may take to print its ready line.
