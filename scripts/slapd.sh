@@ -70,15 +70,29 @@ start() {
   # -y sends a file's every byte: no newline at the end.
   (umask 077 && printf %s "$(sed -n "/^dn: $bind_dn\$/,/^\$/s/^userPassword: //p" "$ldif")" >"$dir/bind-password")
   local schema=$openldap/etc/ldap/schema
+  # What an Active Directory realm needs beyond LDAP, as far as slapd can
+  # give it: AD's classes and attributes (OpenLDAP's msuser.schema: user,
+  # group, sAMAccountName, ...) and the root DSE's defaultNamingContext,
+  # where PVE looks for the base when an AD realm has no base_dn. slapd
+  # knows no such attribute, so it is declared (an OID of OpenLDAP's
+  # experimental arc) and served from a root DSE file.
+  cat >"$dir/ad.schema" <<SCHEMA
+attributetype ( 1.3.6.1.4.1.4203.666.11.99.1 NAME 'defaultNamingContext'
+  EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
+SCHEMA
+  printf 'dn:\ndefaultNamingContext: %s\n' "$base_dn" >"$dir/rootdse.ldif"
   cat >"$dir/slapd.conf" <<CONF
 include $schema/core.schema
 include $schema/cosine.schema
 include $schema/inetorgperson.schema
 include $schema/nis.schema
+include $schema/msuser.schema
+include $dir/ad.schema
 modulepath $openldap/usr/lib/ldap
 moduleload back_mdb
 pidfile $dir/slapd.pid
 argsfile $dir/slapd.args
+rootDSE $dir/rootdse.ldif
 database mdb
 maxsize 67108864
 suffix "$base_dn"

@@ -1,0 +1,654 @@
+//! What PVE's own realm sync does, measured with the real code: pve-oracle's
+//! `pvesh` (PVE 9.1 and 8.4) syncs an LDAP realm from the tests' slapd
+//! ([`Directory`], the fixture `tests/fixtures/ldap/directory.ldif`). These
+//! are the facts docs/realm-sync.md describes and pve-sim's sync is to be
+//! held to: the task log PVE prints line by line, the UPID, the task's end
+//! status, and what user.cfg holds afterwards, for each scope, dry run,
+//! `enable-new` and each `remove-vanished` option, after the directory
+//! changed. Skipped without pve-oracle (failed with `PVE_REQUIRE_ORACLE=1`).
+//!
+//! The sync runs as a forked worker task, which logs to
+//! `/var/log/pve/tasks` (not under the state directory). Each node gets a
+//! `/var/log/pve` of its own in a private mount namespace where the
+//! machine allows one (`unshare -m`, as root); elsewhere the tasks are
+//! logged where a PVE node logs them.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+use pve_test_support::ldap::Directory;
+use pve_test_support::{on_each_version, require_oracle, LocalNode, UserCfg};
+
+const REALM: &str = "dir";
+const PEOPLE: &str = "ou=people,dc=pve-access,dc=test";
+const GROUPS: &str = "ou=groups,dc=pve-access,dc=test";
+/// What a realm must map to sync names and e-mail addresses at all: PVE
+/// reads LDAP attributes named like its own fields unless told otherwise.
+const SYNC_ATTRIBUTES: &str = "email=mail,firstname=givenName,lastname=sn";
+
+/// A node of pve-oracle whose pvesh logs its tasks into `logs`.
+struct Node {
+    local: LocalNode,
+    /// What plays `/var/log/pve` for this node's pvesh.
+    logs: PathBuf,
+}
+
+/// One pvesh run.
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+impl Run {
+    /// The task's UPID: the last line a synchronous CLI task prints.
+    fn upid(&self) -> &str {
+        let upid = self.stdout.lines().last().unwrap_or_default();
+        assert!(
+            upid.starts_with("UPID:"),
+            "no UPID at the end of\n{}",
+            self.stdout
+        );
+        upid
+    }
+
+    /// What the task printed before its UPID: its log as PVE wrote it.
+    fn log(&self) -> String {
+        let upid = self.upid();
+        self.stdout
+            .strip_suffix(&format!("{upid}\n"))
+            .unwrap_or(&self.stdout)
+            .to_string()
+    }
+}
+
+impl Node {
+    fn new(version: &str) -> Option<Node> {
+        let oracle = require_oracle("realm sync against slapd")?;
+        let local = LocalNode::new(&oracle, version);
+        let logs = local.bin.with_file_name("var-log-pve");
+        fs::create_dir_all(logs.join("tasks")).expect("create the node's task log directory");
+        let real = oracle.with_file_name("bin").join("pvesh");
+        let run_real = format!(
+            "env PVE_ORACLE_ETC='{}' PVE_ORACLE_VERSION='{version}' '{}' \"$@\"",
+            local.state.display(),
+            real.display()
+        );
+        let isolated = Command::new("unshare")
+            .args(["-m", "sh", "-c", "mount --bind \"$0\" /var/log/pve"])
+            .arg(&logs)
+            .status()
+            .is_ok_and(|s| s.success());
+        if isolated {
+            local.program(
+                "pvesh",
+                &format!(
+                    "exec unshare -m sh -c 'mount --bind \"$0\" /var/log/pve && shift && exec \"$@\"' \
+                     '{}' - {run_real}",
+                    logs.display()
+                ),
+            );
+        } else {
+            eprintln!("no private mount namespace here: the sync tasks log to /var/log/pve");
+        }
+        let logs = if isolated {
+            logs
+        } else {
+            PathBuf::from("/var/log/pve")
+        };
+        Some(Node { local, logs })
+    }
+
+    fn pvesh(&self, args: &[&str]) -> Run {
+        let out = Command::new(self.local.bin.join("pvesh"))
+            .args(args)
+            .output()
+            .expect("run pvesh");
+        Run {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+        }
+    }
+
+    /// pvesh that must succeed.
+    fn ok(&self, args: &[&str]) -> Run {
+        let run = self.pvesh(args);
+        assert_eq!(run.code, 0, "pvesh {args:?}: {}", run.stderr);
+        run
+    }
+
+    fn sync(&self, realm: &str, opts: &[&str]) -> Run {
+        let path = format!("/access/domains/{realm}/sync");
+        let mut args = vec!["create", path.as_str()];
+        args.extend_from_slice(opts);
+        self.pvesh(&args)
+    }
+
+    /// An LDAP realm on `dir`'s people and groups, with `extra` options.
+    fn ldap_realm(&self, dir: &Directory, realm: &str, extra: &[&str]) {
+        let port = dir.port.to_string();
+        let mut args = vec![
+            "create",
+            "/access/domains",
+            "--realm",
+            realm,
+            "--type",
+            "ldap",
+            "--server1",
+            &dir.host,
+            "--port",
+            &port,
+            "--base_dn",
+            PEOPLE,
+            "--user_attr",
+            "uid",
+            "--group_dn",
+            GROUPS,
+            "--bind_dn",
+            &dir.bind_dn,
+            "--password",
+            &dir.bind_password,
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args);
+    }
+
+    fn user_cfg(&self) -> String {
+        self.local.read("user.cfg")
+    }
+
+    fn state(&self) -> UserCfg {
+        UserCfg::parse(self.user_cfg().as_bytes())
+    }
+
+    /// The task's log file as the worker wrote it (in the directory named
+    /// by the last hex digit of the UPID's start time).
+    fn task_log(&self, upid: &str) -> String {
+        let start = upid.split(':').nth(4).unwrap_or_default();
+        let bucket = &start[start.len().saturating_sub(1)..];
+        let path = self.logs.join("tasks").join(bucket).join(upid);
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+}
+
+/// The lines of user.cfg that are about this realm's users and groups, and
+/// the ACL, sorted: what a sync may change.
+fn synced_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            l.contains(&format!("@{REALM}"))
+                || l.contains(&format!("-{REALM}:"))
+                || l.starts_with("acl:")
+        })
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn lines(text: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = text.iter().map(|l| l.to_string()).collect();
+    lines.sort();
+    lines
+}
+
+/// Users of the realm, then groups: the fixture as PVE syncs it.
+const FIRST_SYNC: &[&str] = &[
+    "user:alice@dir:1:0:Alice:Archer:alice@pve-access.test:::",
+    "user:bob@dir:1:0:Bob:Baker:bob@pve-access.test:::",
+    "user:carol@dir:1:0:Carol:Carter:carol@pve-access.test:::",
+    "user:dave@dir:1:0:Dave:Dyer::::",
+    "user:erin@dir:1:0::Evans:erin@pve-access.test:::",
+    "group:admins-dir:alice@dir,bob@dir::",
+    "group:operators-dir:bob@dir,carol@dir,dave@dir::",
+];
+
+fn dry_run_prints_what_it_would_do_and_writes_nothing(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start();
+    node.ldap_realm(&dir, REALM, &["--sync_attributes", SYNC_ATTRIBUTES]);
+    let before = node.user_cfg();
+
+    let run = node.sync(REALM, &["--scope", "both", "--dry-run", "1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.log(),
+        "(dry test run) starting sync for realm dir\n\
+         got data from server, updating users and groups\n\
+         syncing users (remove-vanished opts: none)\n\
+         adding user 'alice@dir'\n\
+         adding user 'bob@dir'\n\
+         adding user 'carol@dir'\n\
+         adding user 'dave@dir'\n\
+         adding user 'erin@dir'\n\
+         syncing groups (remove-vanished opts: none)\n\
+         adding group 'admins-dir'\n\
+         adding group 'operators-dir'\n\
+         \n\
+         NOTE: Dry test run, changes were NOT written to the configuration.\n"
+    );
+    let fields: Vec<&str> = run.upid().split(':').collect();
+    assert_eq!(fields.len(), 9, "{}", run.upid());
+    assert_eq!(fields[5..], ["auth-realm-sync-test", REALM, "root@pam", ""]);
+    assert_eq!(node.task_log(run.upid()), format!("{}TASK OK\n", run.log()));
+    assert_eq!(node.user_cfg(), before, "a dry run wrote user.cfg");
+}
+
+fn sync_adds_users_and_groups_named_after_the_realm(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start();
+    node.ldap_realm(&dir, REALM, &[]);
+
+    // Without sync_attributes only the names come over.
+    let run = node.sync(REALM, &["--scope", "users"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.upid().contains(":auth-realm-sync:dir:root@pam:"),
+        "{}",
+        run.upid()
+    );
+    assert!(run
+        .log()
+        .ends_with("adding user 'erin@dir'\nsuccessfully updated users configuration\n"));
+    assert_eq!(node.task_log(run.upid()), format!("{}TASK OK\n", run.log()));
+    assert_eq!(
+        node.local.cfg_lines("user:alice@dir:"),
+        ["user:alice@dir:1:0::::::"]
+    );
+    assert!(
+        node.state().group("admins-dir").is_none(),
+        "scope users synced groups"
+    );
+
+    node.ok(&[
+        "set",
+        "/access/domains/dir",
+        "--sync_attributes",
+        SYNC_ATTRIBUTES,
+    ]);
+    let run = node.sync(REALM, &["--scope", "groups"]);
+    assert_eq!(
+        run.log(),
+        "starting sync for realm dir\n\
+         got data from server, updating groups\n\
+         syncing groups (remove-vanished opts: none)\n\
+         adding group 'admins-dir'\n\
+         adding group 'operators-dir'\n\
+         successfully updated groups configuration\n"
+    );
+    // The posixGroup is no group PVE looks for (classes groupOfNames,
+    // group, univentionGroup, ipausergroup; members by DN only).
+    assert!(node.state().group("staff-dir").is_none());
+
+    let run = node.sync(REALM, &["--scope", "both"]);
+    assert!(
+        run.log().contains("updating user 'alice@dir'\n"),
+        "{}",
+        run.log()
+    );
+    assert_eq!(synced_lines(&node.user_cfg()), lines(FIRST_SYNC));
+
+    // A sync that finds nothing new says "updating" all the same: its log
+    // does not tell whether anything changed; user.cfg does.
+    let before = node.user_cfg();
+    let run = node.sync(REALM, &["--scope", "both"]);
+    assert!(run.log().contains("updating user 'alice@dir'\n"));
+    assert!(run.log().contains("updating group 'admins-dir'\n"));
+    assert_eq!(node.user_cfg(), before);
+}
+
+/// The directory after people came and went: bob's mail changed, erin and
+/// the admins group are gone, frank and the devs group are new.
+const DIRECTORY_CHANGES: &str = "\
+dn: uid=bob,ou=people,dc=pve-access,dc=test
+changetype: modify
+replace: mail
+mail: bob@changed.test
+
+dn: uid=erin,ou=people,dc=pve-access,dc=test
+changetype: delete
+
+dn: uid=frank,ou=people,dc=pve-access,dc=test
+changetype: add
+objectClass: inetOrgPerson
+uid: frank
+cn: Frank Fox
+givenName: Frank
+sn: Fox
+mail: frank@pve-access.test
+
+dn: cn=admins,ou=groups,dc=pve-access,dc=test
+changetype: delete
+
+dn: cn=devs,ou=groups,dc=pve-access,dc=test
+changetype: add
+objectClass: groupOfNames
+cn: devs
+member: uid=frank,ou=people,dc=pve-access,dc=test
+";
+
+fn remove_vanished_after_the_directory_changed(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start();
+    node.ldap_realm(&dir, REALM, &["--sync_attributes", SYNC_ATTRIBUTES]);
+    node.ok(&["create", "/access/domains/dir/sync", "--scope", "both"]);
+    // What PVE's admins add locally: a comment, a disabled user, a token,
+    // ACL entries for a user and a group that will vanish, a local member.
+    node.ok(&["set", "/access/users/carol@dir", "--comment", "local note"]);
+    node.ok(&["set", "/access/users/dave@dir", "--enable", "0"]);
+    node.ok(&["create", "/access/users/bob@dir/token/ci"]);
+    node.ok(&[
+        "set",
+        "/access/acl",
+        "--path",
+        "/vms",
+        "--users",
+        "erin@dir",
+        "--roles",
+        "PVEAuditor",
+    ]);
+    node.ok(&[
+        "set",
+        "/access/acl",
+        "--path",
+        "/",
+        "--groups",
+        "admins-dir",
+        "--roles",
+        "PVEAuditor",
+    ]);
+    node.ok(&["set", "/access/users/root@pam", "--groups", "operators-dir"]);
+    dir.modify(DIRECTORY_CHANGES);
+    let start = node.user_cfg();
+
+    let common = [
+        "user:alice@dir:1:0:Alice:Archer:alice@pve-access.test:::",
+        "user:bob@dir:1:0:Bob:Baker:bob@changed.test:::",
+        "token:bob@dir!ci:0:1::",
+        "user:dave@dir:0:0:Dave:Dyer::::",
+        "group:devs-dir:frank@dir::",
+    ];
+    let erin = "user:erin@dir:1:0::Evans:erin@pve-access.test:::";
+    let admins = "group:admins-dir:alice@dir,bob@dir::";
+    let acl = [
+        "acl:1:/:@admins-dir:PVEAuditor:",
+        "acl:1:/vms:erin@dir:PVEAuditor:",
+    ];
+    let carol = "user:carol@dir:1:0:Carol:Carter:carol@pve-access.test:local note::";
+    let carol_plain = "user:carol@dir:1:0:Carol:Carter:carol@pve-access.test:::";
+    // A synced group's members are the directory's, whatever the option:
+    // root@pam, added locally, is dropped; the comment goes only with
+    // `properties`.
+    let operators = "group:operators-dir:bob@dir,carol@dir,dave@dir::";
+    let frank_enabled = "user:frank@dir:1:0:Frank:Fox:frank@pve-access.test:::";
+    let frank_disabled = "user:frank@dir:0:0:Frank:Fox:frank@pve-access.test:::";
+
+    let cases: [(&str, &[&str], Vec<&str>, &str); 5] = [
+        (
+            "none",
+            &["--enable-new", "0"],
+            vec![erin, admins, acl[0], acl[1], carol, frank_disabled],
+            "\
+starting sync for realm dir
+got data from server, updating users and groups
+syncing users (remove-vanished opts: none)
+updating user 'alice@dir'
+updating user 'bob@dir'
+updating user 'carol@dir'
+updating user 'dave@dir'
+adding user 'frank@dir'
+syncing groups (remove-vanished opts: none)
+adding group 'devs-dir'
+updating group 'operators-dir'
+successfully updated users and groups configuration
+",
+        ),
+        (
+            "acl",
+            &[],
+            vec![erin, admins, carol, frank_enabled],
+            "\
+starting sync for realm dir
+got data from server, updating users and groups
+syncing users (remove-vanished opts: acl)
+purge users 'erin@dir' ACL entries
+updating user 'alice@dir'
+updating user 'bob@dir'
+updating user 'carol@dir'
+updating user 'dave@dir'
+adding user 'frank@dir'
+syncing groups (remove-vanished opts: acl)
+purge groups 'admins-dir' ACL entries
+adding group 'devs-dir'
+updating group 'operators-dir'
+successfully updated users and groups configuration
+",
+        ),
+        // The entries go, their ACL entries stay behind (PVE then ignores
+        // them with a warning when it reads user.cfg).
+        (
+            "entry",
+            &[],
+            vec![acl[0], acl[1], carol, frank_enabled],
+            "\
+starting sync for realm dir
+got data from server, updating users and groups
+syncing users (remove-vanished opts: entry)
+deleting outdated existing users first
+remove user 'erin@dir'
+updating user 'alice@dir'
+updating user 'bob@dir'
+updating user 'carol@dir'
+updating user 'dave@dir'
+adding user 'frank@dir'
+syncing groups (remove-vanished opts: entry)
+deleting outdated existing groups first
+remove group 'admins-dir'
+adding group 'devs-dir'
+updating group 'operators-dir'
+successfully updated users and groups configuration
+",
+        ),
+        // Local properties go (the comment), but not enable and tokens.
+        (
+            "properties",
+            &[],
+            vec![erin, admins, acl[0], acl[1], carol_plain, frank_enabled],
+            "\
+starting sync for realm dir
+got data from server, updating users and groups
+syncing users (remove-vanished opts: properties)
+overwriting user 'alice@dir'
+overwriting user 'bob@dir'
+overwriting user 'carol@dir'
+overwriting user 'dave@dir'
+adding user 'frank@dir'
+syncing groups (remove-vanished opts: properties)
+adding group 'devs-dir'
+overwriting group 'operators-dir'
+successfully updated users and groups configuration
+",
+        ),
+        (
+            "acl;entry;properties",
+            &[],
+            vec![carol_plain, frank_enabled],
+            "\
+starting sync for realm dir
+got data from server, updating users and groups
+syncing users (remove-vanished opts: acl;entry;properties)
+deleting outdated existing users first
+remove user 'erin@dir'
+purge users 'erin@dir' ACL entries
+overwriting user 'alice@dir'
+overwriting user 'bob@dir'
+overwriting user 'carol@dir'
+overwriting user 'dave@dir'
+adding user 'frank@dir'
+syncing groups (remove-vanished opts: acl;entry;properties)
+deleting outdated existing groups first
+remove group 'admins-dir'
+purge groups 'admins-dir' ACL entries
+adding group 'devs-dir'
+overwriting group 'operators-dir'
+successfully updated users and groups configuration
+",
+        ),
+    ];
+    for (vanished, extra, specific, log) in cases {
+        node.local.write("user.cfg", &start);
+        let mut opts = vec!["--scope", "both", "--remove-vanished", vanished];
+        opts.extend_from_slice(extra);
+        let run = node.sync(REALM, &opts);
+        assert_eq!(run.code, 0, "remove-vanished {vanished}: {}", run.stderr);
+        assert_eq!(run.log(), log, "remove-vanished {vanished}");
+        let mut expected: Vec<&str> = common.to_vec();
+        expected.push(operators);
+        expected.extend(specific);
+        assert_eq!(
+            synced_lines(&node.user_cfg()),
+            lines(&expected),
+            "remove-vanished {vanished}"
+        );
+    }
+}
+
+fn a_failed_sync_is_a_failed_task_but_pvesh_exits_0(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start();
+    let port = dir.port.to_string();
+    node.ok(&[
+        "create",
+        "/access/domains",
+        "--realm",
+        "bad",
+        "--type",
+        "ldap",
+        "--server1",
+        &dir.host,
+        "--port",
+        &port,
+        "--base_dn",
+        PEOPLE,
+        "--user_attr",
+        "uid",
+        "--bind_dn",
+        &dir.bind_dn,
+        "--password",
+        "not-the-password",
+    ]);
+    let before = node.user_cfg();
+    let run = node.sync("bad", &["--scope", "users"]);
+    assert_eq!(
+        run.code, 0,
+        "pvesh's exit status does not say that its task failed"
+    );
+    assert_eq!(run.stderr, "ldap bind failed: Invalid credentials\n");
+    assert_eq!(run.log(), "starting sync for realm bad\n");
+    assert_eq!(
+        node.task_log(run.upid()),
+        // A CLI task's failure is also printed on stderr, and its log gets an
+        // empty line before the end (a task run by the API server has none).
+        "starting sync for realm bad\n\nTASK ERROR: ldap bind failed: Invalid credentials\n"
+    );
+    assert_eq!(node.user_cfg(), before);
+
+    // Refused before any task starts: exit 255, no UPID.
+    let run = node.sync("pve", &["--scope", "users"]);
+    assert_eq!((run.code, run.stdout.as_str()), (255, ""));
+    assert_eq!(
+        run.stderr,
+        "Cannot sync realm type 'pve'! Only LDAP/AD realms can be synced.\n"
+    );
+    let run = node.sync("bad", &[]);
+    assert_eq!(run.code, 255);
+    assert!(
+        run.stderr.starts_with(
+            "400 Parameter verification failed.\n\
+             scope: Not passed as parameter and not defined in realm default sync options.\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// An AD realm as far as slapd stands in for AD: the base from the root
+/// DSE's defaultNamingContext, users by sAMAccountName, AD's group class.
+/// Login by userPrincipalName (what AD realms do) slapd cannot give.
+fn ad_realm_syncs_from_the_ad_subtree(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start();
+    let port = dir.port.to_string();
+    node.ok(&[
+        "create",
+        "/access/domains",
+        "--realm",
+        "corp",
+        "--type",
+        "ad",
+        "--server1",
+        &dir.host,
+        "--port",
+        &port,
+        "--domain",
+        "pve-access.test",
+        "--bind_dn",
+        &dir.bind_dn,
+        "--password",
+        &dir.bind_password,
+        "--sync_attributes",
+        SYNC_ATTRIBUTES,
+        "--group_name_attr",
+        "sAMAccountName",
+    ]);
+    let run = node.sync("corp", &["--scope", "both"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The people of ou=people have no sAMAccountName: PVE warns in the
+    // task log and skips them.
+    assert_eq!(
+        run.log()
+            .matches("value '@corp' does not look like a valid user name\n")
+            .count(),
+        5
+    );
+    let state = node.state();
+    assert_eq!(
+        state
+            .users()
+            .into_iter()
+            .filter(|u| u.ends_with("@corp"))
+            .collect::<Vec<_>>(),
+        ["gina@corp", "hank@corp"]
+    );
+    assert_eq!(
+        state.user("gina@corp").expect("gina")["email"],
+        "gina@pve-access.test"
+    );
+    assert!(node
+        .user_cfg()
+        .contains("group:domain-ops-corp:gina@corp,hank@corp::"));
+    // Groups of other classes (groupOfNames) in the tree come too, without
+    // members: theirs are not among the synced users.
+    assert!(node.user_cfg().contains("group:admins-corp:::"));
+}
+
+on_each_version!(
+    dry_run_prints_what_it_would_do_and_writes_nothing,
+    sync_adds_users_and_groups_named_after_the_realm,
+    remove_vanished_after_the_directory_changed,
+    a_failed_sync_is_a_failed_task_but_pvesh_exits_0,
+    ad_realm_syncs_from_the_ad_subtree,
+);
