@@ -508,6 +508,25 @@ successfully updated users and groups configuration
         node.local.write("user.cfg", &start);
         let mut opts = vec!["--scope", "both", "--remove-vanished", vanished];
         opts.extend_from_slice(extra);
+        // The dry run goes through the same steps and prints the same lines,
+        // between its own first and last words.
+        let mut dry_opts = opts.clone();
+        dry_opts.extend(["--dry-run", "1"]);
+        let dry = node.sync(REALM, &dry_opts);
+        let expected_dry = format!(
+            "(dry test run) {}\nNOTE: Dry test run, changes were NOT written to the configuration.\n",
+            log.strip_suffix("successfully updated users and groups configuration\n").unwrap_or(log)
+        );
+        assert_eq!(
+            dry.log(),
+            expected_dry,
+            "dry run, remove-vanished {vanished}"
+        );
+        assert_eq!(
+            node.user_cfg(),
+            start,
+            "dry run, remove-vanished {vanished}"
+        );
         let run = node.sync(REALM, &opts);
         assert_eq!(run.code, 0, "remove-vanished {vanished}: {}", run.stderr);
         assert_eq!(run.log(), log, "remove-vanished {vanished}");
@@ -617,13 +636,15 @@ fn ad_realm_syncs_from_the_ad_subtree(version: &str) {
     let run = node.sync("corp", &["--scope", "both"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The people of ou=people have no sAMAccountName: PVE warns in the
-    // task log and skips them.
+    // task log and skips them; plain warnings do not make the task's end
+    // status "WARNINGS: n".
     assert_eq!(
         run.log()
             .matches("value '@corp' does not look like a valid user name\n")
             .count(),
         5
     );
+    assert!(node.task_log(run.upid()).ends_with("\nTASK OK\n"));
     let state = node.state();
     assert_eq!(
         state
