@@ -42,6 +42,10 @@
 //! own, [`http`]). A module test file starts with [`module_under_test!`]
 //! and runs its version-dependent bodies with [`on_each_version!`].
 //!
+//! Tests of LDAP realms sync from a real OpenLDAP server, [`ldap::Directory`]
+//! (Debian's slapd, fetched by `make ldap`, loaded with
+//! `tests/fixtures/ldap/directory.ldif`).
+//!
 //! Either runs on a free loopback port with its own temporary directory
 //! (request log, state, the CA certificate, the server's stderr), and is
 //! killed, its directory removed, on drop. Failed logins answer at once

@@ -126,8 +126,9 @@ impl Node {
         self.pvesh(&args)
     }
 
-    /// An LDAP realm on `dir`'s people and groups, with `extra` options.
-    fn ldap_realm(&self, dir: &Directory, realm: &str, extra: &[&str]) {
+    /// A realm of `kind` (`ldap`, `ad`) on `dir`, binding with `password`,
+    /// with `extra` options.
+    fn realm(&self, dir: &Directory, realm: &str, kind: &str, password: &str, extra: &[&str]) {
         let port = dir.port.to_string();
         let mut args = vec![
             "create",
@@ -135,24 +136,32 @@ impl Node {
             "--realm",
             realm,
             "--type",
-            "ldap",
+            kind,
             "--server1",
             &dir.host,
             "--port",
             &port,
+            "--bind_dn",
+            &dir.bind_dn,
+            "--password",
+            password,
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args);
+    }
+
+    /// An LDAP realm on `dir`'s people and groups, with `extra` options.
+    fn ldap_realm(&self, dir: &Directory, realm: &str, extra: &[&str]) {
+        let mut opts = vec![
             "--base_dn",
             PEOPLE,
             "--user_attr",
             "uid",
             "--group_dn",
             GROUPS,
-            "--bind_dn",
-            &dir.bind_dn,
-            "--password",
-            &dir.bind_password,
         ];
-        args.extend_from_slice(extra);
-        self.ok(&args);
+        opts.extend_from_slice(extra);
+        self.realm(dir, realm, "ldap", &dir.bind_password, &opts);
     }
 
     fn user_cfg(&self) -> String {
@@ -306,33 +315,7 @@ fn sync_adds_users_and_groups_named_after_the_realm(version: &str) {
 
 /// The directory after people came and went: bob's mail changed, erin and
 /// the admins group are gone, frank and the devs group are new.
-const DIRECTORY_CHANGES: &str = "\
-dn: uid=bob,ou=people,dc=pve-access,dc=test
-changetype: modify
-replace: mail
-mail: bob@changed.test
-
-dn: uid=erin,ou=people,dc=pve-access,dc=test
-changetype: delete
-
-dn: uid=frank,ou=people,dc=pve-access,dc=test
-changetype: add
-objectClass: inetOrgPerson
-uid: frank
-cn: Frank Fox
-givenName: Frank
-sn: Fox
-mail: frank@pve-access.test
-
-dn: cn=admins,ou=groups,dc=pve-access,dc=test
-changetype: delete
-
-dn: cn=devs,ou=groups,dc=pve-access,dc=test
-changetype: add
-objectClass: groupOfNames
-cn: devs
-member: uid=frank,ou=people,dc=pve-access,dc=test
-";
+const DIRECTORY_CHANGES: &str = include_str!("../../fixtures/ldap/changes.ldif");
 
 fn remove_vanished_after_the_directory_changed(version: &str) {
     let Some(node) = Node::new(version) else {
@@ -392,46 +375,29 @@ fn remove_vanished_after_the_directory_changed(version: &str) {
     let frank_enabled = "user:frank@dir:1:0:Frank:Fox:frank@pve-access.test:::";
     let frank_disabled = "user:frank@dir:0:0:Frank:Fox:frank@pve-access.test:::";
 
-    let cases: [(&str, &[&str], Vec<&str>, &str); 5] = [
+    let remove_erin = "deleting outdated existing users first\nremove user 'erin@dir'\n";
+    let purge_erin = "purge users 'erin@dir' ACL entries\n";
+    let remove_admins = "deleting outdated existing groups first\nremove group 'admins-dir'\n";
+    let purge_admins = "purge groups 'admins-dir' ACL entries\n";
+    let all_users = format!("{remove_erin}{purge_erin}");
+    let all_groups = format!("{remove_admins}{purge_admins}");
+    // Per option: extra sync options, the user.cfg lines that differ between
+    // the options, and the log: what it says of the vanished users, the
+    // verb for the users and groups that stay, what it says of the
+    // vanished groups.
+    type Case<'a> = (&'a str, &'a [&'a str], Vec<&'a str>, [&'a str; 3]);
+    let cases: [Case; 5] = [
         (
             "none",
             &["--enable-new", "0"],
             vec![erin, admins, acl[0], acl[1], carol, frank_disabled],
-            "\
-starting sync for realm dir
-got data from server, updating users and groups
-syncing users (remove-vanished opts: none)
-updating user 'alice@dir'
-updating user 'bob@dir'
-updating user 'carol@dir'
-updating user 'dave@dir'
-adding user 'frank@dir'
-syncing groups (remove-vanished opts: none)
-adding group 'devs-dir'
-updating group 'operators-dir'
-successfully updated users and groups configuration
-",
+            ["", "updating", ""],
         ),
         (
             "acl",
             &[],
             vec![erin, admins, carol, frank_enabled],
-            "\
-starting sync for realm dir
-got data from server, updating users and groups
-syncing users (remove-vanished opts: acl)
-purge users 'erin@dir' ACL entries
-updating user 'alice@dir'
-updating user 'bob@dir'
-updating user 'carol@dir'
-updating user 'dave@dir'
-adding user 'frank@dir'
-syncing groups (remove-vanished opts: acl)
-purge groups 'admins-dir' ACL entries
-adding group 'devs-dir'
-updating group 'operators-dir'
-successfully updated users and groups configuration
-",
+            [purge_erin, "updating", purge_admins],
         ),
         // The entries go, their ACL entries stay behind (PVE then ignores
         // them with a warning when it reads user.cfg).
@@ -439,72 +405,38 @@ successfully updated users and groups configuration
             "entry",
             &[],
             vec![acl[0], acl[1], carol, frank_enabled],
-            "\
-starting sync for realm dir
-got data from server, updating users and groups
-syncing users (remove-vanished opts: entry)
-deleting outdated existing users first
-remove user 'erin@dir'
-updating user 'alice@dir'
-updating user 'bob@dir'
-updating user 'carol@dir'
-updating user 'dave@dir'
-adding user 'frank@dir'
-syncing groups (remove-vanished opts: entry)
-deleting outdated existing groups first
-remove group 'admins-dir'
-adding group 'devs-dir'
-updating group 'operators-dir'
-successfully updated users and groups configuration
-",
+            [remove_erin, "updating", remove_admins],
         ),
         // Local properties go (the comment), but not enable and tokens.
         (
             "properties",
             &[],
             vec![erin, admins, acl[0], acl[1], carol_plain, frank_enabled],
-            "\
-starting sync for realm dir
-got data from server, updating users and groups
-syncing users (remove-vanished opts: properties)
-overwriting user 'alice@dir'
-overwriting user 'bob@dir'
-overwriting user 'carol@dir'
-overwriting user 'dave@dir'
-adding user 'frank@dir'
-syncing groups (remove-vanished opts: properties)
-adding group 'devs-dir'
-overwriting group 'operators-dir'
-successfully updated users and groups configuration
-",
+            ["", "overwriting", ""],
         ),
         (
             "acl;entry;properties",
             &[],
             vec![carol_plain, frank_enabled],
-            "\
-starting sync for realm dir
-got data from server, updating users and groups
-syncing users (remove-vanished opts: acl;entry;properties)
-deleting outdated existing users first
-remove user 'erin@dir'
-purge users 'erin@dir' ACL entries
-overwriting user 'alice@dir'
-overwriting user 'bob@dir'
-overwriting user 'carol@dir'
-overwriting user 'dave@dir'
-adding user 'frank@dir'
-syncing groups (remove-vanished opts: acl;entry;properties)
-deleting outdated existing groups first
-remove group 'admins-dir'
-purge groups 'admins-dir' ACL entries
-adding group 'devs-dir'
-overwriting group 'operators-dir'
-successfully updated users and groups configuration
-",
+            [&all_users, "overwriting", &all_groups],
         ),
     ];
-    for (vanished, extra, specific, log) in cases {
+    for (vanished, extra, specific, [vanished_users, verb, vanished_groups]) in cases {
+        let stay: String = ["alice", "bob", "carol", "dave"]
+            .iter()
+            .map(|u| format!("{verb} user '{u}@dir'\n"))
+            .collect();
+        let log = format!(
+            "starting sync for realm dir\n\
+             got data from server, updating users and groups\n\
+             syncing users (remove-vanished opts: {vanished})\n\
+             {vanished_users}{stay}adding user 'frank@dir'\n\
+             syncing groups (remove-vanished opts: {vanished})\n\
+             {vanished_groups}adding group 'devs-dir'\n\
+             {verb} group 'operators-dir'\n\
+             successfully updated users and groups configuration\n"
+        );
+        let log = log.as_str();
         node.local.write("user.cfg", &start);
         let mut opts = vec!["--scope", "both", "--remove-vanished", vanished];
         opts.extend_from_slice(extra);
@@ -546,27 +478,8 @@ fn a_failed_sync_is_a_failed_task_but_pvesh_exits_0(version: &str) {
         return;
     };
     let dir = Directory::start();
-    let port = dir.port.to_string();
-    node.ok(&[
-        "create",
-        "/access/domains",
-        "--realm",
-        "bad",
-        "--type",
-        "ldap",
-        "--server1",
-        &dir.host,
-        "--port",
-        &port,
-        "--base_dn",
-        PEOPLE,
-        "--user_attr",
-        "uid",
-        "--bind_dn",
-        &dir.bind_dn,
-        "--password",
-        "not-the-password",
-    ]);
+    let opts = ["--base_dn", PEOPLE, "--user_attr", "uid"];
+    node.realm(&dir, "bad", "ldap", "not-the-password", &opts);
     let before = node.user_cfg();
     let run = node.sync("bad", &["--scope", "users"]);
     assert_eq!(
@@ -610,29 +523,15 @@ fn ad_realm_syncs_from_the_ad_subtree(version: &str) {
         return;
     };
     let dir = Directory::start();
-    let port = dir.port.to_string();
-    node.ok(&[
-        "create",
-        "/access/domains",
-        "--realm",
-        "corp",
-        "--type",
-        "ad",
-        "--server1",
-        &dir.host,
-        "--port",
-        &port,
+    let opts = [
         "--domain",
         "pve-access.test",
-        "--bind_dn",
-        &dir.bind_dn,
-        "--password",
-        &dir.bind_password,
         "--sync_attributes",
         SYNC_ATTRIBUTES,
         "--group_name_attr",
         "sAMAccountName",
-    ]);
+    ];
+    node.realm(&dir, "corp", "ad", &dir.bind_password, &opts);
     let run = node.sync("corp", &["--scope", "both"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The people of ou=people have no sAMAccountName: PVE warns in the
