@@ -36,7 +36,9 @@ shift 2
 
 openldap=${PVE_ACCESS_OPENLDAP:-}
 if [[ -z $openldap ]]; then
-  openldap=$(make -s --no-print-directory -C "$repo" ldap | tail -n 1)
+  # Tests start directories in parallel: one fetch at a time.
+  mkdir -p "$repo/.tools"
+  openldap=$(flock "$repo/.tools/.ldap.lock" make -s --no-print-directory -C "$repo" ldap | tail -n 1)
 fi
 if [[ ! -x $openldap/usr/sbin/slapd ]]; then
   echo "no slapd in $openldap: run \`make ldap\` (it fetches Debian's slapd into .tools/)" >&2
