@@ -565,7 +565,33 @@ fn ad_realm_syncs_from_the_ad_subtree(version: &str) {
     assert!(node.user_cfg().contains("group:admins-corp:::"));
 }
 
+/// Logging in to an LDAP realm binds to the directory as the user, and
+/// needs the user in user.cfg: someone the directory knows but no sync has
+/// brought over cannot log in.
+fn ldap_realm_login_needs_the_synced_user(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start();
+    node.ldap_realm(&dir, REALM, &[]);
+    node.ok(&["create", "/access/domains/dir/sync", "--scope", "users"]);
+    dir.modify(
+        "dn: uid=ivan,ou=people,dc=pve-access,dc=test\nchangetype: add\nobjectClass: inetOrgPerson\n\
+         uid: ivan\ncn: Ivan Ives\nsn: Ives\nuserPassword: ivan-test-password\n",
+    );
+    let server = node.local.server();
+    assert!(server.logs_in("alice@dir", "alice-test-password"));
+    assert!(!server.logs_in("alice@dir", "not-her-password"));
+    assert!(
+        !server.logs_in("ivan@dir", "ivan-test-password"),
+        "ivan is not synced yet"
+    );
+    node.ok(&["create", "/access/domains/dir/sync", "--scope", "users"]);
+    assert!(server.logs_in("ivan@dir", "ivan-test-password"));
+}
+
 on_each_version!(
+    ldap_realm_login_needs_the_synced_user,
     dry_run_prints_what_it_would_do_and_writes_nothing,
     sync_adds_users_and_groups_named_after_the_realm,
     remove_vanished_after_the_directory_changed,
