@@ -154,6 +154,7 @@ pub struct SimBuilder {
     state_dir: Option<PathBuf>,
     root_password: String,
     server: Option<Server>,
+    launcher: Vec<String>,
 }
 
 impl SimBuilder {
@@ -202,6 +203,14 @@ impl SimBuilder {
         self
     }
 
+    /// Start the server through `program args...` (which must end by
+    /// exec'ing the server, given as its last arguments, so that killing
+    /// the child kills the server): e.g. in a private mount namespace.
+    pub fn launcher(mut self, program_and_args: &[&str]) -> SimBuilder {
+        self.launcher = program_and_args.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
     pub fn root_password(mut self, password: &str) -> SimBuilder {
         self.root_password = password.to_string();
         self
@@ -223,7 +232,14 @@ impl SimBuilder {
         let state_dir = self.state_dir.clone().unwrap_or_else(|| dir.join("state"));
         let stderr_path = dir.join("sim.stderr");
 
-        let mut cmd = Command::new(&binary);
+        let mut cmd = match self.launcher.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&binary);
+                cmd
+            }
+            None => Command::new(&binary),
+        };
         cmd.arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--pve-version")
@@ -322,6 +338,7 @@ impl Sim {
             state_dir: None,
             root_password: "pve-sim-test-root".to_string(),
             server: None,
+            launcher: Vec::new(),
         }
     }
 

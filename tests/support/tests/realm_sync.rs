@@ -16,9 +16,11 @@
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
+use pve_test_support::http::{form, show_bytes, Latin1};
 use pve_test_support::ldap::Directory;
-use pve_test_support::{on_each_version, require_oracle, LocalNode, UserCfg};
+use pve_test_support::{on_each_version, require_oracle, LocalNode, Server, Sim, UserCfg, Value};
 
 const REALM: &str = "dir";
 const PEOPLE: &str = "ou=people,dc=pve-access,dc=test";
@@ -30,8 +32,11 @@ const SYNC_ATTRIBUTES: &str = "email=mail,firstname=givenName,lastname=sn";
 /// A node of pve-oracle whose pvesh logs its tasks into `logs`.
 struct Node {
     local: LocalNode,
-    /// What plays `/var/log/pve` for this node's pvesh.
+    /// What plays `/var/log/pve` for this node's pvesh and server.
     logs: PathBuf,
+    /// The command that runs a program with `logs` as its `/var/log/pve`
+    /// (the program follows), where the machine allows it.
+    isolation: Option<[String; 6]>,
 }
 
 /// One pvesh run.
@@ -75,29 +80,51 @@ impl Node {
             local.state.display(),
             real.display()
         );
-        let isolated = Command::new("unshare")
-            .args(["-m", "sh", "-c", "mount --bind \"$0\" /var/log/pve"])
-            .arg(&logs)
+        let isolation = [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            "mount --bind \"$0\" /var/log/pve && shift && exec \"$@\"",
+            &logs.to_string_lossy(),
+        ]
+        .map(String::from);
+        let isolated = Command::new(&isolation[0])
+            .args(&isolation[1..])
+            .args(["-", "true"])
             .status()
             .is_ok_and(|s| s.success());
         if isolated {
-            local.program(
-                "pvesh",
-                &format!(
-                    "exec unshare -m sh -c 'mount --bind \"$0\" /var/log/pve && shift && exec \"$@\"' \
-                     '{}' - {run_real}",
-                    logs.display()
-                ),
-            );
+            let prefix: Vec<String> = isolation.iter().map(|a| format!("'{a}'")).collect();
+            local.program("pvesh", &format!("exec {} - {run_real}", prefix.join(" ")));
         } else {
             eprintln!("no private mount namespace here: the sync tasks log to /var/log/pve");
         }
-        let logs = if isolated {
-            logs
-        } else {
-            PathBuf::from("/var/log/pve")
-        };
-        Some(Node { local, logs })
+        Some(Node {
+            local,
+            logs: if isolated {
+                logs
+            } else {
+                PathBuf::from("/var/log/pve")
+            },
+            isolation: isolated.then_some(isolation),
+        })
+    }
+
+    /// A pve-oracle server on this node's state, its tasks logging where
+    /// this node's pvesh logs them.
+    fn server(&self) -> Sim {
+        let builder = Sim::builder(&self.local.version)
+            .server(Server::PveOracle)
+            .state_dir(&self.local.state);
+        match &self.isolation {
+            Some(isolation) => {
+                let mut launcher: Vec<&str> = isolation.iter().map(String::as_str).collect();
+                launcher.push("-");
+                builder.launcher(&launcher).start()
+            }
+            None => builder.start(),
+        }
     }
 
     fn pvesh(&self, args: &[&str]) -> Run {
@@ -173,12 +200,25 @@ impl Node {
     }
 
     /// The task's log file as the worker wrote it (in the directory named
-    /// by the last hex digit of the UPID's start time).
+    /// by the last hex digit of the UPID's start time), once it has ended:
+    /// a task started over the API may still run when its UPID comes back.
     fn task_log(&self, upid: &str) -> String {
         let start = upid.split(':').nth(4).unwrap_or_default();
         let bucket = &start[start.len().saturating_sub(1)..];
         let path = self.logs.join("tasks").join(bucket).join(upid);
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = fs::read_to_string(&path).unwrap_or_default();
+            if log.lines().last().is_some_and(|l| l.starts_with("TASK ")) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "task {upid} has not ended within 10 s: {}\n{log}",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -579,7 +619,7 @@ fn ldap_realm_login_needs_the_synced_user(version: &str) {
         "dn: uid=ivan,ou=people,dc=pve-access,dc=test\nchangetype: add\nobjectClass: inetOrgPerson\n\
          uid: ivan\ncn: Ivan Ives\nsn: Ives\nuserPassword: ivan-test-password\n",
     );
-    let server = node.local.server();
+    let server = node.server();
     assert!(server.logs_in("alice@dir", "alice-test-password"));
     assert!(!server.logs_in("alice@dir", "not-her-password"));
     assert!(
@@ -590,7 +630,101 @@ fn ldap_realm_login_needs_the_synced_user(version: &str) {
     assert!(server.logs_in("ivan@dir", "ivan-test-password"));
 }
 
+/// The same sync through the API server: the call answers with the UPID
+/// at once and the worker runs on; refusals are HTTP errors.
+fn the_api_returns_the_upid_and_the_task_runs_on(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start();
+    node.ldap_realm(&dir, REALM, &["--sync_attributes", SYNC_ATTRIBUTES]);
+    let opts = ["--base_dn", PEOPLE, "--user_attr", "uid"];
+    node.realm(&dir, "bad", "ldap", "not-the-password", &opts);
+    let token = node.ok(&[
+        "create",
+        "/access/users/root@pam/token/sync",
+        "--privsep",
+        "0",
+        "--output-format",
+        "json",
+    ]);
+    let token: Value = serde_json::from_str(&token.stdout).expect("the token as JSON");
+    let auth = [(
+        "Authorization".to_string(),
+        format!(
+            "PVEAPIToken={}={}",
+            token["full-tokenid"].as_str().unwrap_or_default(),
+            token["value"].as_str().unwrap_or_default()
+        ),
+    )];
+    let server = node.server();
+    let sync = |realm: &str, params: &[(&str, &str)]| {
+        let body = form(params);
+        let path = format!("/access/domains/{realm}/sync");
+        server.request(
+            "POST",
+            &path,
+            &auth,
+            Some(("application/x-www-form-urlencoded", body)),
+            Latin1::default(),
+        )
+    };
+
+    let r = sync(REALM, &[("scope", "both"), ("dry-run", "1")]);
+    assert_eq!(r.status, 200, "{}", show_bytes(&r.body));
+    let upid = r.json()["data"].as_str().unwrap_or_default().to_string();
+    // A task started with a token names the token as its user.
+    assert!(
+        upid.ends_with(":auth-realm-sync-test:dir:root@pam!sync:"),
+        "{upid}"
+    );
+    let log = node.task_log(&upid);
+    assert!(
+        log.starts_with("(dry test run) starting sync for realm dir\n"),
+        "{log}"
+    );
+    assert!(
+        log.ends_with(
+            "\nNOTE: Dry test run, changes were NOT written to the configuration.\nTASK OK\n"
+        ),
+        "{log}"
+    );
+    assert!(node.state().user("alice@dir").is_none());
+
+    let r = sync(REALM, &[("scope", "users")]);
+    let log = node.task_log(r.json()["data"].as_str().unwrap_or_default());
+    assert!(
+        log.ends_with("successfully updated users configuration\nTASK OK\n"),
+        "{log}"
+    );
+    assert!(node.state().user("alice@dir").is_some());
+
+    // A failed task: no empty line before its end here, unlike in pvesh.
+    let r = sync("bad", &[("scope", "users")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        node.task_log(r.json()["data"].as_str().unwrap_or_default()),
+        "starting sync for realm bad\nTASK ERROR: ldap bind failed: Invalid credentials\n"
+    );
+
+    let r = sync("pve", &[("scope", "users")]);
+    assert_eq!(
+        (r.status, r.reason.as_str()),
+        (
+            500,
+            "Cannot sync realm type 'pve'! Only LDAP/AD realms can be synced."
+        )
+    );
+    let r = sync(REALM, &[]);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["errors"],
+        serde_json::json!({"scope": "Not passed as parameter and not defined in realm default sync options."})
+    );
+}
+
 on_each_version!(
+    the_api_returns_the_upid_and_the_task_runs_on,
     ldap_realm_login_needs_the_synced_user,
     dry_run_prints_what_it_would_do_and_writes_nothing,
     sync_adds_users_and_groups_named_after_the_realm,
