@@ -715,6 +715,12 @@ fn the_api_returns_the_upid_and_the_task_runs_on(version: &str) {
             "Cannot sync realm type 'pve'! Only LDAP/AD realms can be synced."
         )
     );
+    let r = sync("nope", &[("scope", "users")]);
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["errors"],
+        serde_json::json!({"realm": "Realm does not exist."})
+    );
     let r = sync(REALM, &[]);
     assert_eq!(r.status, 400);
     assert_eq!(
