@@ -42,6 +42,10 @@
 //! own, [`http`]). A module test file starts with [`module_under_test!`]
 //! and runs its version-dependent bodies with [`on_each_version!`].
 //!
+//! Tests of LDAP realms sync from a real OpenLDAP server, [`ldap::Directory`]
+//! (Debian's slapd, fetched by `make ldap`, loaded with
+//! `tests/fixtures/ldap/directory.ldif`).
+//!
 //! Either runs on a free loopback port with its own temporary directory
 //! (request log, state, the CA certificate, the server's stderr), and is
 //! killed, its directory removed, on drop. Failed logins answer at once
@@ -66,6 +70,7 @@ mod local;
 pub use local::{local_nodes, HeldLock, LocalNode, LOCAL_VERSIONS};
 mod build;
 pub mod http;
+pub mod ldap;
 use build::cargo_build;
 
 /// How long the sim may take to print its ready line.
@@ -149,6 +154,7 @@ pub struct SimBuilder {
     state_dir: Option<PathBuf>,
     root_password: String,
     server: Option<Server>,
+    launcher: Vec<String>,
 }
 
 impl SimBuilder {
@@ -197,6 +203,14 @@ impl SimBuilder {
         self
     }
 
+    /// Start the server through `program args...` (which must end by
+    /// exec'ing the server, given as its last arguments, so that killing
+    /// the child kills the server): e.g. in a private mount namespace.
+    pub fn launcher(mut self, program_and_args: &[&str]) -> SimBuilder {
+        self.launcher = program_and_args.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
     pub fn root_password(mut self, password: &str) -> SimBuilder {
         self.root_password = password.to_string();
         self
@@ -218,7 +232,14 @@ impl SimBuilder {
         let state_dir = self.state_dir.clone().unwrap_or_else(|| dir.join("state"));
         let stderr_path = dir.join("sim.stderr");
 
-        let mut cmd = Command::new(&binary);
+        let mut cmd = match self.launcher.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&binary);
+                cmd
+            }
+            None => Command::new(&binary),
+        };
         cmd.arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--pve-version")
@@ -317,6 +338,7 @@ impl Sim {
             state_dir: None,
             root_password: "pve-sim-test-root".to_string(),
             server: None,
+            launcher: Vec::new(),
         }
     }
 
