@@ -57,6 +57,7 @@ fn verify(name: &str, value: &str, path: &str, ctx: &FormatContext) -> Result<()
         }
         "email" => verify_email(value),
         "pve-configid" => verify_configid(value),
+        "pve-calendar-event" => crate::calendar::verify(value),
         "address" => verify_address(value),
         "ldap-simple-attr" => {
             if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric()) {

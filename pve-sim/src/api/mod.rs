@@ -14,6 +14,7 @@
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
 //! [`roles`], [`acl`] (`/access/acl`) and [`permissions`]
 //! (`GET /access/permissions`). [`routes`] maps schema paths to them.
+//! [`sync_jobs`] answers `/cluster/jobs/realm-sync[/{id}]` (schema: `data/jobs-realm-sync.json`).
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
 //! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
@@ -40,6 +41,7 @@ pub mod roles;
 pub mod routes;
 pub mod schema;
 pub mod secrets;
+pub mod sync_jobs;
 pub mod ticket;
 pub mod tokens;
 pub mod users;
@@ -136,7 +138,8 @@ impl Api {
             store,
             root_password: Mutex::new(root_password),
             keys: auth::Keys::generate(),
-            schema: ApiSchema::parse(versions::schema_json(version)),
+            schema: ApiSchema::parse(versions::schema_json(version))
+                .and_then(|s| Ok(s.with(ApiSchema::parse(sync_jobs::SCHEMA)?))),
             auth_delay_ms,
         }
     }

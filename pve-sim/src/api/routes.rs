@@ -5,7 +5,9 @@
 use serde_json::Value;
 
 use super::errors::ApiResult;
-use super::{acl, domains, groups, misc, permissions, roles, ticket, tokens, users, Call};
+use super::{
+    acl, domains, groups, misc, permissions, roles, sync_jobs, ticket, tokens, users, Call,
+};
 
 /// An endpoint: validated call in, `data` out.
 pub type Endpoint = fn(&Call) -> ApiResult<Value>;
@@ -46,6 +48,11 @@ pub fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
         ("GET", "/access/acl") => acl::read,
         ("PUT", "/access/acl") => acl::update,
         ("GET", "/access/permissions") => permissions::read,
+        ("GET", "/cluster/jobs/realm-sync") => sync_jobs::index,
+        ("GET", "/cluster/jobs/realm-sync/{id}") => sync_jobs::read,
+        ("POST", "/cluster/jobs/realm-sync/{id}") => sync_jobs::create,
+        ("PUT", "/cluster/jobs/realm-sync/{id}") => sync_jobs::update,
+        ("DELETE", "/cluster/jobs/realm-sync/{id}") => sync_jobs::delete,
         _ => return None,
     };
     Some(f)
