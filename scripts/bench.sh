@@ -312,6 +312,26 @@ _, tok, _ = must("pve_token", dict(conn_pw, tokenid="root@pam!bench", privsep=Fa
 conn_tok = {"api_host": url, "fingerprint": fp, "api_token": tok["api_token"]}
 must("pve_token", dict(conn_pw, tokenid="bench@pve!tk"))
 
+
+def create_ldap_realm(realm):
+    """An LDAP realm for the realm-sync jobs (no module of this branch makes one)."""
+    import ssl, urllib.parse, urllib.request
+    ctx = ssl.create_default_context(cafile=ready["ca_cert"])
+    def post(path, params, headers=None):
+        req = urllib.request.Request(f"{url}/api2/json{path}", urllib.parse.urlencode(params).encode(),
+                                     headers or {})
+        with urllib.request.urlopen(req, context=ctx) as r:
+            return json.load(r)["data"]
+    login = post("/access/ticket", {"username": "root@pam", "password": pw})
+    post("/access/domains", {"realm": realm, "type": "ldap", "base_dn": "dc=bench", "server1": "127.0.0.1",
+                             "user_attr": "uid"},
+         {"Cookie": f"PVEAuthCookie={login['ticket']}", "CSRFPreventionToken": login["CSRFPreventionToken"]})
+
+
+if "pve_realm_sync_job" in MODULES:
+    create_ldap_realm("benchdir")
+    must("pve_realm_sync_job", dict(conn_pw, id="bench", realm="benchdir", schedule="daily", scope="users"))
+
 noop = {
     "pve_user": dict(userid="bench@pve", comment="bench"),
     "pve_group": dict(groupid="bench", members=["bench@pve"]),
@@ -320,6 +340,7 @@ noop = {
     "pve_token": dict(tokenid="bench@pve!tk"),
     "pve_permission_info": dict(userid="bench@pve", path="/"),
     "pve_access_info": dict(),
+    "pve_realm_sync_job": dict(id="bench", realm="benchdir", schedule="daily", scope="users"),
 }
 
 # The modules with a workload here are timed; the others are only sized.
@@ -355,6 +376,9 @@ for name in TIMED:
         elif name == "pve_token":
             dt, _, n_change = must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}"))
             must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}", state="absent"))
+        elif name == "pve_realm_sync_job":  # the realm's type is read, then the job created
+            dt, _, n_change = must(name, dict(conn_tok, id=f"b{i}", realm="benchdir", schedule="hourly", scope="both"))
+            must(name, dict(conn_tok, id=f"b{i}", state="absent"))
         elif name == "pve_permission_info":
             dt, _, n_change = must(name, dict(conn_tok, userid="bench@pve", require={"/": ["VM.Audit"]}))
         elif name.endswith("_info"):  # an info module changes nothing: its run again

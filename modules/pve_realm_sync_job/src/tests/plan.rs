@@ -1,15 +1,14 @@
 use super::*;
-use ansible_module::Map;
 
-fn params(v: Value) -> Params {
-    let Value::Object(m) = v else {
-        panic!("params must be an object")
-    };
-    Params::from_map(m.into_iter().collect::<Map<String, Value>>())
+/// The options of a task, checked.
+fn checked(v: Value) -> Result<Desired, String> {
+    Desired::from_params(&Params::from_map(
+        v.as_object().cloned().unwrap_or_default(),
+    ))
 }
 
 fn desired(v: Value) -> Desired {
-    Desired::from_params(&params(v)).unwrap()
+    checked(v).unwrap()
 }
 
 /// The job as GET answers it on PVE: numbers for booleans, `enabled` always.
@@ -58,7 +57,7 @@ fn options_are_read_and_checked() {
             "comment is too long",
         ),
     ] {
-        let e = Desired::from_params(&params(args.clone())).unwrap_err();
+        let e = checked(args.clone()).unwrap_err();
         assert!(e.contains(want), "{args}: {e}");
     }
 }
