@@ -10,7 +10,8 @@
 # calls.json: [[METHOD, "/rsjobs/<id>", {params}, "user@realm" (default
 # root@pam)], ...]. The state is fresh: user.cfg with root@pam and
 # au@pve (PVEAuditor on /), domains.cfg with an ldap realm `dir`. Prints
-# one line per call (status, reason, body) and jobs.cfg after each write.
+# one JSON line per call: the call, status, reason, body (decoded) and, after
+# a write, `jobs.cfg` as the real code left it.
 # Listing jobs dies in the oracle (its calendar-event stub). See
 # docs/realm-sync-jobs.md for what it measured.
 use strict;
@@ -45,12 +46,14 @@ PVE::API2->register_method({ subclass => 'PVE::API2::Jobs::RealmSync', path => '
 
 my $calls = JSON::decode_json(do { local $/; <STDIN> });
 my $json = JSON->new->canonical->utf8;
-binmode(STDOUT);
 for my $c (@$calls) {
     my ($method, $path, $params, $as) = @$c;
     my $r = PVE::Oracle::dispatch($method, $path, $params, $as // "root\@pam");
-    print "$method $path ", $json->encode($params), " -> $r->{status} $r->{reason} $r->{body}\n";
-    next if $method eq 'GET';
-    my $f = "$etc/jobs.cfg";
-    print "--- jobs.cfg\n", (-e $f ? PVE::Tools::file_get_contents($f) : "(none)\n"), "---\n";
+    my $body = eval { $json->decode($r->{body}) } // $r->{body};
+    my $out = { call => $c, status => $r->{status}, reason => $r->{reason}, body => $body };
+    if ($method ne 'GET') {
+        my $f = "$etc/jobs.cfg";
+        $out->{'jobs.cfg'} = -e $f ? PVE::Tools::file_get_contents($f) : undef;
+    }
+    print $json->encode($out), "\n";
 }
