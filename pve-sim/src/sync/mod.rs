@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use crate::api::errors::ApiError;
 use crate::ids;
-use crate::model::{Group, PveVersion, User, UserCfg};
+use crate::model::{AclNode, Group, PveVersion, RoleMap, User, UserCfg};
 use crate::perlstr;
 use crate::store::{Store, StoreError};
 use crate::tasks::{Task, Tasks};
@@ -408,6 +408,40 @@ fn set_field(user: &mut User, field: &str, value: &str) {
     }
 }
 
+/// The start of `update_users` or `update_groups` for one `kind` (`user`,
+/// `group`): the `vanished` entries, in sorted order, removed with `entry`
+/// and their ACL entries purged with `acl`.
+fn remove_vanished<T>(
+    kind: &str,
+    entries: &mut BTreeMap<String, T>,
+    vanished: impl Fn(&String) -> bool,
+    acl: &mut BTreeMap<String, AclNode>,
+    acl_entries: fn(&mut AclNode) -> &mut RoleMap,
+    opts: &SyncOptions,
+    log: &mut Vec<String>,
+) {
+    log.push(format!(
+        "syncing {kind}s (remove-vanished opts: {})",
+        opts.remove_vanished
+    ));
+    if opts.removes("entry") {
+        log.push(format!("deleting outdated existing {kind}s first"));
+    }
+    let gone: Vec<String> = entries.keys().filter(|k| vanished(k)).cloned().collect();
+    for id in gone {
+        if opts.removes("entry") {
+            log.push(format!("remove {kind} '{id}'"));
+            entries.remove(&id);
+        }
+        if opts.removes("acl") {
+            log.push(format!("purge {kind}s '{id}' ACL entries"));
+            for node in acl.values_mut() {
+                acl_entries(node).remove(&id);
+            }
+        }
+    }
+}
+
 /// PVE's `update_users` and `update_groups` on `cfg`: vanished entries
 /// first (removed with `entry`, their ACL entries purged with `acl`),
 /// then the found ones (added, overwritten with `properties`, else
@@ -424,31 +458,17 @@ pub fn apply(
         "got data from server, updating {}",
         opts.scope.what()
     ));
-    let vanished = &opts.remove_vanished;
     if opts.scope.users() {
-        log.push(format!("syncing users (remove-vanished opts: {vanished})"));
-        if opts.removes("entry") {
-            log.push("deleting outdated existing users first".to_string());
-        }
         let suffix = format!("@{realm}");
-        let gone: Vec<String> = cfg
-            .users
-            .keys()
-            .filter(|u| u.ends_with(&suffix) && !found.users.contains_key(*u))
-            .cloned()
-            .collect();
-        for userid in gone {
-            if opts.removes("entry") {
-                log.push(format!("remove user '{userid}'"));
-                cfg.users.remove(&userid);
-            }
-            if opts.removes("acl") {
-                log.push(format!("purge users '{userid}' ACL entries"));
-                for node in cfg.acl.values_mut() {
-                    node.users.remove(&userid);
-                }
-            }
-        }
+        remove_vanished(
+            "user",
+            &mut cfg.users,
+            |u| u.ends_with(&suffix) && !found.users.contains_key(u),
+            &mut cfg.acl,
+            |node| &mut node.users,
+            opts,
+            log,
+        );
         for (userid, fields) in &found.users {
             let old = cfg.users.get(userid).cloned();
             let overwrite = opts.removes("properties") || old.is_none();
@@ -478,29 +498,16 @@ pub fn apply(
         }
     }
     if opts.scope.groups() {
-        log.push(format!("syncing groups (remove-vanished opts: {vanished})"));
-        if opts.removes("entry") {
-            log.push("deleting outdated existing groups first".to_string());
-        }
         let suffix = format!("-{realm}");
-        let gone: Vec<String> = cfg
-            .groups
-            .keys()
-            .filter(|g| g.ends_with(&suffix) && !found.groups.contains_key(*g))
-            .cloned()
-            .collect();
-        for groupid in gone {
-            if opts.removes("entry") {
-                log.push(format!("remove group '{groupid}'"));
-                cfg.groups.remove(&groupid);
-            }
-            if opts.removes("acl") {
-                log.push(format!("purge groups '{groupid}' ACL entries"));
-                for node in cfg.acl.values_mut() {
-                    node.groups.remove(&groupid);
-                }
-            }
-        }
+        remove_vanished(
+            "group",
+            &mut cfg.groups,
+            |g| g.ends_with(&suffix) && !found.groups.contains_key(g),
+            &mut cfg.acl,
+            |node| &mut node.groups,
+            opts,
+            log,
+        );
         for (groupid, members) in &found.groups {
             let verb = match cfg.groups.get_mut(groupid) {
                 Some(group) if !opts.removes("properties") => {
