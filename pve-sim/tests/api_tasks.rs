@@ -39,23 +39,21 @@ fn status_follows_a_task_to_its_end() {
     );
 
     let root = s.ticket_for("root@pam");
-    let r = s.call(
-        "GET",
-        &format!("/nodes/{node}/tasks/nonsense/status"),
-        &root,
-        &[],
+    // The text of a 400's error about `key`.
+    let refused = |path: &str, key: &str| {
+        let r = s.call("GET", path, &root, &[]);
+        r.status(400, "Parameter verification failed.");
+        r.error(key).to_string()
+    };
+    assert_eq!(
+        refused(&format!("/nodes/{node}/tasks/nonsense/status"), "upid"),
+        "unable to parse worker upid"
     );
-    r.status(400, "Parameter verification failed.");
-    assert_eq!(r.error("upid"), "unable to parse worker upid");
     let unknown = upid.replace(":dir:", ":other:");
-    let r = s.call(
-        "GET",
-        &format!("/nodes/{node}/tasks/{unknown}/status"),
-        &root,
-        &[],
+    assert_eq!(
+        refused(&format!("/nodes/{node}/tasks/{unknown}/status"), "upid"),
+        "no such task"
     );
-    r.status(400, "Parameter verification failed.");
-    assert_eq!(r.error("upid"), "no such task");
     // The log of a task that never was is one line saying so.
     let r = s.call(
         "GET",
@@ -73,15 +71,8 @@ fn status_follows_a_task_to_its_end() {
             500,
             "hostname lookup 'other-node' failed - failed to get address info for: other-node: Name or service not known",
         );
-    let r = s.call(
-        "GET",
-        &format!("/nodes/bad_node/tasks/{upid}/status"),
-        &root,
-        &[],
-    );
-    r.status(400, "Parameter verification failed.");
     assert_eq!(
-        r.error("node"),
+        refused(&format!("/nodes/bad_node/tasks/{upid}/status"), "node"),
         "invalid format - value does not look like a valid node name\n"
     );
 }
