@@ -93,7 +93,7 @@ fn verify_task_status_type(value: &str) -> Result<(), String> {
 
 /// `pve_verify_email` with pve-common's `EMAIL_RE`:
 /// `[\w+\-~]+(\.[\w+\-~]+)*@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)*`.
-fn verify_email(value: &str) -> Result<(), String> {
+pub fn verify_email(value: &str) -> Result<(), String> {
     let local_ok = |s: &str| {
         s.split('.').all(|part| {
             !part.is_empty()

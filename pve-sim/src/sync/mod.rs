@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::api::errors::ApiError;
+use crate::api::formats;
 use crate::ids;
 use crate::model::{AclNode, Group, PveVersion, RoleMap, User, UserCfg};
 use crate::perlstr;
@@ -285,7 +286,7 @@ fn check_field(field: &str, value: &str) -> Result<(), String> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '!' || c == '=')
         }
-        "email" => value.is_empty() || email_ok(value),
+        "email" => value.is_empty() || formats::verify_email(value).is_ok(),
         _ => true,
     };
     if ok && value.chars().count() <= max {
@@ -293,20 +294,6 @@ fn check_field(field: &str, value: &str) -> Result<(), String> {
     } else {
         Err(format!("invalid value '{value}'"))
     }
-}
-
-/// pve-common's `EMAIL_RE`.
-fn email_ok(v: &str) -> bool {
-    let Some((local, domain)) = v.rsplit_once('@') else {
-        return false;
-    };
-    let part_ok = |p: &str, extra: &[char]| {
-        !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || extra.contains(&c))
-    };
-    local.split('.').all(|p| part_ok(p, &['_', '+', '-', '~']))
-        && domain
-            .split('.')
-            .all(|p| part_ok(p, &['-']) && p.is_ascii())
 }
 
 /// The users and groups in the entries the searches found, as PVE's
