@@ -13,6 +13,13 @@ pub fn is_realm(r: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
+/// `[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?`: node names (also in UPIDs).
+pub fn is_node_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// `[^\s:/]+`: the name part of a userid. Perl's `\s` is Unicode white
 /// space on decoded (request) strings, ASCII white space on the bytes of
 /// user.cfg (`\xA0` is then a letter like any other).

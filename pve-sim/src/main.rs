@@ -17,6 +17,7 @@ use pve_sim::api::Api;
 use pve_sim::faults::Faults;
 use pve_sim::server::{self, Identity, RequestLog};
 use pve_sim::store::{Store, StoreOptions};
+use pve_sim::tasks::{self, Tasks};
 use pve_sim::versions::PveVersion;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8006";
@@ -60,6 +61,10 @@ OPTIONS:
                            change and loaded on start; also holds the
                            generated certificate (pve-root-ca.pem, local/).
                              --state-dir ./sim-state
+    --node-name NAME       The node the simulator plays: the {node} of
+                           /nodes/{node}/tasks and the node in UPIDs
+                           [default: the host's short name, else pve-sim].
+                             --node-name pve1
     --request-log FILE     Append one JSON line per request:
                            {\"ts\": epoch_ms, \"method\", \"path\" (relative to
                            /api2/json), \"status\" (0 = connection dropped),
@@ -97,6 +102,7 @@ struct Options {
     user_cfg: Option<PathBuf>,
     token_cfg: Option<PathBuf>,
     state_dir: Option<PathBuf>,
+    node_name: Option<String>,
     request_log: Option<PathBuf>,
     faults: Vec<String>,
 }
@@ -146,6 +152,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--user-cfg" => once(&mut o.user_cfg, &flag, value()?.into())?,
             "--token-cfg" => once(&mut o.token_cfg, &flag, value()?.into())?,
             "--state-dir" => once(&mut o.state_dir, &flag, value()?.into())?,
+            "--node-name" => once(&mut o.node_name, &flag, value()?)?,
             "--request-log" => once(&mut o.request_log, &flag, value()?.into())?,
             "--fault" => o.faults.push(value()?),
             _ => return Err(format!("unknown option '{flag}'")),
@@ -202,6 +209,12 @@ fn run(o: Options) -> Result<Never, StartError> {
     let version = PveVersion::parse(version_text)
         .map_err(|e| Usage(format!("--pve-version {version_text}: {e}")))?;
     let faults = Faults::parse_all(&o.faults).map_err(Usage)?;
+    let node = o.node_name.clone().unwrap_or_else(tasks::default_node_name);
+    if !pve_sim::ids::is_node_name(&node) {
+        return Err(Usage(format!(
+            "--node-name {node}: not a node name (letters, digits and inner '-')"
+        )));
+    }
     let listen = o.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let addrs: Vec<SocketAddr> = listen
         .to_socket_addrs()
@@ -238,7 +251,11 @@ fn run(o: Options) -> Result<Never, StartError> {
         .root_password
         .clone()
         .unwrap_or_else(|| DEFAULT_ROOT_PASSWORD.to_string());
-    let api = Api::new(Arc::new(store), root_password);
+    let tasks = match &o.state_dir {
+        Some(dir) => Tasks::open(&node, dir).map_err(Failed)?,
+        None => Tasks::in_memory(&node),
+    };
+    let api = Api::new(Arc::new(store), root_password).with_tasks(tasks);
 
     let ready = format!(
         "{{\"url\": {}, \"fingerprint\": {}, \"ca_cert\": {}}}\n",
@@ -391,6 +408,7 @@ mod tests {
             "--user-cfg",
             "--token-cfg",
             "--state-dir",
+            "--node-name",
             "--request-log",
             "--fault",
             "--version",

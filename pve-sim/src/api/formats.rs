@@ -52,13 +52,48 @@ fn verify(name: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
         }
         "email" => verify_email(value),
         "pve-configid" => verify_configid(value),
+        "pve-node" => verify_node(value),
+        "pve-vmid" => verify_vmid(value),
+        "pve-task-status-type" => verify_task_status_type(value),
         other => Err(format!("undefined format '{other}'\n")),
+    }
+}
+
+/// `pve_verify_node_name`.
+fn verify_node(value: &str) -> Result<(), String> {
+    if ids::is_node_name(value) {
+        Ok(())
+    } else {
+        Err("value does not look like a valid node name\n".to_string())
+    }
+}
+
+/// `pve_verify_vmid`: `[1-9][0-9]{2,8}`.
+fn verify_vmid(value: &str) -> Result<(), String> {
+    let ok = (3..=9).contains(&value.len())
+        && !value.starts_with('0')
+        && value.chars().all(|c| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err("value does not look like a valid VM ID\n".to_string())
+    }
+}
+
+/// `verify_task_status_type`: `ok`, `error`, `warning` or `unknown`, in
+/// any case.
+fn verify_task_status_type(value: &str) -> Result<(), String> {
+    let lower = value.to_ascii_lowercase();
+    if matches!(lower.as_str(), "ok" | "error" | "warning" | "unknown") {
+        Ok(())
+    } else {
+        Err(format!("invalid status '{value}'\n"))
     }
 }
 
 /// `pve_verify_email` with pve-common's `EMAIL_RE`:
 /// `[\w+\-~]+(\.[\w+\-~]+)*@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)*`.
-fn verify_email(value: &str) -> Result<(), String> {
+pub fn verify_email(value: &str) -> Result<(), String> {
     let local_ok = |s: &str| {
         s.split('.').all(|part| {
             !part.is_empty()

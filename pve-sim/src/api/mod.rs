@@ -9,7 +9,7 @@
 //! skips them), schema validation, and finally the endpoint.
 //!
 //! Endpoints, by file: [`misc`] (`GET /version`, `GET /access`,
-//! `GET /access/domains`), [`ticket`] (`/access/ticket`,
+//! `GET /access/domains`), [`tasks`] (`/nodes/{node}/tasks`), [`ticket`] (`/access/ticket`,
 //! `PUT /access/password`), [`users`] (`/access/users[/{userid}]`),
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
 //! [`roles`], [`acl`] (`/access/acl`) and [`permissions`]
@@ -39,20 +39,23 @@ pub mod roles;
 pub mod routes;
 pub mod schema;
 pub mod secrets;
+pub mod tasks;
 pub mod ticket;
 pub mod tokens;
 pub mod users;
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::http::{Handler, Request, Response};
 use crate::model::PveVersion;
 use crate::store::Store;
+use crate::tasks::Tasks;
 use crate::versions;
 
-use errors::{empty_response, ok_response, text_response, ApiError, ApiResult};
+use errors::{empty_response, ok_response_with, text_response, ApiError, ApiResult};
 use request::RawParams;
 use schema::{ApiSchema, FormatContext, Params};
 
@@ -68,6 +71,7 @@ pub struct Api {
     keys: Result<auth::Keys, String>,
     schema: Result<ApiSchema, String>,
     auth_delay_ms: u64,
+    tasks: Arc<Tasks>,
 }
 
 /// Who made a request.
@@ -95,6 +99,8 @@ pub struct Call<'a> {
     pub authid: Option<String>,
     pub params: Params,
     pub now: i64,
+    /// What PVE's `set_result_attrib` puts beside `data` (`total`).
+    attribs: RefCell<Map<String, Value>>,
 }
 
 impl Call<'_> {
@@ -121,6 +127,22 @@ impl Call<'_> {
     pub fn store(&self) -> &Store {
         &self.api.store
     }
+
+    /// The state, for a task that works on it after the call has answered
+    /// (`crate::sync::start`).
+    pub fn shared_store(&self) -> Arc<Store> {
+        Arc::clone(&self.api.store)
+    }
+
+    /// The node's tasks.
+    pub fn tasks(&self) -> &Arc<Tasks> {
+        self.api.tasks()
+    }
+
+    /// `$rpcenv->set_result_attrib`: `key` beside `data` in the answer.
+    pub fn set_result_attrib(&self, key: &str, value: Value) {
+        self.attribs.borrow_mut().insert(key.to_string(), value);
+    }
 }
 
 impl Api {
@@ -135,9 +157,22 @@ impl Api {
             store,
             root_password: Mutex::new(root_password),
             keys: auth::Keys::generate(),
-            schema: ApiSchema::parse(versions::schema_json(version)),
+            schema: ApiSchema::parse(versions::schema_json(version))
+                .and_then(|s| Ok(s.with(ApiSchema::parse(tasks::SCHEMA)?))),
             auth_delay_ms,
+            tasks: Arc::new(Tasks::in_memory(&crate::tasks::default_node_name())),
         }
+    }
+
+    /// Keeps the node's tasks in `tasks` (a node name, a log directory).
+    pub fn with_tasks(mut self, tasks: Tasks) -> Api {
+        self.tasks = Arc::new(tasks);
+        self
+    }
+
+    /// The node's tasks.
+    pub fn tasks(&self) -> &Arc<Tasks> {
+        &self.tasks
     }
 
     /// Overrides the hold-back of 401 answers (tests use 0).
@@ -251,7 +286,7 @@ impl Api {
         let api_token = *kind == AuthKind::Token || creds.api_token.is_some();
         let result = self.rest_handler(method, &rel_uri, authid, api_token, raw, now);
         let mut resp = match result {
-            Ok(data) => ok_response(data),
+            Ok((data, attribs)) => ok_response_with(data, attribs),
             Err(e) => e.to_response(),
         };
         if resp.status == 401 {
@@ -323,7 +358,7 @@ impl Api {
         api_token: bool,
         raw: RawParams,
         now: i64,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<(Value, Map<String, Value>)> {
         let schema = self
             .schema
             .as_ref()
@@ -374,8 +409,10 @@ impl Api {
             authid,
             params,
             now,
+            attribs: RefCell::new(Map::new()),
         };
-        endpoint(&call)
+        let data = endpoint(&call)?;
+        Ok((data, call.attribs.into_inner()))
     }
 }
 

@@ -86,6 +86,13 @@ impl ApiSchema {
         Ok(ApiSchema { methods })
     }
 
+    /// This schema with the methods of `other` added (the node's task
+    /// endpoints beside the access API).
+    pub fn with(mut self, other: ApiSchema) -> ApiSchema {
+        self.methods.extend(other.methods);
+        self
+    }
+
     /// Every `pattern` of the schema, for the test that compiles them all.
     #[cfg(test)]
     pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {
