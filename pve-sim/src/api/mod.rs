@@ -12,8 +12,9 @@
 //! `GET /access/domains`), [`ticket`] (`/access/ticket`,
 //! `PUT /access/password`), [`users`] (`/access/users[/{userid}]`),
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
-//! [`roles`], [`acl`] (`/access/acl`) and [`permissions`]
-//! (`GET /access/permissions`). [`routes`] maps schema paths to them.
+//! [`roles`], [`acl`] (`/access/acl`), [`permissions`]
+//! (`GET /access/permissions`) and [`pools`] (`/pools`, `/pools/{poolid}`,
+//! `GET /cluster/resources`). [`routes`] maps schema paths to them.
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
 //! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
@@ -33,6 +34,7 @@ pub mod jsonxs;
 pub mod misc;
 pub mod pattern;
 pub mod permissions;
+pub mod pools;
 pub mod realm;
 pub mod request;
 pub mod roles;
@@ -48,6 +50,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::http::{Handler, Request, Response};
+use crate::inventory::Inventory;
 use crate::model::PveVersion;
 use crate::store::Store;
 use crate::versions;
@@ -68,6 +71,8 @@ pub struct Api {
     keys: Result<auth::Keys, String>,
     schema: Result<ApiSchema, String>,
     auth_delay_ms: u64,
+    /// The guests and storages pools can hold (not part of user.cfg).
+    inventory: Inventory,
 }
 
 /// Who made a request.
@@ -121,6 +126,10 @@ impl Call<'_> {
     pub fn store(&self) -> &Store {
         &self.api.store
     }
+
+    pub fn inventory(&self) -> &Inventory {
+        &self.api.inventory
+    }
 }
 
 impl Api {
@@ -135,9 +144,18 @@ impl Api {
             store,
             root_password: Mutex::new(root_password),
             keys: auth::Keys::generate(),
-            schema: ApiSchema::parse(versions::schema_json(version)),
+            schema: ApiSchema::parse(versions::schema_json(version))
+                .and_then(|s| s.extended(versions::POOLS_SCHEMA)),
+            inventory: Inventory::default(),
             auth_delay_ms,
         }
+    }
+
+    /// The guests and storages of the simulated cluster (`--guests`,
+    /// `--storages`).
+    pub fn with_inventory(mut self, inventory: Inventory) -> Api {
+        self.inventory = inventory;
+        self
     }
 
     /// Overrides the hold-back of 401 answers (tests use 0).
