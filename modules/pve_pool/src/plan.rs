@@ -288,11 +288,28 @@ fn view(pool: Option<&Pool>) -> Value {
     pool.map_or_else(no_view, Pool::to_json)
 }
 
-fn joined<T: ToString>(items: &[T]) -> String {
-    items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
+/// The items of `list` that are not in `other`.
+fn not_in<T: Clone + PartialEq>(list: &[T], other: &[T]) -> Vec<T> {
+    list.iter()
+        .filter(|x| !other.contains(x))
+        .cloned()
+        .collect()
 }
 
-/// "guests 100, 101 and storage local".
+/// `req` with the members it adds or takes out (`vms`, `storage`), each
+/// list only when not empty.
+fn with_members(mut req: ApiRequest, vms: &[u32], storage: &[String]) -> ApiRequest {
+    if !vms.is_empty() {
+        let ids: Vec<String> = vms.iter().map(u32::to_string).collect();
+        req = req.param("vms", ids.join(","));
+    }
+    if !storage.is_empty() {
+        req = req.param("storage", storage.join(","));
+    }
+    req
+}
+
+/// "guest 100, 101 and storage local".
 fn members_words(vms: &[u32], storage: &[String]) -> String {
     let mut what = Vec::new();
     if !vms.is_empty() {
@@ -350,28 +367,10 @@ pub fn plan(
     }
 
     let (vms, storage) = d.targets(cur);
-    let add_vms: Vec<u32> = vms
-        .iter()
-        .filter(|v| !cur.vms.contains(v))
-        .copied()
-        .collect();
-    let add_storage: Vec<String> = storage
-        .iter()
-        .filter(|s| !cur.storage.contains(s))
-        .cloned()
-        .collect();
-    let del_vms: Vec<u32> = cur
-        .vms
-        .iter()
-        .filter(|v| !vms.contains(v))
-        .copied()
-        .collect();
-    let del_storage: Vec<String> = cur
-        .storage
-        .iter()
-        .filter(|s| !storage.contains(s))
-        .cloned()
-        .collect();
+    let add_vms = not_in(&vms, &cur.vms);
+    let add_storage = not_in(&storage, &cur.storage);
+    let del_vms = not_in(&cur.vms, &vms);
+    let del_storage = not_in(&cur.storage, &storage);
     let moved = check_members(d, &add_vms, &add_storage, cluster)?;
 
     // One PUT adds members and sets the comment (PVE applies both or
@@ -390,12 +389,7 @@ pub fn plan(
             after.comment = c.clone();
             changes.push("comment".to_string());
         }
-        if !add_vms.is_empty() {
-            req = req.param("vms", joined(&add_vms));
-        }
-        if !add_storage.is_empty() {
-            req = req.param("storage", joined(&add_storage));
-        }
+        req = with_members(req, &add_vms, &add_storage);
         if !moved.is_empty() {
             req = req.param("allow-move", 1);
         }
@@ -416,13 +410,11 @@ pub fn plan(
         ));
     }
     if !del_vms.is_empty() || !del_storage.is_empty() {
-        let mut req = shape.write(true, id).param("delete", 1);
-        if !del_vms.is_empty() {
-            req = req.param("vms", joined(&del_vms));
-        }
-        if !del_storage.is_empty() {
-            req = req.param("storage", joined(&del_storage));
-        }
+        let req = with_members(
+            shape.write(true, id).param("delete", 1),
+            &del_vms,
+            &del_storage,
+        );
         changes.push(format!("removed {}", members_words(&del_vms, &del_storage)));
         steps.push(Step::new(
             req,
@@ -552,13 +544,7 @@ fn plan_absent(
                 members_words(&p.vms, &p.storage)
             )));
         }
-        let mut req = shape.write(true, id).param("delete", 1);
-        if !p.vms.is_empty() {
-            req = req.param("vms", joined(&p.vms));
-        }
-        if !p.storage.is_empty() {
-            req = req.param("storage", joined(&p.storage));
-        }
+        let req = with_members(shape.write(true, id).param("delete", 1), &p.vms, &p.storage);
         steps.push(Step::new(
             req,
             Settle::Pool {
