@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use pve_sim::api::Api;
 use pve_sim::faults::Faults;
+use pve_sim::inventory::Inventory;
 use pve_sim::server::{self, Identity, RequestLog};
 use pve_sim::store::{Store, StoreOptions};
 use pve_sim::tasks::{self, Tasks};
@@ -26,7 +27,7 @@ const DEFAULT_ROOT_PASSWORD: &str = "pve-sim";
 
 const HELP: &str = "\
 pve-sim: a simulator of the Proxmox VE access-control HTTPS API
-(users, groups, roles, ACLs, API tokens, permissions, tickets).
+(users, groups, roles, ACLs, API tokens, permissions, tickets, pools).
 
 USAGE:
     pve-sim [OPTIONS]
@@ -65,6 +66,11 @@ OPTIONS:
                            /nodes/{node}/tasks and the node in UPIDs
                            [default: the host's short name, else pve-sim].
                              --node-name pve1
+    --guests LIST          The cluster's guests, which pools can hold: VMIDs,
+                           each optionally :qemu (the default) or :lxc.
+                             --guests 100,101,200:lxc
+    --storages LIST        The cluster's storages, which pools can hold.
+                             --storages local,local-lvm
     --request-log FILE     Append one JSON line per request:
                            {\"ts\": epoch_ms, \"method\", \"path\" (relative to
                            /api2/json), \"status\" (0 = connection dropped),
@@ -104,6 +110,8 @@ struct Options {
     state_dir: Option<PathBuf>,
     node_name: Option<String>,
     request_log: Option<PathBuf>,
+    guests: Option<String>,
+    storages: Option<String>,
     faults: Vec<String>,
 }
 
@@ -154,6 +162,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--state-dir" => once(&mut o.state_dir, &flag, value()?.into())?,
             "--node-name" => once(&mut o.node_name, &flag, value()?)?,
             "--request-log" => once(&mut o.request_log, &flag, value()?.into())?,
+            "--guests" => once(&mut o.guests, &flag, value()?)?,
+            "--storages" => once(&mut o.storages, &flag, value()?)?,
             "--fault" => o.faults.push(value()?),
             _ => return Err(format!("unknown option '{flag}'")),
         }
@@ -215,6 +225,11 @@ fn run(o: Options) -> Result<Never, StartError> {
             "--node-name {node}: not a node name (letters, digits and inner '-')"
         )));
     }
+    let inventory = Inventory::parse(
+        o.guests.as_deref().unwrap_or_default(),
+        o.storages.as_deref().unwrap_or_default(),
+    )
+    .map_err(Usage)?;
     let listen = o.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let addrs: Vec<SocketAddr> = listen
         .to_socket_addrs()
@@ -255,7 +270,9 @@ fn run(o: Options) -> Result<Never, StartError> {
         Some(dir) => Tasks::open(&node, dir).map_err(Failed)?,
         None => Tasks::in_memory(&node),
     };
-    let api = Api::new(Arc::new(store), root_password).with_tasks(tasks);
+    let api = Api::new(Arc::new(store), root_password)
+        .with_tasks(tasks)
+        .with_inventory(inventory);
 
     let ready = format!(
         "{{\"url\": {}, \"fingerprint\": {}, \"ca_cert\": {}}}\n",

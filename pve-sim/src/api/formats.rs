@@ -7,6 +7,7 @@
 
 use super::schema::FormatContext;
 use crate::ids;
+use crate::inventory;
 
 /// Verifies `value` against `format`; `Err` holds PVE's message.
 pub fn check_format(format: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
@@ -43,6 +44,12 @@ fn verify(name: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
         "pve-roleid" => ids::verify_roleid(value),
         "pve-tokenid" => ids::verify_tokenid_full(value).map(|_| ()),
         "pve-poolid" => ids::verify_poolid(value),
+        "pve-vmid" if inventory::is_vmid(value) => Ok(()),
+        "pve-vmid" => Err("value does not look like a valid VM ID\n".to_string()),
+        "pve-storage-id" if inventory::is_storage_id(value) => Ok(()),
+        "pve-storage-id" => Err(format!(
+            "storage ID '{value}' contains illegal characters\n"
+        )),
         "pve-priv" => {
             if ctx.privileges.contains(value) {
                 Ok(())
@@ -163,5 +170,14 @@ mod tests {
             "invalid configuration ID '1x'\n"
         );
         assert!(check("pve-configid-list", "comment").is_ok());
+        assert!(check("pve-vmid-list", "100,999999999").is_ok());
+        assert_eq!(
+            check("pve-vmid-list", "100,99").unwrap_err(),
+            "value does not look like a valid VM ID\n"
+        );
+        assert_eq!(
+            check("pve-storage-id-list", "local,local_").unwrap_err(),
+            "storage ID 'local_' contains illegal characters\n"
+        );
     }
 }

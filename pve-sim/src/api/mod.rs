@@ -12,8 +12,9 @@
 //! `GET /access/domains`), [`tasks`] (`/nodes/{node}/tasks`), [`ticket`] (`/access/ticket`,
 //! `PUT /access/password`), [`users`] (`/access/users[/{userid}]`),
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
-//! [`roles`], [`acl`] (`/access/acl`) and [`permissions`]
-//! (`GET /access/permissions`). [`routes`] maps schema paths to them.
+//! [`roles`], [`acl`] (`/access/acl`), [`permissions`]
+//! (`GET /access/permissions`) and [`pools`] (`/pools`, `/pools/{poolid}`,
+//! `GET /cluster/resources`). [`routes`] maps schema paths to them.
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
 //! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
@@ -33,6 +34,7 @@ pub mod jsonxs;
 pub mod misc;
 pub mod pattern;
 pub mod permissions;
+pub mod pools;
 pub mod realm;
 pub mod request;
 pub mod roles;
@@ -50,6 +52,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use crate::http::{Handler, Request, Response};
+use crate::inventory::Inventory;
 use crate::model::PveVersion;
 use crate::store::Store;
 use crate::tasks::Tasks;
@@ -72,6 +75,8 @@ pub struct Api {
     schema: Result<ApiSchema, String>,
     auth_delay_ms: u64,
     tasks: Arc<Tasks>,
+    /// The guests and storages pools can hold (not part of user.cfg).
+    inventory: Inventory,
 }
 
 /// Who made a request.
@@ -143,6 +148,10 @@ impl Call<'_> {
     pub fn set_result_attrib(&self, key: &str, value: Value) {
         self.attribs.borrow_mut().insert(key.to_string(), value);
     }
+
+    pub fn inventory(&self) -> &Inventory {
+        &self.api.inventory
+    }
 }
 
 impl Api {
@@ -158,7 +167,9 @@ impl Api {
             root_password: Mutex::new(root_password),
             keys: auth::Keys::generate(),
             schema: ApiSchema::parse(versions::schema_json(version))
-                .and_then(|s| Ok(s.with(ApiSchema::parse(tasks::SCHEMA)?))),
+                .and_then(|s| s.extended(tasks::SCHEMA))
+                .and_then(|s| s.extended(versions::POOLS_SCHEMA)),
+            inventory: Inventory::default(),
             auth_delay_ms,
             tasks: Arc::new(Tasks::in_memory(&crate::tasks::default_node_name())),
         }
@@ -173,6 +184,13 @@ impl Api {
     /// The node's tasks.
     pub fn tasks(&self) -> &Arc<Tasks> {
         &self.tasks
+    }
+
+    /// The guests and storages of the simulated cluster (`--guests`,
+    /// `--storages`).
+    pub fn with_inventory(mut self, inventory: Inventory) -> Api {
+        self.inventory = inventory;
+        self
     }
 
     /// Overrides the hold-back of 401 answers (tests use 0).
