@@ -60,7 +60,6 @@ fn verify(name: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
         "email" => verify_email(value),
         "pve-configid" => verify_configid(value),
         "pve-node" => verify_node(value),
-        "pve-vmid" => verify_vmid(value),
         "pve-task-status-type" => verify_task_status_type(value),
         other => Err(format!("undefined format '{other}'\n")),
     }
@@ -72,18 +71,6 @@ fn verify_node(value: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err("value does not look like a valid node name\n".to_string())
-    }
-}
-
-/// `pve_verify_vmid`: `[1-9][0-9]{2,8}`.
-fn verify_vmid(value: &str) -> Result<(), String> {
-    let ok = (3..=9).contains(&value.len())
-        && !value.starts_with('0')
-        && value.chars().all(|c| c.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err("value does not look like a valid VM ID\n".to_string())
     }
 }
 
