@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::errors::ApiResult;
 use super::{
-    acl, domains, groups, misc, permissions, roles, sync_jobs, ticket, tokens, users, Call,
+    acl, domains, groups, misc, permissions, pools, roles, sync_jobs, tasks, ticket, tokens, users,
+    Call,
 };
 
 /// An endpoint: validated call in, `data` out.
@@ -48,6 +49,16 @@ pub fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
         ("GET", "/access/acl") => acl::read,
         ("PUT", "/access/acl") => acl::update,
         ("GET", "/access/permissions") => permissions::read,
+        ("GET", "/nodes/{node}/tasks") => tasks::list,
+        ("GET", "/nodes/{node}/tasks/{upid}") => tasks::index,
+        ("GET", "/nodes/{node}/tasks/{upid}/log") => tasks::log,
+        ("GET", "/nodes/{node}/tasks/{upid}/status") => tasks::status,
+        ("GET", "/pools") => pools::index,
+        ("POST", "/pools") => pools::create,
+        ("PUT", "/pools" | "/pools/{poolid}") => pools::update,
+        ("GET", "/pools/{poolid}") => pools::read,
+        ("DELETE", "/pools" | "/pools/{poolid}") => pools::delete,
+        ("GET", "/cluster/resources") => pools::resources,
         ("GET", "/cluster/jobs/realm-sync") => sync_jobs::index,
         ("GET", "/cluster/jobs/realm-sync/{id}") => sync_jobs::read,
         ("POST", "/cluster/jobs/realm-sync/{id}") => sync_jobs::create,

@@ -86,11 +86,11 @@ impl ApiSchema {
         Ok(ApiSchema { methods })
     }
 
-    /// This schema with the methods of `other` added (the node's task
-    /// endpoints beside the access API).
-    pub fn with(mut self, other: ApiSchema) -> ApiSchema {
-        self.methods.extend(other.methods);
-        self
+    /// This schema with the methods of another schema file added (pve-sim's
+    /// pool and cluster-resource methods beside the `/access` subtree).
+    pub fn extended(mut self, text: &str) -> Result<ApiSchema, String> {
+        self.methods.extend(ApiSchema::parse(text)?.methods);
+        Ok(self)
     }
 
     /// Every `pattern` of the schema, for the test that compiles them all.

@@ -26,8 +26,9 @@
 //!   which has pve-sim's command line, ready line and request log.
 //!
 //! What only pve-sim has is decided here and nowhere else: a test that
-//! injects `--fault`s, or asks for PVE 9.0 (no real 9.0 code is pinned), runs
-//! on pve-sim whatever the switch says ([`SimBuilder::start`]).
+//! injects `--fault`s, asks for PVE 9.0 (no real 9.0 code is pinned) or
+//! gives guests and storages for pools (pve-oracle has no pool API) runs on
+//! pve-sim whatever the switch says ([`SimBuilder::start`]).
 //!
 //! Local mode (no `api_host`) runs against a [`LocalNode`] instead: the
 //! real `pvesh` and `pveum` of pve-oracle on a state directory, one node per
@@ -156,6 +157,8 @@ pub struct SimBuilder {
     root_password: String,
     server: Option<Server>,
     launcher: Vec<String>,
+    /// `--guests`, `--storages`: pve-sim only.
+    inventory: Option<(String, String)>,
 }
 
 impl SimBuilder {
@@ -167,9 +170,11 @@ impl SimBuilder {
     }
 
     /// The server `start()` will launch: pve-sim where the test needs what
-    /// only pve-sim has (faults, PVE 9.0), else the one asked for.
+    /// only pve-sim has (faults, PVE 9.0, pools: pve-oracle runs the
+    /// access-control code, not pve-manager's pool API), else the one asked
+    /// for.
     pub fn resolved_server(&self) -> Server {
-        if !self.faults.is_empty() || self.version == "9.0" {
+        if !self.faults.is_empty() || self.version == "9.0" || self.inventory.is_some() {
             return Server::PveSim;
         }
         self.server.unwrap_or_else(Server::from_env)
@@ -216,6 +221,13 @@ impl SimBuilder {
     /// the child kills the server): e.g. in a private mount namespace.
     pub fn launcher(mut self, program_and_args: &[&str]) -> SimBuilder {
         self.launcher = program_and_args.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
+    /// The cluster's guests and storages (`--guests 100,200:lxc --storages
+    /// local`), which pools hold; a test that uses pools runs on pve-sim.
+    pub fn inventory(mut self, guests: &str, storages: &str) -> SimBuilder {
+        self.inventory = Some((guests.to_string(), storages.to_string()));
         self
     }
 
@@ -275,6 +287,12 @@ impl SimBuilder {
         }
         for fault in &self.faults {
             cmd.arg("--fault").arg(fault);
+        }
+        if let Some((guests, storages)) = &self.inventory {
+            cmd.arg("--guests")
+                .arg(guests)
+                .arg("--storages")
+                .arg(storages);
         }
         // Failed logins are delayed 3 s as on PVE; tests do not wait for
         // that unless the environment asks for it (pve-oracle's default is 0).
@@ -353,6 +371,7 @@ impl Sim {
             root_password: "pve-sim-test-root".to_string(),
             server: None,
             launcher: Vec::new(),
+            inventory: None,
         }
     }
 

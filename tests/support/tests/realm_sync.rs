@@ -19,15 +19,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pve_test_support::http::{form, show_bytes, Latin1};
+use pve_test_support::ldap::expected::{
+    sorted, synced_lines, vanished_cases, DIRECTORY_CHANGES, FIRST_DRY_RUN, FIRST_SYNC, GROUPS,
+    GROUPS_SYNC, PEOPLE, REALM, SYNC_ATTRIBUTES,
+};
 use pve_test_support::ldap::Directory;
 use pve_test_support::{on_each_version, require_oracle, LocalNode, Server, Sim, UserCfg, Value};
-
-const REALM: &str = "dir";
-const PEOPLE: &str = "ou=people,dc=pve-access,dc=test";
-const GROUPS: &str = "ou=groups,dc=pve-access,dc=test";
-/// What a realm must map to sync names and e-mail addresses at all: PVE
-/// reads LDAP attributes named like its own fields unless told otherwise.
-const SYNC_ATTRIBUTES: &str = "email=mail,firstname=givenName,lastname=sn";
 
 /// A node of pve-oracle whose pvesh logs its tasks into `logs`.
 struct Node {
@@ -222,39 +219,6 @@ impl Node {
     }
 }
 
-/// The lines of user.cfg that are about this realm's users and groups, and
-/// the ACL, sorted: what a sync may change.
-fn synced_lines(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text
-        .lines()
-        .filter(|l| {
-            l.contains(&format!("@{REALM}"))
-                || l.contains(&format!("-{REALM}:"))
-                || l.starts_with("acl:")
-        })
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    lines
-}
-
-fn lines(text: &[&str]) -> Vec<String> {
-    let mut lines: Vec<String> = text.iter().map(|l| l.to_string()).collect();
-    lines.sort();
-    lines
-}
-
-/// Users of the realm, then groups: the fixture as PVE syncs it.
-const FIRST_SYNC: &[&str] = &[
-    "user:alice@dir:1:0:Alice:Archer:alice@pve-access.test:::",
-    "user:bob@dir:1:0:Bob:Baker:bob@pve-access.test:::",
-    "user:carol@dir:1:0:Carol:Carter:carol@pve-access.test:::",
-    "user:dave@dir:1:0:Dave:Dyer::::",
-    "user:erin@dir:1:0::Evans:erin@pve-access.test:::",
-    "group:admins-dir:alice@dir,bob@dir::",
-    "group:operators-dir:bob@dir,carol@dir,dave@dir::",
-];
-
 fn dry_run_prints_what_it_would_do_and_writes_nothing(version: &str) {
     let Some(node) = Node::new(version) else {
         return;
@@ -265,22 +229,7 @@ fn dry_run_prints_what_it_would_do_and_writes_nothing(version: &str) {
 
     let run = node.sync(REALM, &["--scope", "both", "--dry-run", "1"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.log(),
-        "(dry test run) starting sync for realm dir\n\
-         got data from server, updating users and groups\n\
-         syncing users (remove-vanished opts: none)\n\
-         adding user 'alice@dir'\n\
-         adding user 'bob@dir'\n\
-         adding user 'carol@dir'\n\
-         adding user 'dave@dir'\n\
-         adding user 'erin@dir'\n\
-         syncing groups (remove-vanished opts: none)\n\
-         adding group 'admins-dir'\n\
-         adding group 'operators-dir'\n\
-         \n\
-         NOTE: Dry test run, changes were NOT written to the configuration.\n"
-    );
+    assert_eq!(run.log(), FIRST_DRY_RUN);
     let fields: Vec<&str> = run.upid().split(':').collect();
     assert_eq!(fields.len(), 9, "{}", run.upid());
     assert_eq!(fields[5..], ["auth-realm-sync-test", REALM, "root@pam", ""]);
@@ -323,15 +272,7 @@ fn sync_adds_users_and_groups_named_after_the_realm(version: &str) {
         SYNC_ATTRIBUTES,
     ]);
     let run = node.sync(REALM, &["--scope", "groups"]);
-    assert_eq!(
-        run.log(),
-        "starting sync for realm dir\n\
-         got data from server, updating groups\n\
-         syncing groups (remove-vanished opts: none)\n\
-         adding group 'admins-dir'\n\
-         adding group 'operators-dir'\n\
-         successfully updated groups configuration\n"
-    );
+    assert_eq!(run.log(), GROUPS_SYNC);
     // The posixGroup is no group PVE looks for (classes groupOfNames,
     // group, univentionGroup, ipausergroup; members by DN only).
     assert!(node.state().group("staff-dir").is_none());
@@ -342,7 +283,7 @@ fn sync_adds_users_and_groups_named_after_the_realm(version: &str) {
         "{}",
         run.log()
     );
-    assert_eq!(synced_lines(&node.user_cfg()), lines(FIRST_SYNC));
+    assert_eq!(synced_lines(&node.user_cfg()), sorted(FIRST_SYNC));
 
     // A sync that finds nothing new says "updating" all the same: its log
     // does not tell whether anything changed; user.cfg does.
@@ -352,10 +293,6 @@ fn sync_adds_users_and_groups_named_after_the_realm(version: &str) {
     assert!(run.log().contains("updating group 'admins-dir'\n"));
     assert_eq!(node.user_cfg(), before);
 }
-
-/// The directory after people came and went: bob's mail changed, erin and
-/// the admins group are gone, frank and the devs group are new.
-const DIRECTORY_CHANGES: &str = include_str!("../../fixtures/ldap/changes.ldif");
 
 fn remove_vanished_after_the_directory_changed(version: &str) {
     let Some(node) = Node::new(version) else {
@@ -393,105 +330,21 @@ fn remove_vanished_after_the_directory_changed(version: &str) {
     dir.modify(DIRECTORY_CHANGES);
     let start = node.user_cfg();
 
-    let common = [
-        "user:alice@dir:1:0:Alice:Archer:alice@pve-access.test:::",
-        "user:bob@dir:1:0:Bob:Baker:bob@changed.test:::",
-        "token:bob@dir!ci:0:1::",
-        "user:dave@dir:0:0:Dave:Dyer::::",
-        "group:devs-dir:frank@dir::",
-    ];
-    let erin = "user:erin@dir:1:0::Evans:erin@pve-access.test:::";
-    let admins = "group:admins-dir:alice@dir,bob@dir::";
-    let acl = [
-        "acl:1:/:@admins-dir:PVEAuditor:",
-        "acl:1:/vms:erin@dir:PVEAuditor:",
-    ];
-    let carol = "user:carol@dir:1:0:Carol:Carter:carol@pve-access.test:local note::";
-    let carol_plain = "user:carol@dir:1:0:Carol:Carter:carol@pve-access.test:::";
-    // A synced group's members are the directory's, whatever the option:
-    // root@pam, added locally, is dropped; the comment goes only with
-    // `properties`.
-    let operators = "group:operators-dir:bob@dir,carol@dir,dave@dir::";
-    let frank_enabled = "user:frank@dir:1:0:Frank:Fox:frank@pve-access.test:::";
-    let frank_disabled = "user:frank@dir:0:0:Frank:Fox:frank@pve-access.test:::";
-
-    let remove_erin = "deleting outdated existing users first\nremove user 'erin@dir'\n";
-    let purge_erin = "purge users 'erin@dir' ACL entries\n";
-    let remove_admins = "deleting outdated existing groups first\nremove group 'admins-dir'\n";
-    let purge_admins = "purge groups 'admins-dir' ACL entries\n";
-    let all_users = format!("{remove_erin}{purge_erin}");
-    let all_groups = format!("{remove_admins}{purge_admins}");
-    // Per option: extra sync options, the user.cfg lines that differ between
-    // the options, and the log: what it says of the vanished users, the
-    // verb for the users and groups that stay, what it says of the
-    // vanished groups.
-    type Case<'a> = (&'a str, &'a [&'a str], Vec<&'a str>, [&'a str; 3]);
-    let cases: [Case; 5] = [
-        (
-            "none",
-            &["--enable-new", "0"],
-            vec![erin, admins, acl[0], acl[1], carol, frank_disabled],
-            ["", "updating", ""],
-        ),
-        (
-            "acl",
-            &[],
-            vec![erin, admins, carol, frank_enabled],
-            [purge_erin, "updating", purge_admins],
-        ),
-        // The entries go, their ACL entries stay behind (PVE then ignores
-        // them with a warning when it reads user.cfg).
-        (
-            "entry",
-            &[],
-            vec![acl[0], acl[1], carol, frank_enabled],
-            [remove_erin, "updating", remove_admins],
-        ),
-        // Local properties go (the comment), but not enable and tokens.
-        (
-            "properties",
-            &[],
-            vec![erin, admins, acl[0], acl[1], carol_plain, frank_enabled],
-            ["", "overwriting", ""],
-        ),
-        (
-            "acl;entry;properties",
-            &[],
-            vec![carol_plain, frank_enabled],
-            [&all_users, "overwriting", &all_groups],
-        ),
-    ];
-    for (vanished, extra, specific, [vanished_users, verb, vanished_groups]) in cases {
-        let stay: String = ["alice", "bob", "carol", "dave"]
-            .iter()
-            .map(|u| format!("{verb} user '{u}@dir'\n"))
-            .collect();
-        let log = format!(
-            "starting sync for realm dir\n\
-             got data from server, updating users and groups\n\
-             syncing users (remove-vanished opts: {vanished})\n\
-             {vanished_users}{stay}adding user 'frank@dir'\n\
-             syncing groups (remove-vanished opts: {vanished})\n\
-             {vanished_groups}adding group 'devs-dir'\n\
-             {verb} group 'operators-dir'\n\
-             successfully updated users and groups configuration\n"
-        );
-        let log = log.as_str();
+    for case in vanished_cases() {
+        let vanished = case.option;
         node.local.write("user.cfg", &start);
         let mut opts = vec!["--scope", "both", "--remove-vanished", vanished];
-        opts.extend_from_slice(extra);
+        if !case.enable_new {
+            opts.extend(["--enable-new", "0"]);
+        }
         // The dry run goes through the same steps and prints the same lines,
         // between its own first and last words.
         let mut dry_opts = opts.clone();
         dry_opts.extend(["--dry-run", "1"]);
         let dry = node.sync(REALM, &dry_opts);
-        let expected_dry = format!(
-            "(dry test run) {}\nNOTE: Dry test run, changes were NOT written to the configuration.\n",
-            log.strip_suffix("successfully updated users and groups configuration\n").unwrap_or(log)
-        );
         assert_eq!(
             dry.log(),
-            expected_dry,
+            case.dry_log,
             "dry run, remove-vanished {vanished}"
         );
         assert_eq!(
@@ -501,13 +354,10 @@ fn remove_vanished_after_the_directory_changed(version: &str) {
         );
         let run = node.sync(REALM, &opts);
         assert_eq!(run.code, 0, "remove-vanished {vanished}: {}", run.stderr);
-        assert_eq!(run.log(), log, "remove-vanished {vanished}");
-        let mut expected: Vec<&str> = common.to_vec();
-        expected.push(operators);
-        expected.extend(specific);
+        assert_eq!(run.log(), case.log, "remove-vanished {vanished}");
         assert_eq!(
             synced_lines(&node.user_cfg()),
-            lines(&expected),
+            case.lines,
             "remove-vanished {vanished}"
         );
     }
