@@ -480,9 +480,9 @@ def local(name, args):
 
 
 local_runs_n = int(os.environ["BENCH_LOCAL_RUNS"])
-# pve-oracle's pvesh serves PVE's access-control API only: the realm-sync
-# jobs (/cluster) have no local run here.
-LOCAL = [m for m in TIMED if m != "pve_realm_sync_job"]
+# pve-oracle's pvesh serves PVE's access-control API only: pools (/pools)
+# and realm-sync jobs (/cluster) have no local run here.
+LOCAL = [m for m in TIMED if m not in ("pve_pool", "pve_realm_sync_job")]
 # The state the local no-ops expect (the checking modules need none).
 for name in LOCAL:
     if not name.endswith("_info"):
