@@ -88,11 +88,50 @@ pub struct Item {
     pub present: bool,
 }
 
+/// Entries a declaration of the whole ACL owns (pve_access's purge): one
+/// not declared is removed when it matches every filter given. An empty
+/// filter does not narrow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Normalised paths: an entry on one of them or below.
+    pub paths: Vec<String>,
+    pub principals: BTreeSet<Principal>,
+    /// Realms of users and of tokens' owners (groups have none).
+    pub realms: Vec<String>,
+}
+
+impl Scope {
+    pub fn covers(&self, g: &Grant) -> bool {
+        let below = |p: &String| {
+            p == "/"
+                || g.path == *p
+                || g.path
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        };
+        let realm = match g.principal.kind {
+            PrincipalKind::Group => None,
+            _ => g
+                .principal
+                .id
+                .split('!')
+                .next()
+                .and_then(|u| u.rsplit_once('@'))
+                .map(|(_, r)| r),
+        };
+        (self.paths.is_empty() || self.paths.iter().any(below))
+            && (self.principals.is_empty() || self.principals.contains(&g.principal))
+            && (self.realms.is_empty() || realm.is_some_and(|r| self.realms.iter().any(|x| x == r)))
+    }
+}
+
 /// The task, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {
     pub items: Vec<Item>,
     pub exclusive: bool,
+    /// Entries not named that are removed, besides `exclusive`'s.
+    pub purge: Option<Scope>,
     /// Said to the user, the task still runs (entries for root@pam).
     pub warnings: Vec<String>,
 }
@@ -230,6 +269,7 @@ impl Desired {
         let d = Desired {
             items,
             exclusive: p.bool("exclusive").unwrap_or(false),
+            purge: None,
             warnings,
         };
         d.wanted()?;
@@ -302,11 +342,15 @@ impl Desired {
                 !named.contains(&g.principal) || wanted.get(g).is_some_and(Option::is_some)
             });
         }
+        if let Some(scope) = &self.purge {
+            after.retain(|g, _| !scope.covers(g) || wanted.get(g).is_some_and(Option::is_some));
+        }
         Ok(after)
     }
 
     /// The entries the diff shows: those of the named principals on the
-    /// task's paths, or on any path with `exclusive`, as a sorted list.
+    /// task's paths, or on any path with `exclusive`, and those the purge
+    /// scope covers, as a sorted list.
     fn view(&self, entries: &Entries) -> Value {
         let named = self.principals();
         let paths = self.paths();
@@ -315,6 +359,7 @@ impl Desired {
                 .iter()
                 .filter(|(g, _)| {
                     named.contains(&g.principal) && (self.exclusive || paths.contains(&g.path))
+                        || self.purge.as_ref().is_some_and(|s| s.covers(g))
                 })
                 .map(|(g, p)| g.entry(*p).to_json())
                 .collect(),
