@@ -49,11 +49,13 @@ use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Known, Plan, Principal, Settle};
 
-fn roles() -> Opt {
+/// `roles`, the roles of an ACL entry.
+pub fn roles() -> Opt {
     Opt::list("roles").aliases(&["role", "roleid"])
 }
 
-fn entry_options() -> Vec<Opt> {
+/// Who an entry is for and which roles it gives, also in an item of pve_access.
+pub fn entry_options() -> Vec<Opt> {
     vec![
         roles(),
         Opt::list("users"),

@@ -242,33 +242,52 @@ impl Desired {
     pub fn from_params(p: &Params) -> Result<Desired, Refused> {
         let propagate = p.bool("propagate").unwrap_or(true);
         let present = State::from_params(p) == State::Present;
-        let mut warnings = Vec::new();
-        let mut items = Vec::new();
-        if let Some(entries) = p.dicts("entries") {
-            for (i, e) in entries.iter().enumerate() {
-                let at = format!("entries[{i}]: ");
-                // An entry without its own propagate/state takes the task's.
-                let item = item_from(
-                    e,
-                    &at,
-                    e.bool("propagate").unwrap_or(propagate),
-                    if e.is_set("state") {
-                        State::from_params(e) == State::Present
-                    } else {
-                        present
-                    },
-                    &mut warnings,
-                )?;
-                items.push(item);
-            }
+        let mut d = if let Some(entries) = p.dicts("entries") {
+            Desired::from_entries("entries", &entries, propagate, present)?
         } else if p.is_set("path") {
-            items.push(item_from(p, "", propagate, present, &mut warnings)?);
+            let mut warnings = Vec::new();
+            let item = item_from(p, "", propagate, present, &mut warnings)?;
+            Desired {
+                items: vec![item],
+                exclusive: false,
+                purge: None,
+                warnings,
+            }
         } else {
             return Err(Refused("one of path or entries is required".into()));
+        };
+        d.exclusive = p.bool("exclusive").unwrap_or(false);
+        d.wanted()?;
+        Ok(d)
+    }
+
+    /// The entries of the list `name` (messages say `name[2]: ...`); an
+    /// entry without its own propagate/state takes `propagate`/`present`.
+    pub fn from_entries(
+        name: &str,
+        entries: &[Params],
+        propagate: bool,
+        present: bool,
+    ) -> Result<Desired, Refused> {
+        let mut warnings = Vec::new();
+        let mut items = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let item = item_from(
+                e,
+                &format!("{name}[{i}]: "),
+                e.bool("propagate").unwrap_or(propagate),
+                if e.is_set("state") {
+                    State::from_params(e) == State::Present
+                } else {
+                    present
+                },
+                &mut warnings,
+            )?;
+            items.push(item);
         }
         let d = Desired {
             items,
-            exclusive: p.bool("exclusive").unwrap_or(false),
+            exclusive: false,
             purge: None,
             warnings,
         };

@@ -36,17 +36,22 @@ use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Settle};
 
-/// The module's options, as Ansible passes them.
-pub fn spec() -> Spec {
+/// The options of one object, also those of an item of pve_access.
+pub fn options() -> Spec {
     Spec::new([
         Opt::str("groupid").required().aliases(&["name", "group"]),
         Opt::str("comment"),
         Opt::list("members"),
         Opt::bool("append").default(false),
         State::option(),
-        self_lockout::option(),
     ])
-    .with(pve_api::connection_options())
+}
+
+/// The module's options, as Ansible passes them.
+pub fn spec() -> Spec {
+    options()
+        .with([self_lockout::option()])
+        .with(pve_api::connection_options())
 }
 
 /// The module's run, after its options were checked against [`spec`].

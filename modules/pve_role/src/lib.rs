@@ -38,8 +38,8 @@ use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Desired, Refusal, Settle};
 
-/// The module's options, as Ansible passes them.
-pub fn spec() -> Spec {
+/// The options of one object, also those of an item of pve_access.
+pub fn options() -> Spec {
     Spec::new([
         Opt::str("roleid").required().aliases(&["name", "role"]),
         Opt::list("privs").aliases(&["privileges"]),
@@ -48,9 +48,14 @@ pub fn spec() -> Spec {
             .choices(&["fail", "warn"])
             .default("fail"),
         State::option(),
-        self_lockout::option(),
     ])
-    .with(pve_api::connection_options())
+}
+
+/// The module's options, as Ansible passes them.
+pub fn spec() -> Spec {
+    options()
+        .with([self_lockout::option()])
+        .with(pve_api::connection_options())
 }
 
 /// The role and the server's privilege names from one `GET /access/roles`.

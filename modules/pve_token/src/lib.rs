@@ -44,8 +44,8 @@ use pve_module::{result, Progress, Resource};
 
 use plan::{Action, Desired, Server, Settle, State, Step};
 
-/// The module's options, as Ansible passes them.
-pub fn spec() -> Spec {
+/// The options of one object, also those of an item of pve_access.
+pub fn options() -> Spec {
     Spec::new([
         Opt::str("userid").aliases(&["user"]),
         Opt::str("tokenid")
@@ -61,11 +61,16 @@ pub fn spec() -> Spec {
         Opt::bool("regenerate").default(false),
         Opt::str("renew_before"),
         Opt::str("expire_in"),
-        self_lockout::option(),
     ])
-    .with(pve_api::connection_options())
     .required_together(&["renew_before", "expire_in"])
     .mutually_exclusive(&["expire", "expire_in"])
+}
+
+/// The module's options, as Ansible passes them.
+pub fn spec() -> Spec {
+    options()
+        .with([self_lockout::option()])
+        .with(pve_api::connection_options())
 }
 
 /// The module's run, after its options were checked against [`spec`].

@@ -43,8 +43,8 @@ use pve_module::{carry_out, Resource, State, Step};
 
 use plan::{Caller, Current, Desired, Password, Settle};
 
-/// The module's options, as Ansible passes them.
-pub fn spec() -> Spec {
+/// The options of one object, also those of an item of pve_access.
+pub fn options() -> Spec {
     Spec::new([
         Opt::str("userid").required().aliases(&["name", "user"]),
         Opt::bool("enable").aliases(&["enabled"]),
@@ -61,9 +61,14 @@ pub fn spec() -> Spec {
             .default("on_create")
             .not_secret(),
         State::option(),
-        self_lockout::option(),
     ])
-    .with(pve_api::connection_options())
+}
+
+/// The module's options, as Ansible passes them.
+pub fn spec() -> Spec {
+    options()
+        .with([self_lockout::option()])
+        .with(pve_api::connection_options())
 }
 
 /// Reads what the plan needs, and nothing more.
@@ -99,7 +104,8 @@ fn read(client: &Client, d: &Desired) -> Result<Current, ApiError> {
     })
 }
 
-fn caller(client: &Client, m: &Module) -> Caller {
+/// Who the module runs as, for the password rules.
+pub fn caller(client: &Client, m: &Module) -> Caller {
     let identity = client.identity();
     Caller {
         userid: identity.userid().to_string(),

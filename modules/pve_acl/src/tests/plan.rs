@@ -662,7 +662,12 @@ fn a_purge_scope_removes_what_it_covers_and_is_not_named() {
     let p = ok(&d, &cur);
     assert_eq!(
         apply(&cur, &p),
-        vec![cur[0].clone(), cur[1].clone(), cur[2].clone(), cur[4].clone()]
+        vec![
+            cur[0].clone(),
+            cur[1].clone(),
+            cur[2].clone(),
+            cur[4].clone()
+        ]
     );
     // Groups have no realm: a realm filter never covers them; "/" covers all paths.
     d.purge = Some(Scope {
