@@ -96,20 +96,21 @@ impl Declaration {
         Ok(d)
     }
 
-    /// A user's `groups` and a group's `members` (both replacing lists)
-    /// must say the same: otherwise the run would depend on their order.
+    /// A user's `groups` and a group's `members` must not contradict each
+    /// other: one list that replaces must include what the other adds, or
+    /// each run would undo the other's half.
     fn agree(&self) -> Result<(), Refused> {
         for g in &self.groups {
-            let Some(members) = g.members.as_ref().filter(|_| !g.append) else {
+            let Some(members) = &g.members else {
                 continue;
             };
             for u in &self.users {
-                let Some(groups) = u.groups.as_ref() else {
+                let Some(groups) = &u.groups else {
                     continue;
                 };
                 let by_group = members.contains(&u.userid);
                 let by_user = groups.contains(&g.groupid);
-                if by_group != by_user && (!u.append || by_user) {
+                if (by_group && !by_user && !u.append) || (by_user && !by_group && !g.append) {
                     return Err(Refused(format!(
                         "group '{}' {} '{}' among its members, but user '{}' {} it among its groups: declare the membership the same way in both, or in one of them only",
                         g.groupid,
