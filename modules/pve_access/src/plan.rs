@@ -104,6 +104,8 @@ pub fn needs(d: &Declaration, s: &Server) -> Needs {
 /// Never root@pam or its tokens, never a built-in role.
 pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<(), Refused> {
     let declared_users: BTreeSet<String> = d.users.iter().map(|u| u.userid.clone()).collect();
+    let present_users = d.present_users();
+    let declared_tokens: BTreeSet<String> = d.tokens.iter().map(|t| t.full()).collect();
     let mut users = Vec::new();
     let mut tokens = Vec::new();
     for (user, user_tokens) in &s.users {
@@ -115,11 +117,10 @@ pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<(), Refused> {
         if !declared_users.contains(id) && d.purge.user_realms.iter().any(|r| r == realm) {
             users.push(absent("userid", id));
         }
-        if d.purge.tokens && d.present_users().contains(id) {
-            let declared = d.tokens.iter().map(|t| t.full()).collect::<BTreeSet<_>>();
+        if d.purge.tokens && present_users.contains(id) {
             for t in user_tokens {
                 let full = t.full_tokenid();
-                if !declared.contains(&full) {
+                if !declared_tokens.contains(&full) {
                     tokens.push(absent("tokenid", &full));
                 }
             }
