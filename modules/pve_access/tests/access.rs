@@ -109,6 +109,17 @@ fn bootstrap(version: &str) {
         assert_eq!(done["secrets"][full]["secret"].as_str().unwrap().len(), 36);
         assert!(sim.token_authenticates(api_token), "{full}");
     }
+    // The password never shows; each secret only where it is handed over.
+    let text = done.to_string();
+    assert!(!text.contains("packer-pass-1"));
+    for full in ["terraform@pve!tf", "packer@pve!build"] {
+        let secret = done["secrets"][full]["secret"].as_str().unwrap();
+        assert_eq!(
+            text.matches(secret).count(),
+            2,
+            "{full}: secret and api_token only"
+        );
+    }
     // Without no_log, a warning for each secret.
     assert_eq!(done["warnings"].as_array().unwrap().len(), 2);
 
@@ -293,6 +304,11 @@ fn refusals(version: &str) {
         (
             json!({"users": [{"userid": "bad"}]}),
             "users[0]: userid",
+        ),
+        (
+            // A refused item's password is never echoed.
+            json!({"users": [{"userid": "p@pve", "password": "hunter2-secret", "email": "hunter2-secret"}]}),
+            "users[0]: email '********' does not look like a valid email address",
         ),
         (
             json!({"purge": {"acl": {}}}),
