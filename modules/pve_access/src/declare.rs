@@ -68,10 +68,10 @@ impl Declaration {
         let users = items(p, "users", pve_user::plan::Desired::from_params)?;
         let roles = items(p, "roles", pve_role::plan::Desired::from_params)?;
         let tokens = items(p, "tokens", pve_token::plan::Desired::from_params)?;
-        once("groups", groups.iter().map(|g| g.groupid.clone()))?;
-        once("users", users.iter().map(|u| u.userid.clone()))?;
-        once("roles", roles.iter().map(|r| r.roleid.clone()))?;
-        once("tokens", tokens.iter().map(|t| t.full()))?;
+        once("groups", groups.iter().map(Declared::id))?;
+        once("users", users.iter().map(Declared::id))?;
+        once("roles", roles.iter().map(Declared::id))?;
+        once("tokens", tokens.iter().map(Declared::id))?;
         let purge = match p.get("purge").and_then(Value::as_object) {
             Some(m) => purge(&Params::from_map(m.clone()))?,
             None => Purge::default(),
@@ -124,39 +124,57 @@ impl Declaration {
         }
         Ok(())
     }
+}
 
-    /// Declared to exist after the run.
-    pub fn present_users(&self) -> BTreeSet<String> {
-        self.users
-            .iter()
-            .filter(|u| u.state == State::Present)
-            .map(|u| u.userid.clone())
-            .collect()
-    }
+/// An item of the declaration: its object's id and wanted state.
+pub trait Declared {
+    fn id(&self) -> String;
+    fn state(&self) -> State;
+}
 
-    pub fn present_groups(&self) -> BTreeSet<String> {
-        self.groups
-            .iter()
-            .filter(|g| g.state == State::Present)
-            .map(|g| g.groupid.clone())
-            .collect()
+impl Declared for pve_user::plan::Desired {
+    fn id(&self) -> String {
+        self.userid.clone()
     }
+    fn state(&self) -> State {
+        self.state
+    }
+}
 
-    pub fn present_roles(&self) -> BTreeSet<String> {
-        self.roles
-            .iter()
-            .filter(|r| r.state == State::Present)
-            .map(|r| r.roleid.clone())
-            .collect()
+impl Declared for pve_group::plan::Desired {
+    fn id(&self) -> String {
+        self.groupid.clone()
     }
+    fn state(&self) -> State {
+        self.state
+    }
+}
 
-    pub fn present_tokens(&self) -> BTreeSet<String> {
-        self.tokens
-            .iter()
-            .filter(|t| t.state == State::Present)
-            .map(|t| t.full())
-            .collect()
+impl Declared for pve_role::plan::Desired {
+    fn id(&self) -> String {
+        self.roleid.clone()
     }
+    fn state(&self) -> State {
+        self.state
+    }
+}
+
+impl Declared for pve_token::plan::Desired {
+    fn id(&self) -> String {
+        self.full()
+    }
+    fn state(&self) -> State {
+        self.state
+    }
+}
+
+/// The ids of the items declared with `state`.
+pub fn ids_in<T: Declared>(items: &[T], state: State) -> BTreeSet<String> {
+    items
+        .iter()
+        .filter(|i| i.state() == state)
+        .map(Declared::id)
+        .collect()
 }
 
 /// The `purge` option, checked.

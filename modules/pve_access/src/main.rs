@@ -38,7 +38,7 @@ mod plan;
 
 use ansible_module::{Failure, Kind, Map, Module, Opt, Spec, Value};
 use pve_api::access;
-use pve_api::{self_lockout, time, ApiError, Client};
+use pve_api::{self_lockout, time, ApiError, ApiRequest, Client};
 use pve_module::{apply, words, Progress, Resource, State, Step};
 
 use declare::Declaration;
@@ -228,12 +228,83 @@ fn result(m: &Module, planned: &plan::Planned) -> Map<String, Value> {
     out
 }
 
-/// `step` with the settle check of the module that planned it.
-fn inner<S: Clone>(step: &Step<Settle>, settle: &S) -> Step<S> {
-    Step::new(step.request.clone(), settle.clone())
+/// Something done with a step's own module: its resource and its settle
+/// check, whatever the kind.
+trait WithModule {
+    type Out;
+    fn call<R: Resource>(self, resource: &R, settle: &R::Settle) -> Self::Out
+    where
+        R::Settle: Clone;
 }
 
-/// Every kind's writes but tokens', read back through its own module.
+/// Calls `f` with the module that planned `settle`.
+fn with_module<F: WithModule>(settle: &Settle, f: F) -> F::Out {
+    match settle {
+        Settle::User {
+            userid,
+            password,
+            settle,
+        } => f.call(
+            &pve_user::UserResource {
+                userid: userid.clone(),
+                password: password.clone(),
+            },
+            settle,
+        ),
+        Settle::Group { groupid, settle } => f.call(
+            &pve_group::GroupResource {
+                groupid: groupid.clone(),
+            },
+            settle,
+        ),
+        Settle::Role { roleid, settle } => f.call(
+            &pve_role::RoleResource {
+                roleid: roleid.clone(),
+            },
+            settle,
+        ),
+        Settle::Acl(settle) => f.call(&pve_acl::Acl, settle),
+    }
+}
+
+struct Settled<'a>(&'a Client);
+
+impl WithModule for Settled<'_> {
+    type Out = Result<bool, ApiError>;
+    fn call<R: Resource>(self, resource: &R, settle: &R::Settle) -> Self::Out
+    where
+        R::Settle: Clone,
+    {
+        resource.settled(self.0, settle)
+    }
+}
+
+/// What a message says of a step: what it needs, or what it is.
+enum Words {
+    Needs,
+    Describe,
+}
+
+/// The step as its module sees it (the request with the module's settle
+/// check), put in that module's words.
+struct AsPlanned<'a>(&'a ApiRequest, Words);
+
+impl WithModule for AsPlanned<'_> {
+    type Out = Option<String>;
+    fn call<R: Resource>(self, resource: &R, settle: &R::Settle) -> Self::Out
+    where
+        R::Settle: Clone,
+    {
+        let step = Step::new(self.0.clone(), settle.clone());
+        match self.1 {
+            Words::Needs => Some(resource.needs(&step)),
+            Words::Describe => resource.describe(&step),
+        }
+    }
+}
+
+/// Every kind's writes but tokens', read back and explained by their own
+/// module.
 struct Access;
 
 impl Resource for Access {
@@ -241,55 +312,14 @@ impl Resource for Access {
     const KEY: &'static str = "access";
 
     fn settled(&self, c: &Client, settle: &Settle) -> Result<bool, ApiError> {
-        match settle {
-            Settle::User {
-                userid,
-                password,
-                settle,
-            } => pve_user::UserResource {
-                userid: userid.clone(),
-                password: password.clone(),
-            }
-            .settled(c, settle),
-            Settle::Group { groupid, settle } => pve_group::GroupResource {
-                groupid: groupid.clone(),
-            }
-            .settled(c, settle),
-            Settle::Role { roleid, settle } => pve_role::RoleResource {
-                roleid: roleid.clone(),
-            }
-            .settled(c, settle),
-            Settle::Acl(settle) => pve_acl::Acl.settled(c, settle),
-        }
+        with_module(settle, Settled(c))
     }
 
     fn needs(&self, step: &Step<Settle>) -> String {
-        match &step.settle {
-            Settle::User {
-                userid,
-                password,
-                settle,
-            } => pve_user::UserResource {
-                userid: userid.clone(),
-                password: password.clone(),
-            }
-            .needs(&inner(step, settle)),
-            Settle::Group { groupid, settle } => pve_group::GroupResource {
-                groupid: groupid.clone(),
-            }
-            .needs(&inner(step, settle)),
-            Settle::Role { roleid, settle } => pve_role::RoleResource {
-                roleid: roleid.clone(),
-            }
-            .needs(&inner(step, settle)),
-            Settle::Acl(settle) => pve_acl::Acl.needs(&inner(step, settle)),
-        }
+        with_module(&step.settle, AsPlanned(&step.request, Words::Needs)).unwrap_or_default()
     }
 
     fn describe(&self, step: &Step<Settle>) -> Option<String> {
-        match &step.settle {
-            Settle::Acl(settle) => pve_acl::Acl.describe(&inner(step, settle)),
-            _ => None,
-        }
+        with_module(&step.settle, AsPlanned(&step.request, Words::Describe))
     }
 }

@@ -10,7 +10,7 @@ use pve_api::ids::{self, TokenId};
 use pve_api::self_lockout::Change;
 use pve_module::{Refused, State};
 
-use crate::declare::{absent, Declaration};
+use crate::declare::{absent, ids_in, Declaration, Declared};
 
 /// What was read from the server: one request per kind.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub fn needs(d: &Declaration, s: &Server) -> Needs {
 /// Never root@pam or its tokens, never a built-in role.
 pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<(), Refused> {
     let declared_users: BTreeSet<String> = d.users.iter().map(|u| u.userid.clone()).collect();
-    let present_users = d.present_users();
+    let present_users = ids_in(&d.users, State::Present);
     let declared_tokens: BTreeSet<String> = d.tokens.iter().map(|t| t.full()).collect();
     let mut users = Vec::new();
     let mut tokens = Vec::new();
@@ -158,14 +158,14 @@ pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<(), Refused> {
 
 /// What exists after the run for the references' sake: on the server or
 /// declared present, and not declared absent.
-fn after_run(
+fn after_run<T: Declared>(
     on_server: impl Iterator<Item = String>,
-    present: BTreeSet<String>,
-    absent: BTreeSet<String>,
+    items: &[T],
 ) -> BTreeSet<String> {
+    let gone = ids_in(items, State::Absent);
     on_server
-        .chain(present)
-        .filter(|id| !absent.contains(id))
+        .chain(ids_in(items, State::Present))
+        .filter(|id| !gone.contains(id))
         .collect()
 }
 
@@ -175,52 +175,17 @@ fn after_run(
 /// declared absent. Checked as a whole, before the first write, also in
 /// check mode (nothing is assumed: the declaration is all there is).
 pub fn check_references(d: &Declaration, s: &Server) -> Result<(), Refused> {
-    let absent_ids = |ids: Vec<(State, String)>| -> BTreeSet<String> {
-        ids.into_iter()
-            .filter(|(st, _)| *st == State::Absent)
-            .map(|(_, id)| id)
-            .collect()
-    };
-    let users = after_run(
-        s.users.iter().map(|(u, _)| u.userid.clone()),
-        d.present_users(),
-        absent_ids(
-            d.users
-                .iter()
-                .map(|u| (u.state, u.userid.clone()))
-                .collect(),
-        ),
-    );
-    let groups = after_run(
-        s.groups.iter().map(|g| g.groupid.clone()),
-        d.present_groups(),
-        absent_ids(
-            d.groups
-                .iter()
-                .map(|g| (g.state, g.groupid.clone()))
-                .collect(),
-        ),
-    );
-    let roles = after_run(
-        s.roles.iter().map(|r| r.roleid.clone()),
-        d.present_roles(),
-        absent_ids(
-            d.roles
-                .iter()
-                .map(|r| (r.state, r.roleid.clone()))
-                .collect(),
-        ),
-    );
-    let tokens = after_run(
-        s.users
-            .iter()
-            .flat_map(|(_, ts)| ts.iter().map(Token::full_tokenid)),
-        d.present_tokens(),
-        absent_ids(d.tokens.iter().map(|t| (t.state, t.full())).collect()),
-    )
-    .into_iter()
-    .filter(|t| t.split_once('!').is_some_and(|(u, _)| users.contains(u)))
-    .collect::<BTreeSet<_>>();
+    let users = after_run(s.users.iter().map(|(u, _)| u.userid.clone()), &d.users);
+    let groups = after_run(s.groups.iter().map(|g| g.groupid.clone()), &d.groups);
+    let roles = after_run(s.roles.iter().map(|r| r.roleid.clone()), &d.roles);
+    let owned = s
+        .users
+        .iter()
+        .flat_map(|(_, ts)| ts.iter().map(Token::full_tokenid));
+    let tokens: BTreeSet<String> = after_run(owned, &d.tokens)
+        .into_iter()
+        .filter(|t| t.split_once('!').is_some_and(|(u, _)| users.contains(u)))
+        .collect();
 
     let mut missing = Vec::new();
     let mut need = |what: &str, id: &str, have: &BTreeSet<String>, by: String| {
@@ -290,6 +255,15 @@ pub enum Settle {
 }
 
 pub type Step = pve_module::Step<Settle>;
+
+/// `steps` of a module's plan, with the settle check that says which
+/// module planned them.
+fn wrapped<S>(steps: Vec<pve_module::Step<S>>, settle: impl Fn(S) -> Settle) -> Vec<Step> {
+    steps
+        .into_iter()
+        .map(|s| pve_module::Step::new(s.request, settle(s.settle)))
+        .collect()
+}
 
 /// Writes sent together, in the run's order.
 #[derive(Clone, Debug, PartialEq)]
@@ -379,44 +353,33 @@ pub fn plan(
         out.lockout
             .extend(pve_group::plan::lockout_changes(g, current));
         let users = g.needs_users(current).then_some(known_users.as_slice());
-        let p = pve_group::plan::plan(g, current, users, check_mode)?;
-        let (members, own): (Vec<_>, Vec<_>) = p
-            .steps
-            .iter()
-            .cloned()
-            .map(|step| {
-                pve_module::Step::new(
-                    step.request,
-                    Settle::Group {
-                        groupid: g.groupid.clone(),
-                        settle: step.settle,
-                    },
-                )
-            })
-            .partition(|step| {
-                matches!(
-                    step.settle,
-                    Settle::Group {
-                        settle: pve_group::plan::Settle::Member { .. },
-                        ..
-                    }
-                )
-            });
+        let mut p = pve_group::plan::plan(g, current, users, check_mode)?;
+        let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::Group {
+            groupid: g.groupid.clone(),
+            settle,
+        });
+        let (members, own): (Vec<_>, Vec<_>) = steps.into_iter().partition(|step| {
+            matches!(
+                step.settle,
+                Settle::Group {
+                    settle: pve_group::plan::Settle::Member { .. },
+                    ..
+                }
+            )
+        });
         writes.push((
             removed(g.state, Phase::Groups, Phase::GroupsRemoved),
             Batch::Steps(own),
         ));
         writes.push((Phase::Members, Batch::Steps(members)));
-        out.add(
-            "groups", &g.groupid, p.changed, p.msg, p.before, p.after, p.warnings,
-        );
+        out.add("groups", &g.groupid, p);
     }
 
     let group_ids: Vec<String> = s
         .groups
         .iter()
         .map(|g| g.groupid.clone())
-        .chain(d.present_groups())
+        .chain(ids_in(&d.groups, State::Present))
         .collect();
     for u in &d.users {
         let current = pve_user::plan::Current {
@@ -428,34 +391,21 @@ pub fn plan(
         };
         out.lockout
             .extend(pve_user::plan::lockout_changes(u, &current));
-        let p = pve_user::plan::plan(u, &current, caller, check_mode)?;
-        let steps = p
-            .steps
-            .into_iter()
-            .map(|step| {
-                pve_module::Step::new(
-                    step.request,
-                    Settle::User {
-                        userid: u.userid.clone(),
-                        password: u.password.clone(),
-                        settle: step.settle,
-                    },
-                )
-            })
-            .collect();
-        writes.push((
-            removed(u.state, Phase::Users, Phase::UsersRemoved),
-            Batch::Steps(steps),
-        ));
-        out.add(
-            "users", &u.userid, p.changed, p.msg, p.before, p.after, p.warnings,
-        );
+        let mut p = pve_user::plan::plan(u, &current, caller, check_mode)?;
+        let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::User {
+            userid: u.userid.clone(),
+            password: u.password.clone(),
+            settle,
+        });
+        let phase = removed(u.state, Phase::Users, Phase::UsersRemoved);
+        writes.push((phase, Batch::Steps(steps)));
+        out.add("users", &u.userid, p);
     }
 
     let valid = s.privileges();
     for r in &d.roles {
         let current = s.role(&r.roleid);
-        let p = match pve_role::plan::plan(r, current, &valid, check_mode) {
+        let mut p = match pve_role::plan::plan(r, current, &valid, check_mode) {
             Ok(p) => p,
             Err(pve_role::plan::Refusal::Refused(refused)) => {
                 return Err(Refused(format!("role '{}': {refused}", r.roleid)))
@@ -471,26 +421,13 @@ pub fn plan(
         };
         out.lockout
             .extend(pve_role::plan::lockout_changes(current, &p));
-        let steps = p
-            .steps
-            .into_iter()
-            .map(|step| {
-                pve_module::Step::new(
-                    step.request,
-                    Settle::Role {
-                        roleid: r.roleid.clone(),
-                        settle: step.settle,
-                    },
-                )
-            })
-            .collect();
-        writes.push((
-            removed(r.state, Phase::Roles, Phase::RolesRemoved),
-            Batch::Steps(steps),
-        ));
-        out.add(
-            "roles", &r.roleid, p.changed, p.msg, p.before, p.after, p.warnings,
-        );
+        let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::Role {
+            roleid: r.roleid.clone(),
+            settle,
+        });
+        let phase = removed(r.state, Phase::Roles, Phase::RolesRemoved);
+        writes.push((phase, Batch::Steps(steps)));
+        out.add("roles", &r.roleid, p);
     }
 
     let version = match &extra.version {
@@ -514,39 +451,27 @@ pub fn plan(
         if matches!(action, pve_token::plan::Action::Regenerate(_)) {
             out.regenerated.push(t.clone());
         }
-        let p = pve_token::plan::plan(t, &action, server.as_ref(), check_mode)?;
+        let mut p = pve_token::plan::plan(t, &action, server.as_ref(), check_mode)?;
+        let phase = removed(t.state, Phase::Tokens, Phase::TokensRemoved);
         writes.push((
-            removed(t.state, Phase::Tokens, Phase::TokensRemoved),
-            Batch::Token(t.id.clone(), p.steps),
+            phase,
+            Batch::Token(t.id.clone(), std::mem::take(&mut p.steps)),
         ));
-        out.add(
-            "tokens",
-            &t.full(),
-            p.changed,
-            p.msg,
-            p.before,
-            p.after,
-            p.warnings,
-        );
+        out.add("tokens", &t.full(), p);
     }
 
     if let Some(a) = &d.acl {
-        let p = pve_acl::plan::plan(a, &s.acl, check_mode)?;
+        let mut p = pve_acl::plan::plan(a, &s.acl, check_mode)?;
         let newer = pve_acl::plan::newer_paths(&p);
         if let (false, Some(text)) = (newer.is_empty(), &extra.version) {
             pve_acl::plan::check_versions(&newer, text)?;
         }
         out.lockout
             .extend(pve_acl::plan::lockout_changes(&s.acl, &p));
-        let steps = p
-            .steps
-            .into_iter()
-            .map(|step| pve_module::Step::new(step.request, Settle::Acl(step.settle)))
-            .collect();
+        let steps = wrapped(std::mem::take(&mut p.steps), Settle::Acl);
         writes.push((Phase::Acl, Batch::Steps(steps)));
-        let mut warnings = a.warnings.clone();
-        warnings.extend(p.warnings);
-        out.add("acl", "", p.changed, p.msg, p.before, p.after, warnings);
+        out.warnings.extend(a.warnings.iter().cloned());
+        out.add("acl", "", p);
     }
 
     writes.sort_by_key(|(phase, _)| *phase);
@@ -563,25 +488,16 @@ pub fn plan(
 }
 
 impl Planned {
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        kind: &'static str,
-        id: &str,
-        changed: bool,
-        msg: String,
-        before: Value,
-        after: Value,
-        warnings: Vec<String>,
-    ) {
-        self.warnings.extend(warnings);
+    /// One object's plan (its steps already taken) as the result reports it.
+    fn add<S>(&mut self, kind: &'static str, id: &str, p: pve_module::Plan<S>) {
+        self.warnings.extend(p.warnings);
         self.parts.push(Part {
             kind,
             id: id.to_string(),
-            changed,
-            msg,
-            before,
-            after,
+            changed: p.changed,
+            msg: p.msg,
+            before: p.before,
+            after: p.after,
         });
     }
 

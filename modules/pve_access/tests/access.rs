@@ -47,6 +47,12 @@ fn in_check_mode(mut args: Value) -> Value {
     args
 }
 
+/// A change made by hand (as root, through the API), which must succeed.
+fn by_hand(sim: &Sim, method: &str, path: &str, params: &[(&str, &str)]) {
+    let r = sim.root_write(method, path, params);
+    assert_eq!(r.status, 200, "{method} {path}: {}", r.reason);
+}
+
 fn bootstrap(version: &str) {
     let sim = Sim::start(version);
     // Check mode first: the drift is everything, and nothing is written
@@ -148,10 +154,7 @@ fn bootstrap(version: &str) {
 fn drift(version: &str) {
     let sim = Sim::start(version);
     ok(&sim, runbooks());
-    let root = |method: &str, path: &str, body: &[(&str, &str)]| {
-        let r = sim.root_write(method, path, body);
-        assert_eq!(r.status, 200, "{method} {path}: {}", r.reason);
-    };
+    let root = |method: &str, path: &str, body: &[(&str, &str)]| by_hand(&sim, method, path, body);
     root(
         "PUT",
         "/access/users/terraform@pve",
@@ -210,10 +213,7 @@ fn drift(version: &str) {
 fn scoped_purge(version: &str) {
     let sim = Sim::start(version);
     ok(&sim, runbooks());
-    let root = |method: &str, path: &str, body: &[(&str, &str)]| {
-        let r = sim.root_write(method, path, body);
-        assert_eq!(r.status, 200, "{method} {path}: {}", r.reason);
-    };
+    let root = |method: &str, path: &str, body: &[(&str, &str)]| by_hand(&sim, method, path, body);
     // Added by hand: a token of a declared user, a user of pve and one of
     // pam, an entry under /vms and one on /.
     root("POST", "/access/users/terraform@pve/token/stray", &[]);
