@@ -42,7 +42,7 @@ export PVE_ORACLE ?= $(abspath $(CURDIR)/../shared/pve-oracle/pve-oracle)
 ORACLE_READY := $(shell test -x '$(PVE_ORACLE)' && perl -MAnyEvent::HTTP -MJSON::XS -MNet::SSLeay -e1 2>/dev/null && echo yes)
 ORACLE_HOWTO := get ../shared/pve-oracle beside this checkout (or set PVE_ORACLE) and run its deps.sh as root
 
-.PHONY: all demo test lint rust-test aarch64-test ansible-test real-pve-test collection-lint docs docs-venv collection modules sim venv bench clean
+.PHONY: all demo test lint ldap rust-test aarch64-test ansible-test real-pve-test collection-lint docs docs-venv collection modules sim venv bench clean
 
 all: modules sim
 
@@ -62,6 +62,15 @@ BUSYBOX_VERSION        := 1:1.35.0-4+deb12u1+b1
 BUSYBOX_AARCH64        := $(TOOLS)/busybox-arm64-$(subst :,_,$(BUSYBOX_VERSION))/busybox
 export PVE_ACCESS_QEMU_AARCH64    := $(CURDIR)/$(QEMU_AARCH64)
 export PVE_ACCESS_BUSYBOX_AARCH64 := $(CURDIR)/$(BUSYBOX_AARCH64)
+# The tests' LDAP directory server (scripts/slapd.sh): Debian's slapd and
+# ldap-utils with the libraries they need that a plain Debian may lack, all
+# unpacked into one directory named after the pins (so changing one fetches
+# the set anew).
+OPENLDAP_VERSION := 2.5.13+dfsg-5
+OPENLDAP_DEBS    := slapd=$(OPENLDAP_VERSION) ldap-utils=$(OPENLDAP_VERSION) libldap-2.5-0=$(OPENLDAP_VERSION) \
+                    libltdl7=2.4.7-7~deb12u1 libwrap0=7.6.q-32 libsasl2-2=2.1.28+dfsg-10+deb12u1
+OPENLDAP         := $(TOOLS)/openldap-$(OPENLDAP_VERSION)-$(shell printf %s '$(OPENLDAP_DEBS)' | sha256sum | cut -c1-8)
+export PVE_ACCESS_OPENLDAP := $(CURDIR)/$(OPENLDAP)
 
 # Static, size-tuned module binaries: musl, fully static, for each of ARCHS.
 # zig (through cargo-zigbuild) compiles the C, but Rust's own LLD links,
@@ -86,6 +95,13 @@ $(QEMU_AARCH64):
 
 $(BUSYBOX_AARCH64):
 	scripts/fetch-deb-file.sh busybox-static '$(BUSYBOX_VERSION)' arm64 bin/busybox $@
+
+$(OPENLDAP)/usr/sbin/slapd:
+	scripts/fetch-debs.sh $(OPENLDAP) $(OPENLDAP_DEBS)
+
+# Prints where it is, for scripts/slapd.sh run outside make.
+ldap: $(OPENLDAP)/usr/sbin/slapd
+	@echo $(CURDIR)/$(OPENLDAP)
 
 modules: $(CARGO_ZIGBUILD) $(ZIG_VENV)/.stamp
 	rustup target add $(foreach a,$(ARCHS),$(a)-unknown-linux-musl) 2>&1 | grep -v 'is up to date' || true
@@ -116,7 +132,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 
-rust-test: modules sim
+rust-test: modules sim ldap
 	$(foreach a,$(ARCHS),scripts/check-binaries.sh $(a) $(call release_dir,$(a)) $(MODULES) &&) true
 	cargo test --locked --workspace
 
@@ -141,7 +157,7 @@ docs: collection docs-venv
 # The same module tests and Ansible targets against the real PVE code (9.1
 # and 8.4); pve-sim's own tests are not repeated (the conformance test in
 # pve-sim/ compares it with the real code).
-real-pve-test: modules sim collection $(QEMU_AARCH64) $(BUSYBOX_AARCH64)
+real-pve-test: modules sim collection ldap $(QEMU_AARCH64) $(BUSYBOX_AARCH64)
 ifeq ($(ORACLE_READY),yes)
 	PVE_TEST_SERVER=pve-oracle cargo test --locked --workspace --exclude pve-sim --tests
 	PVE_TEST_SERVER=pve-oracle PVE_TEST_VERSIONS="9.1 8.4" tests/integration/run.sh $(TARBALL)

@@ -51,6 +51,7 @@ trap cleanup EXIT
 
 root_pw=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
 "$PVE_SIM_BIN" --listen 127.0.0.1:0 --pve-version 9.1 --root-password "$root_pw" \
+  --guests 100,101,102 --storages local,local-lvm \
   --request-log "$work/requests.jsonl" >"$work/ready.json" 2>"$work/sim.log" &
 sim_pid=$!
 for _ in $(seq 100); do
@@ -311,6 +312,7 @@ must("pve_acl", dict(conn_pw, path="/", roles=["Bench"], users=["bench@pve"]))
 _, tok, _ = must("pve_token", dict(conn_pw, tokenid="root@pam!bench", privsep=False))
 conn_tok = {"api_host": url, "fingerprint": fp, "api_token": tok["api_token"]}
 must("pve_token", dict(conn_pw, tokenid="bench@pve!tk"))
+must("pve_pool", dict(conn_pw, poolid="bench", vms=[100], storage=["local"]))
 
 noop = {
     "pve_user": dict(userid="bench@pve", comment="bench"),
@@ -320,6 +322,7 @@ noop = {
     "pve_token": dict(tokenid="bench@pve!tk"),
     "pve_permission_info": dict(userid="bench@pve", path="/"),
     "pve_access_info": dict(),
+    "pve_pool": dict(poolid="bench", vms=[100], storage=["local"]),
 }
 
 # The modules with a workload here are timed; the others are only sized.
@@ -355,6 +358,9 @@ for name in TIMED:
         elif name == "pve_token":
             dt, _, n_change = must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}"))
             must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}", state="absent"))
+        elif name == "pve_pool":  # a pool with a guest: the members are checked, then added
+            dt, _, n_change = must(name, dict(conn_tok, poolid=f"b{i}", vms=[101]))
+            must(name, dict(conn_tok, poolid=f"b{i}", state="absent", remove_members=True))
         elif name == "pve_permission_info":
             dt, _, n_change = must(name, dict(conn_tok, userid="bench@pve", require={"/": ["VM.Audit"]}))
         elif name.endswith("_info"):  # an info module changes nothing: its run again

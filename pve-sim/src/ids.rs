@@ -13,6 +13,13 @@ pub fn is_realm(r: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
+/// `[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?`: node names (also in UPIDs).
+pub fn is_node_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// `[^\s:/]+`: the name part of a userid. Perl's `\s` is Unicode white
 /// space on decoded (request) strings, ASCII white space on the bytes of
 /// user.cfg (`\xA0` is then a letter like any other).
@@ -112,9 +119,16 @@ pub fn verify_roleid(r: &str) -> Result<(), String> {
     }
 }
 
-/// Pool ids: up to three `/`-separated levels.
+/// Pool ids: up to three `/`-separated levels (`verify_poolname`, which
+/// counts the levels with Perl's `split`: trailing empty fields do not count).
 pub fn verify_poolid(p: &str) -> Result<(), String> {
     let parts: Vec<&str> = p.split('/').collect();
+    let levels = parts.len() - parts.iter().rev().take_while(|s| s.is_empty()).count();
+    if levels > 3 {
+        return Err(format!(
+            "pool name '{p}' nested too deeply (max levels = 3)\n"
+        ));
+    }
     if parts.len() <= 3 && parts.iter().all(|s| is_simple_id(s)) {
         Ok(())
     } else {
@@ -280,7 +294,13 @@ mod tests {
             "group name 'a b' contains invalid characters\n"
         );
         assert!(verify_poolid("a/b/c").is_ok());
-        assert!(verify_poolid("a/b/c/d").is_err());
+        assert_eq!(
+            verify_poolid("a/b/c/d").unwrap_err(),
+            "pool name 'a/b/c/d' nested too deeply (max levels = 3)\n"
+        );
+        assert!(verify_poolid("a/b/")
+            .unwrap_err()
+            .contains("invalid characters"));
     }
 
     #[test]

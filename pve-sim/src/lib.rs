@@ -2,17 +2,23 @@
 //!
 //! The library is split the way PVE is: `usercfg` reads and writes PVE's config
 //! files, `perms` computes permissions from them, `store` holds the state under
-//! one lock, `api` answers `/api2/json` requests, and `server` speaks HTTPS.
+//! one lock, `inventory` names the guests and storages pools can hold, `api`
+//! answers `/api2/json` requests, and `server` speaks HTTPS. `tasks` keeps
+//! the node's worker tasks (UPIDs and logs); `sync` syncs an LDAP/AD realm
+//! from its directory as one.
 //! The `pve-sim` binary (src/main.rs) wires them together.
 
 pub mod api;
 pub mod faults;
 pub mod http;
 pub mod ids;
+pub mod inventory;
 pub mod model;
 pub mod perlstr;
 pub mod perms;
 pub mod server;
 pub mod store;
+pub mod sync;
+pub mod tasks;
 pub mod usercfg;
 pub mod versions;

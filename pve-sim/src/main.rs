@@ -15,8 +15,10 @@ use std::sync::Arc;
 
 use pve_sim::api::Api;
 use pve_sim::faults::Faults;
+use pve_sim::inventory::Inventory;
 use pve_sim::server::{self, Identity, RequestLog};
 use pve_sim::store::{Store, StoreOptions};
+use pve_sim::tasks::{self, Tasks};
 use pve_sim::versions::PveVersion;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8006";
@@ -25,7 +27,7 @@ const DEFAULT_ROOT_PASSWORD: &str = "pve-sim";
 
 const HELP: &str = "\
 pve-sim: a simulator of the Proxmox VE access-control HTTPS API
-(users, groups, roles, ACLs, API tokens, permissions, tickets).
+(users, groups, roles, ACLs, API tokens, permissions, tickets, pools).
 
 USAGE:
     pve-sim [OPTIONS]
@@ -60,6 +62,15 @@ OPTIONS:
                            change and loaded on start; also holds the
                            generated certificate (pve-root-ca.pem, local/).
                              --state-dir ./sim-state
+    --node-name NAME       The node the simulator plays: the {node} of
+                           /nodes/{node}/tasks and the node in UPIDs
+                           [default: the host's short name, else pve-sim].
+                             --node-name pve1
+    --guests LIST          The cluster's guests, which pools can hold: VMIDs,
+                           each optionally :qemu (the default) or :lxc.
+                             --guests 100,101,200:lxc
+    --storages LIST        The cluster's storages, which pools can hold.
+                             --storages local,local-lvm
     --request-log FILE     Append one JSON line per request:
                            {\"ts\": epoch_ms, \"method\", \"path\" (relative to
                            /api2/json), \"status\" (0 = connection dropped),
@@ -97,7 +108,10 @@ struct Options {
     user_cfg: Option<PathBuf>,
     token_cfg: Option<PathBuf>,
     state_dir: Option<PathBuf>,
+    node_name: Option<String>,
     request_log: Option<PathBuf>,
+    guests: Option<String>,
+    storages: Option<String>,
     faults: Vec<String>,
 }
 
@@ -146,7 +160,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--user-cfg" => once(&mut o.user_cfg, &flag, value()?.into())?,
             "--token-cfg" => once(&mut o.token_cfg, &flag, value()?.into())?,
             "--state-dir" => once(&mut o.state_dir, &flag, value()?.into())?,
+            "--node-name" => once(&mut o.node_name, &flag, value()?)?,
             "--request-log" => once(&mut o.request_log, &flag, value()?.into())?,
+            "--guests" => once(&mut o.guests, &flag, value()?)?,
+            "--storages" => once(&mut o.storages, &flag, value()?)?,
             "--fault" => o.faults.push(value()?),
             _ => return Err(format!("unknown option '{flag}'")),
         }
@@ -202,6 +219,17 @@ fn run(o: Options) -> Result<Never, StartError> {
     let version = PveVersion::parse(version_text)
         .map_err(|e| Usage(format!("--pve-version {version_text}: {e}")))?;
     let faults = Faults::parse_all(&o.faults).map_err(Usage)?;
+    let node = o.node_name.clone().unwrap_or_else(tasks::default_node_name);
+    if !pve_sim::ids::is_node_name(&node) {
+        return Err(Usage(format!(
+            "--node-name {node}: not a node name (letters, digits and inner '-')"
+        )));
+    }
+    let inventory = Inventory::parse(
+        o.guests.as_deref().unwrap_or_default(),
+        o.storages.as_deref().unwrap_or_default(),
+    )
+    .map_err(Usage)?;
     let listen = o.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let addrs: Vec<SocketAddr> = listen
         .to_socket_addrs()
@@ -238,7 +266,13 @@ fn run(o: Options) -> Result<Never, StartError> {
         .root_password
         .clone()
         .unwrap_or_else(|| DEFAULT_ROOT_PASSWORD.to_string());
-    let api = Api::new(Arc::new(store), root_password);
+    let tasks = match &o.state_dir {
+        Some(dir) => Tasks::open(&node, dir).map_err(Failed)?,
+        None => Tasks::in_memory(&node),
+    };
+    let api = Api::new(Arc::new(store), root_password)
+        .with_tasks(tasks)
+        .with_inventory(inventory);
 
     let ready = format!(
         "{{\"url\": {}, \"fingerprint\": {}, \"ca_cert\": {}}}\n",
@@ -391,6 +425,7 @@ mod tests {
             "--user-cfg",
             "--token-cfg",
             "--state-dir",
+            "--node-name",
             "--request-log",
             "--fault",
             "--version",

@@ -9,8 +9,9 @@
 //! after every change, exactly as PVE re-parses the file it just wrote.
 
 use crate::ids::{self, truthy};
+use crate::inventory::is_storage_id;
 use crate::model::{
-    AclNode, Group, Pool, PveVersion, Role, RoleMap, Shadow, Token, TokenSecrets, User, UserCfg,
+    AclNode, Group, PveVersion, Role, RoleMap, Shadow, Token, TokenSecrets, User, UserCfg,
 };
 use crate::versions;
 use std::collections::{BTreeMap, BTreeSet};
@@ -241,10 +242,17 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                     ));
                     continue;
                 }
-                let mut pool = Pool {
-                    comment: text_opt(field(&f, 2)),
-                    ..Pool::default()
-                };
+                // As PVE: a nested pool's missing parents come into being,
+                // and a second line for a pool adds to the first.
+                let mut parent = poolid;
+                while let Some((up, _)) = parent.rsplit_once('/') {
+                    cfg.pools.entry(up.to_string()).or_default();
+                    parent = up;
+                }
+                let pool = cfg.pools.entry(poolid.to_string()).or_default();
+                if let Some(c) = text_opt(field(&f, 2)) {
+                    pool.comment = Some(c);
+                }
                 for vm in ids::split_list(field(&f, 3)).iter() {
                     match vm.parse::<u32>() {
                         Ok(id) if vm.chars().all(|c| c.is_ascii_digit()) && !vm_pool.contains_key(&id) => {
@@ -263,7 +271,6 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
                         ));
                     }
                 }
-                cfg.pools.insert(poolid.to_string(), pool);
             }
             "acl" => parse_acl_line(&mut cfg, &f, lineno, version, &mut warn),
             other => warn.push(format!(
@@ -273,18 +280,6 @@ pub fn parse_user_cfg(text: &str, version: PveVersion) -> (UserCfg, Vec<String>)
     }
     force_defaults(&mut cfg, version);
     (cfg, warn)
-}
-
-/// `pve-storage-id`: `[a-z][a-z0-9\-_.]*[a-z0-9]`.
-fn is_storage_id(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2
-        && b[0].is_ascii_lowercase()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && !b[b.len() - 1].is_ascii_uppercase()
-        && b.iter().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_' | b'.')
-        })
 }
 
 fn parse_acl_line(

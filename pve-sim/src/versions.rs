@@ -16,6 +16,10 @@ pub use crate::model::PveVersion;
 const PRIVS_AND_ROLES: &str = include_str!("../data/privileges-and-roles.json");
 const SCHEMA_9_1: &str = include_str!("../data/access-pve9.1.json");
 const SCHEMA_8_4: &str = include_str!("../data/access-pve8.4.json");
+/// The pool methods (`/pools`, `/pools/{poolid}`) and `GET /cluster/resources`,
+/// the same in every simulated release (pve-manager 8.1 brought the nested
+/// pools and the `/pools?poolid=` shape, 8.0.6 `allow-move`).
+pub const POOLS_SCHEMA: &str = include_str!("../data/pools.json");
 
 const ALL: [PveVersion; 3] = [PveVersion::V8_4, PveVersion::V9_0, PveVersion::V9_1];
 

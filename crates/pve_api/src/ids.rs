@@ -184,6 +184,54 @@ pub fn verify_groupid(groupid: &str) -> Result<(), String> {
     }
 }
 
+/// PVE's `pve-poolid` rule: one to three `/`-separated levels of
+/// `[A-Za-z0-9.\-_]+` (nested pools since PVE 8.1).
+pub fn verify_poolid(poolid: &str) -> Result<(), String> {
+    let levels: Vec<&str> = poolid.split('/').collect();
+    if levels.len() > 3 {
+        return Err(format!(
+            "pool name '{poolid}' is nested too deeply (PVE allows at most 3 levels, such as a/b/c)"
+        ));
+    }
+    if levels
+        .iter()
+        .all(|l| !l.is_empty() && l.chars().all(is_id_char))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "pool name '{poolid}' contains invalid characters (allowed: letters, digits, '.', '-', '_', and '/' between levels)"
+        ))
+    }
+}
+
+/// PVE's `pve-storage-id` rule `^[a-z][a-z0-9\-_.]*[a-z0-9]$` (any case).
+pub fn verify_storage_id(storeid: &str) -> Result<(), String> {
+    let b = storeid.as_bytes();
+    let ok = b.len() >= 2
+        && b[0].is_ascii_alphabetic()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && storeid.chars().all(is_id_char);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "storage ID '{storeid}' is not valid (a letter, then letters, digits, '-', '_' or '.', ending in a letter or digit)"
+        ))
+    }
+}
+
+/// PVE's `pve-vmid` range: 100 to 999999999.
+pub fn verify_vmid(vmid: i64) -> Result<(), String> {
+    if (100..=999_999_999).contains(&vmid) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{vmid} is not a valid VM ID (PVE's guest ids go from 100 to 999999999)"
+        ))
+    }
+}
+
 /// PVE's `pve-roleid` rule `^[A-Za-z0-9.\-_]+$`.
 pub fn valid_roleid(roleid: &str) -> bool {
     !roleid.is_empty() && roleid.chars().all(is_id_char)

@@ -359,7 +359,11 @@ fn write_failure<R: Resource>(
     if let Some(what) = rest.first().and_then(|s| resource.describe(s)) {
         msg.push_str(&format!(" (the request to {what})"));
     }
-    if let (Some(403), Some(step)) = (e.status, rest.first()) {
+    // A permission check PVE makes inside its config lock (pool members,
+    // say) comes back as a 500 naming the 403: it needs the same hint.
+    let refused = e.status == Some(403)
+        || (e.status == Some(500) && e.message.contains(": 403 Permission check failed"));
+    if let (true, Some(step)) = (refused, rest.first()) {
         msg.push_str(&format!(
             ". {}: grant it to this login or use one that has it",
             resource.needs(step)

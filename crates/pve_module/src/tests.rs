@@ -65,6 +65,20 @@ fn a_failure_before_any_write_says_nothing_changed() {
 }
 
 #[test]
+fn a_refusal_inside_pves_config_lock_gets_the_hint_too() {
+    let mut e = http(500);
+    e.message = "update pools failed: 403 Permission check failed (/vms/100, VM.Allocate)".into();
+    let f = write_failure(&Thing, &e, &[step("/b")], &Progress::default());
+    assert!(
+        f.msg
+            .contains("VM.Allocate). changing /b needs Sys.Modify on /access: grant it"),
+        "{}",
+        f.msg
+    );
+    assert_eq!(f.extra["status"], json!(500));
+}
+
+#[test]
 fn a_failure_half_way_says_what_was_done_and_what_was_not() {
     let progress = Progress {
         done: vec!["PUT /a".into()],

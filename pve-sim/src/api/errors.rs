@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::http::Response;
 
@@ -141,9 +141,11 @@ impl ApiError {
     }
 }
 
-/// `200 OK` with `{"data": <data>}`.
-pub fn ok_response(data: Value) -> Response {
-    json_response(200, "OK", &json!({ "data": data }))
+/// `200 OK` with `{"data": <data>}` and the result attributes an endpoint
+/// set beside it (`total`).
+pub fn ok_response_with(data: Value, mut attribs: Map<String, Value>) -> Response {
+    attribs.insert("data".to_string(), data);
+    json_response(200, "OK", &Value::Object(attribs))
 }
 
 /// A JSON response whose reason phrase is derived from `message` the way

@@ -7,6 +7,7 @@
 
 use super::schema::FormatContext;
 use crate::ids;
+use crate::inventory;
 
 /// Verifies `value` against `format`; `Err` holds PVE's message.
 pub fn check_format(format: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
@@ -43,6 +44,12 @@ fn verify(name: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
         "pve-roleid" => ids::verify_roleid(value),
         "pve-tokenid" => ids::verify_tokenid_full(value).map(|_| ()),
         "pve-poolid" => ids::verify_poolid(value),
+        "pve-vmid" if inventory::is_vmid(value) => Ok(()),
+        "pve-vmid" => Err("value does not look like a valid VM ID\n".to_string()),
+        "pve-storage-id" if inventory::is_storage_id(value) => Ok(()),
+        "pve-storage-id" => Err(format!(
+            "storage ID '{value}' contains illegal characters\n"
+        )),
         "pve-priv" => {
             if ctx.privileges.contains(value) {
                 Ok(())
@@ -52,13 +59,35 @@ fn verify(name: &str, value: &str, ctx: &FormatContext) -> Result<(), String> {
         }
         "email" => verify_email(value),
         "pve-configid" => verify_configid(value),
+        "pve-node" => verify_node(value),
+        "pve-task-status-type" => verify_task_status_type(value),
         other => Err(format!("undefined format '{other}'\n")),
+    }
+}
+
+/// `pve_verify_node_name`.
+fn verify_node(value: &str) -> Result<(), String> {
+    if ids::is_node_name(value) {
+        Ok(())
+    } else {
+        Err("value does not look like a valid node name\n".to_string())
+    }
+}
+
+/// `verify_task_status_type`: `ok`, `error`, `warning` or `unknown`, in
+/// any case.
+fn verify_task_status_type(value: &str) -> Result<(), String> {
+    let lower = value.to_ascii_lowercase();
+    if matches!(lower.as_str(), "ok" | "error" | "warning" | "unknown") {
+        Ok(())
+    } else {
+        Err(format!("invalid status '{value}'\n"))
     }
 }
 
 /// `pve_verify_email` with pve-common's `EMAIL_RE`:
 /// `[\w+\-~]+(\.[\w+\-~]+)*@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)*`.
-fn verify_email(value: &str) -> Result<(), String> {
+pub fn verify_email(value: &str) -> Result<(), String> {
     let local_ok = |s: &str| {
         s.split('.').all(|part| {
             !part.is_empty()
@@ -128,5 +157,14 @@ mod tests {
             "invalid configuration ID '1x'\n"
         );
         assert!(check("pve-configid-list", "comment").is_ok());
+        assert!(check("pve-vmid-list", "100,999999999").is_ok());
+        assert_eq!(
+            check("pve-vmid-list", "100,99").unwrap_err(),
+            "value does not look like a valid VM ID\n"
+        );
+        assert_eq!(
+            check("pve-storage-id-list", "local,local_").unwrap_err(),
+            "storage ID 'local_' contains illegal characters\n"
+        );
     }
 }

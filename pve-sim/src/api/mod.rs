@@ -9,11 +9,12 @@
 //! skips them), schema validation, and finally the endpoint.
 //!
 //! Endpoints, by file: [`misc`] (`GET /version`, `GET /access`,
-//! `GET /access/domains`), [`ticket`] (`/access/ticket`,
+//! `GET /access/domains`), [`tasks`] (`/nodes/{node}/tasks`), [`ticket`] (`/access/ticket`,
 //! `PUT /access/password`), [`users`] (`/access/users[/{userid}]`),
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
-//! [`roles`], [`acl`] (`/access/acl`) and [`permissions`]
-//! (`GET /access/permissions`). [`routes`] maps schema paths to them.
+//! [`roles`], [`acl`] (`/access/acl`), [`permissions`]
+//! (`GET /access/permissions`) and [`pools`] (`/pools`, `/pools/{poolid}`,
+//! `GET /cluster/resources`). [`routes`] maps schema paths to them.
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
 //! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
@@ -33,26 +34,31 @@ pub mod jsonxs;
 pub mod misc;
 pub mod pattern;
 pub mod permissions;
+pub mod pools;
 pub mod realm;
 pub mod request;
 pub mod roles;
 pub mod routes;
 pub mod schema;
 pub mod secrets;
+pub mod tasks;
 pub mod ticket;
 pub mod tokens;
 pub mod users;
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::http::{Handler, Request, Response};
+use crate::inventory::Inventory;
 use crate::model::PveVersion;
 use crate::store::Store;
+use crate::tasks::Tasks;
 use crate::versions;
 
-use errors::{empty_response, ok_response, text_response, ApiError, ApiResult};
+use errors::{empty_response, ok_response_with, text_response, ApiError, ApiResult};
 use request::RawParams;
 use schema::{ApiSchema, FormatContext, Params};
 
@@ -68,6 +74,9 @@ pub struct Api {
     keys: Result<auth::Keys, String>,
     schema: Result<ApiSchema, String>,
     auth_delay_ms: u64,
+    tasks: Arc<Tasks>,
+    /// The guests and storages pools can hold (not part of user.cfg).
+    inventory: Inventory,
 }
 
 /// Who made a request.
@@ -95,6 +104,8 @@ pub struct Call<'a> {
     pub authid: Option<String>,
     pub params: Params,
     pub now: i64,
+    /// What PVE's `set_result_attrib` puts beside `data` (`total`).
+    attribs: RefCell<Map<String, Value>>,
 }
 
 impl Call<'_> {
@@ -121,6 +132,26 @@ impl Call<'_> {
     pub fn store(&self) -> &Store {
         &self.api.store
     }
+
+    /// The state, for a task that works on it after the call has answered
+    /// (`crate::sync::start`).
+    pub fn shared_store(&self) -> Arc<Store> {
+        Arc::clone(&self.api.store)
+    }
+
+    /// The node's tasks.
+    pub fn tasks(&self) -> &Arc<Tasks> {
+        self.api.tasks()
+    }
+
+    /// `$rpcenv->set_result_attrib`: `key` beside `data` in the answer.
+    pub fn set_result_attrib(&self, key: &str, value: Value) {
+        self.attribs.borrow_mut().insert(key.to_string(), value);
+    }
+
+    pub fn inventory(&self) -> &Inventory {
+        &self.api.inventory
+    }
 }
 
 impl Api {
@@ -135,9 +166,31 @@ impl Api {
             store,
             root_password: Mutex::new(root_password),
             keys: auth::Keys::generate(),
-            schema: ApiSchema::parse(versions::schema_json(version)),
+            schema: ApiSchema::parse(versions::schema_json(version))
+                .and_then(|s| s.extended(tasks::SCHEMA))
+                .and_then(|s| s.extended(versions::POOLS_SCHEMA)),
+            inventory: Inventory::default(),
             auth_delay_ms,
+            tasks: Arc::new(Tasks::in_memory(&crate::tasks::default_node_name())),
         }
+    }
+
+    /// Keeps the node's tasks in `tasks` (a node name, a log directory).
+    pub fn with_tasks(mut self, tasks: Tasks) -> Api {
+        self.tasks = Arc::new(tasks);
+        self
+    }
+
+    /// The node's tasks.
+    pub fn tasks(&self) -> &Arc<Tasks> {
+        &self.tasks
+    }
+
+    /// The guests and storages of the simulated cluster (`--guests`,
+    /// `--storages`).
+    pub fn with_inventory(mut self, inventory: Inventory) -> Api {
+        self.inventory = inventory;
+        self
     }
 
     /// Overrides the hold-back of 401 answers (tests use 0).
@@ -251,7 +304,7 @@ impl Api {
         let api_token = *kind == AuthKind::Token || creds.api_token.is_some();
         let result = self.rest_handler(method, &rel_uri, authid, api_token, raw, now);
         let mut resp = match result {
-            Ok(data) => ok_response(data),
+            Ok((data, attribs)) => ok_response_with(data, attribs),
             Err(e) => e.to_response(),
         };
         if resp.status == 401 {
@@ -323,7 +376,7 @@ impl Api {
         api_token: bool,
         raw: RawParams,
         now: i64,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<(Value, Map<String, Value>)> {
         let schema = self
             .schema
             .as_ref()
@@ -374,8 +427,10 @@ impl Api {
             authid,
             params,
             now,
+            attribs: RefCell::new(Map::new()),
         };
-        endpoint(&call)
+        let data = endpoint(&call)?;
+        Ok((data, call.attribs.into_inner()))
     }
 }
 

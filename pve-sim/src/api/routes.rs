@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::errors::ApiResult;
-use super::{acl, groups, misc, permissions, roles, ticket, tokens, users, Call};
+use super::{acl, groups, misc, permissions, pools, roles, tasks, ticket, tokens, users, Call};
 
 /// An endpoint: validated call in, `data` out.
 pub type Endpoint = fn(&Call) -> ApiResult<Value>;
@@ -42,6 +42,16 @@ pub fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
         ("GET", "/access/acl") => acl::read,
         ("PUT", "/access/acl") => acl::update,
         ("GET", "/access/permissions") => permissions::read,
+        ("GET", "/nodes/{node}/tasks") => tasks::list,
+        ("GET", "/nodes/{node}/tasks/{upid}") => tasks::index,
+        ("GET", "/nodes/{node}/tasks/{upid}/log") => tasks::log,
+        ("GET", "/nodes/{node}/tasks/{upid}/status") => tasks::status,
+        ("GET", "/pools") => pools::index,
+        ("POST", "/pools") => pools::create,
+        ("PUT", "/pools" | "/pools/{poolid}") => pools::update,
+        ("GET", "/pools/{poolid}") => pools::read,
+        ("DELETE", "/pools" | "/pools/{poolid}") => pools::delete,
+        ("GET", "/cluster/resources") => pools::resources,
         _ => return None,
     };
     Some(f)

@@ -86,6 +86,13 @@ impl ApiSchema {
         Ok(ApiSchema { methods })
     }
 
+    /// This schema with the methods of another schema file added (pve-sim's
+    /// pool and cluster-resource methods beside the `/access` subtree).
+    pub fn extended(mut self, text: &str) -> Result<ApiSchema, String> {
+        self.methods.extend(ApiSchema::parse(text)?.methods);
+        Ok(self)
+    }
+
     /// Every `pattern` of the schema, for the test that compiles them all.
     #[cfg(test)]
     pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {

@@ -135,6 +135,16 @@ impl Resp {
 }
 
 impl Sim {
+    /// The same simulator with these guests and storages (`--guests`,
+    /// `--storages`).
+    pub fn with_inventory(mut self, guests: &str, storages: &str) -> Sim {
+        let inventory = pve_sim::inventory::Inventory::parse(guests, storages).unwrap();
+        self.api = Api::new(self.store.clone(), ROOT_PW.to_string())
+            .with_auth_delay_ms(0)
+            .with_inventory(inventory);
+        self
+    }
+
     /// Sends a raw request.
     pub fn send(&self, req: Request) -> Resp {
         let (r, kind) = self.api.handle(&req);

@@ -26,8 +26,9 @@
 //!   which has pve-sim's command line, ready line and request log.
 //!
 //! What only pve-sim has is decided here and nowhere else: a test that
-//! injects `--fault`s, or asks for PVE 9.0 (no real 9.0 code is pinned), runs
-//! on pve-sim whatever the switch says ([`SimBuilder::start`]).
+//! injects `--fault`s, asks for PVE 9.0 (no real 9.0 code is pinned) or
+//! gives guests and storages for pools (pve-oracle has no pool API) runs on
+//! pve-sim whatever the switch says ([`SimBuilder::start`]).
 //!
 //! Local mode (no `api_host`) runs against a [`LocalNode`] instead: the
 //! real `pvesh` and `pveum` of pve-oracle on a state directory, one node per
@@ -41,6 +42,10 @@
 //! and [`Sim::get`] (an API answer, over an HTTP client of this crate's
 //! own, [`http`]). A module test file starts with [`module_under_test!`]
 //! and runs its version-dependent bodies with [`on_each_version!`].
+//!
+//! Tests of LDAP realms sync from a real OpenLDAP server, [`ldap::Directory`]
+//! (Debian's slapd, fetched by `make ldap`, loaded with
+//! `tests/fixtures/ldap/directory.ldif`).
 //!
 //! Either runs on a free loopback port with its own temporary directory
 //! (request log, state, the CA certificate, the server's stderr), and is
@@ -66,6 +71,7 @@ mod local;
 pub use local::{local_nodes, HeldLock, LocalNode, LOCAL_VERSIONS};
 mod build;
 pub mod http;
+pub mod ldap;
 use build::cargo_build;
 
 /// How long the sim may take to print its ready line.
@@ -149,6 +155,9 @@ pub struct SimBuilder {
     state_dir: Option<PathBuf>,
     root_password: String,
     server: Option<Server>,
+    launcher: Vec<String>,
+    /// `--guests`, `--storages`: pve-sim only.
+    inventory: Option<(String, String)>,
 }
 
 impl SimBuilder {
@@ -160,9 +169,11 @@ impl SimBuilder {
     }
 
     /// The server `start()` will launch: pve-sim where the test needs what
-    /// only pve-sim has (faults, PVE 9.0), else the one asked for.
+    /// only pve-sim has (faults, PVE 9.0, pools: pve-oracle runs the
+    /// access-control code, not pve-manager's pool API), else the one asked
+    /// for.
     pub fn resolved_server(&self) -> Server {
-        if !self.faults.is_empty() || self.version == "9.0" {
+        if !self.faults.is_empty() || self.version == "9.0" || self.inventory.is_some() {
             return Server::PveSim;
         }
         self.server.unwrap_or_else(Server::from_env)
@@ -197,6 +208,21 @@ impl SimBuilder {
         self
     }
 
+    /// Start the server through `program args...` (which must end by
+    /// exec'ing the server, given as its last arguments, so that killing
+    /// the child kills the server): e.g. in a private mount namespace.
+    pub fn launcher(mut self, program_and_args: &[&str]) -> SimBuilder {
+        self.launcher = program_and_args.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
+    /// The cluster's guests and storages (`--guests 100,200:lxc --storages
+    /// local`), which pools hold; a test that uses pools runs on pve-sim.
+    pub fn inventory(mut self, guests: &str, storages: &str) -> SimBuilder {
+        self.inventory = Some((guests.to_string(), storages.to_string()));
+        self
+    }
+
     pub fn root_password(mut self, password: &str) -> SimBuilder {
         self.root_password = password.to_string();
         self
@@ -218,7 +244,14 @@ impl SimBuilder {
         let state_dir = self.state_dir.clone().unwrap_or_else(|| dir.join("state"));
         let stderr_path = dir.join("sim.stderr");
 
-        let mut cmd = Command::new(&binary);
+        let mut cmd = match self.launcher.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&binary);
+                cmd
+            }
+            None => Command::new(&binary),
+        };
         cmd.arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--pve-version")
@@ -241,6 +274,12 @@ impl SimBuilder {
         }
         for fault in &self.faults {
             cmd.arg("--fault").arg(fault);
+        }
+        if let Some((guests, storages)) = &self.inventory {
+            cmd.arg("--guests")
+                .arg(guests)
+                .arg("--storages")
+                .arg(storages);
         }
         // Failed logins are delayed 3 s as on PVE; tests do not wait for
         // that unless the environment asks for it (pve-oracle's default is 0).
@@ -317,6 +356,8 @@ impl Sim {
             state_dir: None,
             root_password: "pve-sim-test-root".to_string(),
             server: None,
+            launcher: Vec::new(),
+            inventory: None,
         }
     }
 

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Values have the shapes the modules return (`user`, `group`, `role`,
-//! `acl` entries, `token`), so a test can compare a module's result with
+//! `acl` entries, `token`, `pool`), so a test can compare a module's result with
 //! the file: a field the module's parser dropped shows up as a difference.
 
 use serde_json::{json, Value};
@@ -26,6 +26,7 @@ pub struct UserCfg {
     groups: BTreeMap<String, Value>,
     roles: BTreeMap<String, Value>,
     tokens: BTreeMap<String, Value>,
+    pools: BTreeMap<String, Value>,
     acl: Vec<Value>,
 }
 
@@ -75,6 +76,16 @@ impl UserCfg {
                     cfg.groups.insert(
                         id.to_string(),
                         json!({"groupid": id, "comment": text_field(comment), "members": members}),
+                    );
+                }
+                ["pool", id, comment, vms, storage, ..] => {
+                    let mut vms: Vec<u64> =
+                        split(vms).iter().filter_map(|v| v.parse().ok()).collect();
+                    vms.sort_unstable();
+                    cfg.pools.insert(
+                        id.to_string(),
+                        json!({"poolid": id, "comment": text_field(comment), "vms": vms,
+                               "storage": split(storage)}),
                     );
                 }
                 ["role", id, privs, ..] => {
@@ -128,6 +139,12 @@ impl UserCfg {
     /// the file).
     pub fn role(&self, roleid: &str) -> Option<Value> {
         self.roles.get(roleid).cloned()
+    }
+
+    /// A pool as `pve_pool` returns it (all its members, also those the
+    /// server would hide because they no longer exist).
+    pub fn pool(&self, poolid: &str) -> Option<Value> {
+        self.pools.get(poolid).cloned()
     }
 
     /// A token by its full id `user@realm!name`.

@@ -330,3 +330,29 @@ fn list_splitting() {
     // With a NUL only NUL separates (PVE's form of repeated values).
     assert_eq!(split_list("a b\0c,d"), ["a b", "c,d"]);
 }
+
+#[test]
+fn pool_storage_and_guest_ids() {
+    assert!(verify_poolid("ops").is_ok());
+    assert!(verify_poolid("a/b.c/d-e_f").is_ok());
+    assert!(verify_poolid("a/b/c/d")
+        .unwrap_err()
+        .contains("nested too deeply"));
+    for bad in ["", "a//b", "a/", "/a", "a b", "a:b"] {
+        assert!(
+            verify_poolid(bad)
+                .unwrap_err()
+                .contains("invalid characters"),
+            "{bad}"
+        );
+    }
+    assert!(verify_storage_id("local-lvm").is_ok());
+    assert!(verify_storage_id("NFS.1").is_ok());
+    for bad in ["l", "1local", "local_", "loc al"] {
+        assert!(verify_storage_id(bad).is_err(), "{bad}");
+    }
+    assert!(verify_vmid(100).is_ok());
+    assert!(verify_vmid(999_999_999).is_ok());
+    assert!(verify_vmid(99).unwrap_err().contains("100 to 999999999"));
+    assert!(verify_vmid(1_000_000_000).is_err());
+}
