@@ -82,7 +82,8 @@ fn spec() -> Spec {
         list_of("groups", pve_group::options()),
         list_of("roles", pve_role::options()),
         list_of("acl", acl_item()),
-        list_of("tokens", pve_token::options()),
+        // Token ids and settings, not their secrets.
+        list_of("tokens", pve_token::options()).not_secret(),
         Opt::dict("purge").suboptions(purge_options()),
         self_lockout::option(),
     ])

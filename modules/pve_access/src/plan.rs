@@ -439,9 +439,15 @@ pub fn plan(
     };
     for t in &d.tokens {
         let action = pve_token::plan::decide(t, s.token(&t.id), s.now);
-        out.lockout.extend(pve_token::plan::early_lockout(t));
-        out.lockout
-            .extend(pve_token::plan::lockout_changes(t, &action));
+        // pve_token judges these in two calls; one change is judged once.
+        for change in pve_token::plan::early_lockout(t)
+            .into_iter()
+            .chain(pve_token::plan::lockout_changes(t, &action))
+        {
+            if !out.lockout.contains(&change) {
+                out.lockout.push(change);
+            }
+        }
         let server = version.map(|version| pve_token::plan::Server {
             version,
             token_acl: pve_token::plan::own_entries(&t.full(), &s.acl)
