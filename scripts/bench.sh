@@ -23,9 +23,13 @@
 #      under plain Ansible (a tiny static binary module, ansible.builtin.ping,
 #      pipelined over SSH) and its peer, community.proxmox.proxmox_user (the
 #      community `ansible` package, pinned, in .venv-bench-peer).
+#   8. one declaration (bench_access): pve_access for the Terraform and
+#      Packer runbooks (requests of a no-op, per-run time under
+#      ansible-playbook against single-module tasks) and for 1,000 users and
+#      3,000 ACL entries (no-op run time), each against its goal.
 # Usage: scripts/bench.sh TARBALL
 #   (env: BENCH_RUNS=30, BENCH_TASKS=20, BENCH_ROUNDS=5, BENCH_LOCAL_RUNS=5,
-#    BENCH_AUDIT_RUNS=5, BENCH_SPEED_ONLY=1, BENCH_AUDIT_ONLY=1)
+#    BENCH_AUDIT_RUNS=5, BENCH_SPEED_ONLY=1, BENCH_AUDIT_ONLY=1, BENCH_ACCESS_ONLY=1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tarball=$(cd "$(dirname "${1:?usage: scripts/bench.sh TARBALL}")" && pwd)/$(basename "$1")
@@ -45,6 +49,7 @@ cleanup() {
   # The sim dies of the TERM (status 143): that is the expected end.
   [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && { wait "$sim_pid" 2>/dev/null || true; }
   [[ -n ${SSHD_PID:-} ]] && sshd_stop
+  [[ -n ${seeded_pid:-} ]] && seeded_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -176,9 +181,30 @@ PYEOF
   return $rc
 }
 
+# seeded_sim DIR: a pve-sim of its own on DIR/user.cfg (which has the line
+# token:root@pam!bench), its request log in DIR; sets seeded_pid and
+# seeded_token (that token, with a new secret). seeded_stop stops it.
+seeded_sim() {
+  local dir=$1 secret
+  secret=$("$PY" -c 'import uuid; print(uuid.uuid4())')
+  echo "root@pam!bench $secret" >"$dir/token.cfg"
+  "$PVE_SIM_BIN" --listen 127.0.0.1:0 --pve-version 9.1 --root-password "$root_pw" --user-cfg "$dir/user.cfg" \
+    --token-cfg "$dir/token.cfg" --request-log "$dir/requests.jsonl" >"$dir/ready.json" 2>"$dir/sim.log" &
+  seeded_pid=$!
+  seeded_token="root@pam!bench=$secret"
+  for _ in $(seq 100); do
+    [[ -s $dir/ready.json ]] && break
+    sleep 0.1
+  done
+}
+seeded_stop() {
+  kill "$seeded_pid" 2>/dev/null && { wait "$seeded_pid" 2>/dev/null || true; }
+  seeded_pid=
+}
+
 # 6. the audit at scale: a pve-sim of its own, seeded from a generated user.cfg.
 bench_audit() {
-  local dir=$work/audit pid rc
+  local dir=$work/audit rc
   mkdir -p "$dir"
   "$PY" - "$dir" <<'PYEOF' || return 1
 import random, sys
@@ -214,18 +240,9 @@ while len(acl) < ACL:
 lines += [f"acl:1:{p}:{w}:{r}:" for p, w, r in sorted(acl)]
 open(f"{d}/user.cfg", "w").write("\n".join(lines) + "\n")
 PYEOF
-  local secret
-  secret=$("$PY" -c 'import uuid; print(uuid.uuid4())')
-  echo "root@pam!bench $secret" >"$dir/token.cfg"
-  "$PVE_SIM_BIN" --listen 127.0.0.1:0 --pve-version 9.1 --root-password "$root_pw" --user-cfg "$dir/user.cfg" \
-    --token-cfg "$dir/token.cfg" --request-log "$dir/requests.jsonl" >"$dir/ready.json" 2>"$dir/sim.log" &
-  pid=$!
-  for _ in $(seq 100); do
-    [[ -s $dir/ready.json ]] && break
-    sleep 0.1
-  done
+  seeded_sim "$dir"
   rc=0
-  BENCH_AUDIT_DIR=$dir BENCH_AUDIT_TOKEN="root@pam!bench=$secret" "$PY" - <<'PYEOF' || rc=$?
+  BENCH_AUDIT_DIR=$dir BENCH_AUDIT_TOKEN=$seeded_token "$PY" - <<'PYEOF' || rc=$?
 import json, os, statistics, subprocess, time
 d, runs = os.environ["BENCH_AUDIT_DIR"], int(os.environ["BENCH_AUDIT_RUNS"])
 ready = json.loads(open(f"{d}/ready.json").readline())
@@ -245,10 +262,147 @@ print(f"\n6. the audit at scale: pve_access_info, token auth, median of {runs} r
 print(result["msg"][:200])
 print(f"run time {statistics.median(times):.2f} s (goal < 2 s), {requests} requests, result {len(p.stdout) / 1e6:.1f} MB")
 PYEOF
-  kill "$pid" 2>/dev/null && { wait "$pid" 2>/dev/null || true; }
+  seeded_stop
   return $rc
 }
 
+# 8. one declaration (bench_access): the issue's numbers for pve_access.
+#  a. The Terraform and Packer runbooks together (2 users, 2 roles, 4 ACL
+#     entries, 2 tokens) as one pve_access task on the main pve-sim: the
+#     requests of a no-op rerun (goal: one GET per kind, no write), and its
+#     time under ansible-playbook against the same state as the runbooks'
+#     single-module tasks (goal: at least 5 times less). Per copy of the
+#     tasks: (T[N+1 copies] - T[1 copy]) / N, best of 3, as section 3, so
+#     that ansible-playbook's own start-up is not counted.
+#  b. 1,000 users and 3,000 ACL entries declared against a pve-sim that
+#     already holds them: the no-op run (goal: under 2 s).
+bench_access() {
+  local dir=$work/access rc=0
+  mkdir -p "$dir"
+  BENCH_ACCESS_DIR=$dir "$PY" - <<'PYEOF' || return 1
+import json, os, statistics, subprocess, time
+
+work, d, ntasks = os.environ["BENCH_WORK"], os.environ["BENCH_ACCESS_DIR"], int(os.environ["BENCH_TASKS"])
+ready = json.loads(open(f"{work}/ready.json").readline())
+url, fp = ready["url"], ready["fingerprint"]
+log = f"{work}/requests.jsonl"
+mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries/linux-x86_64"
+
+
+def module(name, args):
+    p = subprocess.run([f"{mods}/{name}", "-"], input=json.dumps(dict(args, api_host=url, fingerprint=fp)),
+                       capture_output=True, text=True)
+    result = json.loads(p.stdout)
+    if result.get("failed"):
+        raise SystemExit(f"{name} failed: {result.get('msg')}")
+    return result
+
+
+token = module("pve_token", {"api_user": "root@pam", "api_password": os.environ["BENCH_ROOT_PW"],
+                             "tokenid": "root@pam!access", "privsep": False}).get("api_token")
+tf_privs = ["Datastore.AllocateSpace", "Datastore.Audit", "Sys.Audit", "VM.Allocate", "VM.Audit", "VM.Clone",
+            "VM.Config.Disk", "VM.Config.Memory", "VM.PowerMgmt"]
+pk_privs = ["VM.Allocate", "VM.Audit", "VM.Config.CDROM", "VM.Config.Disk", "VM.Config.Network", "VM.PowerMgmt"]
+users = [{"userid": "terraform@pve", "comment": "Terraform"}, {"userid": "packer@pve", "comment": "Packer"}]
+roles = [{"roleid": "TerraformRole", "privs": tf_privs}, {"roleid": "PackerRole", "privs": pk_privs}]
+acl = [{"path": "/", "roles": ["TerraformRole"], "users": ["terraform@pve"]},
+       {"path": "/vms", "roles": ["PackerRole"], "users": ["packer@pve"]},
+       {"path": "/vms", "roles": ["PackerRole"], "tokens": ["packer@pve!packer"]},
+       {"path": "/storage", "roles": ["PVEDatastoreUser"], "tokens": ["packer@pve!packer"]}]
+tokens = [{"userid": "terraform@pve", "tokenid": "terraform", "privsep": False},
+          {"userid": "packer@pve", "tokenid": "packer", "privsep": True}]
+declaration = {"users": users, "roles": roles, "acl": acl, "tokens": tokens}
+module("pve_access", dict(declaration, api_token=token))
+
+with open(log) as f:
+    mark = sum(1 for _ in f)
+result = module("pve_access", dict(declaration, api_token=token))
+with open(log) as f:
+    requests = [json.loads(line) for line in f.readlines()[mark:]]
+gets = [r["path"] for r in requests if r["method"] == "GET"]
+writes = [f"{r['method']} {r['path']}" for r in requests if r["method"] != "GET"]
+one_get_per_kind = len(gets) == len(set(gets)) and not writes and not result["changed"]
+print("\n8. one declaration: pve_access")
+print("a. the Terraform and Packer runbooks together (2 users, 2 roles, 4 ACL entries, 2 tokens), one task")
+print(f"no-op rerun: {len(requests)} requests: {', '.join('GET ' + g for g in gets)}; {len(writes)} writes"
+      f" (goal: one GET per kind, no write): {'PASS' if one_get_per_kind else 'FAIL'}")
+
+# The same state as the runbooks write it, one single-module task per step.
+flow = json.dumps
+single = ([f"pve.access.pve_user: {flow(u)}" for u in users] + [f"pve.access.pve_role: {flow(r)}" for r in roles]
+          + [f"pve.access.pve_acl: {flow(e)}" for e in acl] + [f"pve.access.pve_token: {flow(t)}" for t in tokens])
+declared = [f"pve.access.pve_access: {flow(declaration)}"]
+
+
+def time_play(tasks, copies):
+    path = f"{d}/play.yml"
+    with open(path, "w") as f:
+        f.write("- hosts: localhost\n  gather_facts: false\n  tasks:\n")
+        f.write("".join(f"    - {t}\n" for t in tasks) * copies)
+    t0 = time.perf_counter()
+    p = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", path], capture_output=True, text=True,
+                       env=dict(os.environ, PROXMOX_HOST=url, PROXMOX_FINGERPRINT=fp, PROXMOX_VE_API_TOKEN=token))
+    if p.returncode != 0 or "changed=0" not in p.stdout:
+        raise SystemExit(f"the no-op play failed or changed something:\n{p.stdout[-1500:]}{p.stderr[-1500:]}")
+    return time.perf_counter() - t0
+
+
+per_copy, whole = {}, {}
+for label, tasks in (("single-module tasks (10)", single), ("one pve_access task", declared)):
+    one = min(time_play(tasks, 1) for _ in range(3))
+    many = min(time_play(tasks, ntasks + 1) for _ in range(3))
+    per_copy[label], whole[label] = (many - one) / ntasks, one
+    print(f"{label:26} {per_copy[label] * 1000:8.1f} ms per no-op run of the state"
+          f" (the whole play, ansible-playbook's start-up included: {one:.2f} s)")
+ratio = per_copy["single-module tasks (10)"] / per_copy["one pve_access task"]
+print(f"single-module tasks / pve_access: {ratio:.1f}x (goal >= 5x): {'PASS' if ratio >= 5 else 'FAIL'}")
+PYEOF
+
+  # b. a server that already holds what is declared.
+  "$PY" - "$dir" <<'PYEOF' || return 1
+import json, sys
+d = sys.argv[1]
+USERS, ACL = 1000, 3000
+users = [f"d{i:04d}@pve" for i in range(USERS)]
+roles = ["PVEVMUser", "PVEAuditor", "PVEDatastoreUser"]
+acl = [(f"/vms/{100 + k // 3}", users[k % USERS], roles[k % 3]) for k in range(ACL)]
+lines = ["user:root@pam:1:0:::root@localhost:::", "token:root@pam!bench:0:0::"]
+lines += [f"user:{u}:1:0:::{u.split('@')[0]}@example.com:declared::" for u in users]
+lines.append("")
+lines += [f"acl:1:{p}:{u}:{r}:" for p, u, r in acl]
+open(f"{d}/user.cfg", "w").write("\n".join(lines) + "\n")
+declaration = {"users": [{"userid": u, "email": f"{u.split('@')[0]}@example.com", "comment": "declared"} for u in users],
+               "acl": [{"path": p, "users": [u], "roles": [r]} for p, u, r in acl]}
+json.dump(declaration, open(f"{d}/declaration.json", "w"))
+PYEOF
+  seeded_sim "$dir"
+  BENCH_ACCESS_DIR=$dir BENCH_ACCESS_TOKEN=$seeded_token "$PY" - <<'PYEOF' || rc=$?
+import json, os, statistics, subprocess, time
+d, runs = os.environ["BENCH_ACCESS_DIR"], int(os.environ["BENCH_AUDIT_RUNS"])
+ready = json.loads(open(f"{d}/ready.json").readline())
+mods = f"{os.environ['ANSIBLE_COLLECTIONS_PATH']}/ansible_collections/pve/access/binaries/linux-x86_64"
+args = json.load(open(f"{d}/declaration.json"))
+args.update(api_host=ready["url"], fingerprint=ready["fingerprint"], api_token=os.environ["BENCH_ACCESS_TOKEN"])
+times = []
+for _ in range(runs):
+    t0 = time.perf_counter()
+    p = subprocess.run([f"{mods}/pve_access", "-"], input=json.dumps(args), capture_output=True, text=True)
+    times.append(time.perf_counter() - t0)
+    result = json.loads(p.stdout)
+    if result.get("failed") or result.get("changed"):
+        raise SystemExit(f"pve_access at scale: not a no-op: {result.get('msg')} {result.get('changes', [])[:5]}")
+t = statistics.median(times)
+print(f"b. 1,000 users and 3,000 ACL entries declared, already on the server: no-op run {t:.2f} s,"
+      f" median of {runs} (goal < 2 s): {'PASS' if t < 2 else 'FAIL'}; {result['msg']}")
+PYEOF
+  seeded_stop
+  return $rc
+}
+
+if [[ ${BENCH_ACCESS_ONLY:-0} == 1 ]]; then
+  bench_access
+  exit
+fi
 if [[ ${BENCH_SPEED_ONLY:-0} == 1 ]]; then
   bench_speed
   exit
@@ -343,6 +497,11 @@ noop = {
     "pve_permission_info": dict(userid="bench@pve", path="/"),
     "pve_access_info": dict(),
     "pve_pool": dict(poolid="bench", vms=[100], storage=["local"]),
+    "pve_access": dict(users=[{"userid": "bench@pve", "comment": "bench"}],
+                       groups=[{"groupid": "bench", "members": ["bench@pve"]}],
+                       roles=[{"roleid": "Bench", "privs": ["VM.Audit", "Sys.Audit"]}],
+                       acl=[{"path": "/", "roles": ["Bench"], "users": ["bench@pve"]}],
+                       tokens=[{"tokenid": "bench@pve!tk"}]),
     "pve_realm_sync_job": dict(id="bench", realm="benchdir", schedule="daily", scope="users"),
 }
 
@@ -382,6 +541,10 @@ for name in TIMED:
         elif name == "pve_pool":  # a pool with a guest: the members are checked, then added
             dt, _, n_change = must(name, dict(conn_tok, poolid=f"b{i}", vms=[101]))
             must(name, dict(conn_tok, poolid=f"b{i}", state="absent", remove_members=True))
+        elif name == "pve_access":  # a user and its ACL entry in one task; then the user goes, and they with it
+            dt, _, n_change = must(name, dict(conn_tok, users=[{"userid": f"a{i}@pve"}],
+                                              acl=[{"path": f"/vms/{200 + i}", "roles": ["Bench"], "users": [f"a{i}@pve"]}]))
+            must(name, dict(conn_tok, users=[{"userid": f"a{i}@pve", "state": "absent"}]))
         elif name == "pve_realm_sync_job":  # the realm's type is read, then the job created
             dt, _, n_change = must(name, dict(conn_tok, id=f"b{i}", realm="benchdir", schedule="hourly", scope="both"))
             must(name, dict(conn_tok, id=f"b{i}", state="absent"))
@@ -506,4 +669,5 @@ print(f"a no-op task: {statistics.mean(local_medians.values()) * 1000:.0f} ms an
 PYEOF
 
 bench_audit
+bench_access
 bench_speed

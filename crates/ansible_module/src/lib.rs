@@ -387,13 +387,34 @@ impl Module {
             remember(&self.secrets);
         }
     }
-    /// Returns `value` under the top-level result key `key`, also when the
-    /// module fails, and hides it everywhere else: a secret the module has
-    /// just created and must hand over once.
-    pub fn reveal(&mut self, key: &str, value: &str) {
+    /// Returns `value` under the result key `path` (`["secret"]`, or
+    /// `["secrets", id, "secret"]` nested in objects), also when the module
+    /// fails, and hides it everywhere else: a secret the module has just
+    /// created and must hand over once.
+    pub fn reveal(&mut self, path: &[&str], value: &str) {
         self.hide(value);
-        self.revealed
-            .insert(key.to_string(), Value::String(value.to_string()));
+        insert_at(&mut self.revealed, path, Value::String(value.to_string()));
+    }
+}
+
+/// Puts `value` at `path` in `map`, making the objects on the way.
+fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            map.insert(last.to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let slot = map
+                .entry(first.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = slot {
+                insert_at(inner, rest, value);
+            }
+        }
     }
 }
 

@@ -476,6 +476,23 @@ pub fn token_from_json(userid: &str, tokenid: &str, v: &Value) -> Result<Token, 
     })
 }
 
+/// The tokens of one item of `GET /access/users?full=1`, which come as an
+/// array of `{tokenid, privsep, expire, comment}` (or `null`), sorted.
+pub fn tokens_from_json(userid: &str, v: &Value) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    if let Some(Value::Array(list)) = v.get("tokens") {
+        for t in list {
+            let name = t
+                .get("tokenid")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("user '{userid}': a token without tokenid: {t}"))?;
+            tokens.push(token_from_json(userid, name, t)?);
+        }
+    }
+    tokens.sort_by(|a, b| a.tokenid.cmp(&b.tokenid));
+    Ok(tokens)
+}
+
 /// The answer of `GET /access/permissions`: `{path: {priv: 0|1}}`.
 pub fn permissions_from_json(v: &Value) -> Result<Permissions, String> {
     let o = object(v, "permissions")?;
@@ -580,6 +597,18 @@ pub fn list_users(client: &Client) -> Result<Vec<User>, ApiError> {
     let data = client.send(&ApiRequest::get(path).param("full", 1))?;
     let mut users = parse_list(path, &data, "userid", user_from_json)?;
     users.sort_by(|a, b| a.userid.cmp(&b.userid));
+    Ok(users)
+}
+
+/// Every user the caller may see with its tokens, sorted by id, from the
+/// same one request as [`list_users`].
+pub fn list_users_with_tokens(client: &Client) -> Result<Vec<(User, Vec<Token>)>, ApiError> {
+    let path = "/access/users";
+    let data = client.send(&ApiRequest::get(path).param("full", 1))?;
+    let mut users = parse_list(path, &data, "userid", |id, v| {
+        Ok((user_from_json(id, v)?, tokens_from_json(id, v)?))
+    })?;
+    users.sort_by(|a, b| a.0.userid.cmp(&b.0.userid));
     Ok(users)
 }
 

@@ -291,6 +291,10 @@ pub fn carry_out<R: Resource>(
 #[derive(Debug, Default)]
 pub struct Progress {
     pub done: Vec<String>,
+    /// The writes planned after those of the current [`apply`] call (a
+    /// later part of a run that applies in parts), named with the others
+    /// not done when a write fails.
+    pub later: Vec<String>,
 }
 
 /// Sends `steps` in order; a lost answer is settled by reading back with
@@ -368,7 +372,11 @@ fn write_failure<R: Resource>(
     if progress.done.is_empty() {
         msg.push_str(". Nothing was changed");
     } else {
-        let left: Vec<String> = rest.iter().map(|s| words(resource, s)).collect();
+        let left: Vec<String> = rest
+            .iter()
+            .map(|s| words(resource, s))
+            .chain(progress.later.iter().cloned())
+            .collect();
         msg.push_str(&format!(
             ". Done before it: {}. Not done: {}; run the task again when the cause is fixed",
             progress.done.join("; "),

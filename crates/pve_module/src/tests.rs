@@ -82,6 +82,7 @@ fn a_refusal_inside_pves_config_lock_gets_the_hint_too() {
 fn a_failure_half_way_says_what_was_done_and_what_was_not() {
     let progress = Progress {
         done: vec!["PUT /a".into()],
+        ..Progress::default()
     };
     let f = write_failure(&Thing, &http(500), &[step("/b"), step("/c")], &progress);
     assert_eq!(
@@ -89,6 +90,19 @@ fn a_failure_half_way_says_what_was_done_and_what_was_not() {
         "PUT /b: 500 Permission check failed. Done before it: PUT /a. Not done: PUT /b; PUT /c; run the task again when the cause is fixed"
     );
     assert_eq!(f.extra["changed"], json!(true));
+}
+
+#[test]
+fn a_failure_in_a_part_of_a_run_names_the_later_parts_as_not_done() {
+    let progress = Progress {
+        done: vec!["PUT /a".into()],
+        later: vec!["DELETE /z".into()],
+    };
+    let f = write_failure(&Thing, &http(500), &[step("/b")], &progress);
+    assert_eq!(
+        f.msg,
+        "PUT /b: 500 Permission check failed. Done before it: PUT /a. Not done: PUT /b; DELETE /z; run the task again when the cause is fixed"
+    );
 }
 
 fn outcome(args: &str, resource: impl Resource, before: Value, after: Value) -> Value {

@@ -304,17 +304,7 @@ pub fn accounts_from_json(data: &Value) -> Result<Vec<Account>, String> {
         let userid =
             text_of(o, "userid").ok_or_else(|| format!("a user without userid: {item}"))?;
         let user = access::user_from_json(&userid, item)?;
-        let mut tokens = Vec::new();
-        if let Some(Value::Array(list)) = o.get("tokens") {
-            for t in list {
-                let name = t
-                    .get("tokenid")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| format!("user '{userid}': a token without tokenid: {t}"))?;
-                tokens.push(access::token_from_json(&userid, name, t)?);
-            }
-        }
-        tokens.sort_by(|a, b| a.tokenid.cmp(&b.tokenid));
+        let tokens = access::tokens_from_json(&userid, item)?;
         out.push(Account {
             realm_type: text_of(o, "realm-type"),
             has_keys: text_of(o, "keys").is_some(),

@@ -88,11 +88,50 @@ pub struct Item {
     pub present: bool,
 }
 
+/// Entries a declaration of the whole ACL owns (pve_access's purge): one
+/// not declared is removed when it matches every filter given. An empty
+/// filter does not narrow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Normalised paths: an entry on one of them or below.
+    pub paths: Vec<String>,
+    pub principals: BTreeSet<Principal>,
+    /// Realms of users and of tokens' owners (groups have none).
+    pub realms: Vec<String>,
+}
+
+impl Scope {
+    pub fn covers(&self, g: &Grant) -> bool {
+        let below = |p: &String| {
+            p == "/"
+                || g.path == *p
+                || g.path
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        };
+        let realm = match g.principal.kind {
+            PrincipalKind::Group => None,
+            _ => g
+                .principal
+                .id
+                .split('!')
+                .next()
+                .and_then(|u| u.rsplit_once('@'))
+                .map(|(_, r)| r),
+        };
+        (self.paths.is_empty() || self.paths.iter().any(below))
+            && (self.principals.is_empty() || self.principals.contains(&g.principal))
+            && (self.realms.is_empty() || realm.is_some_and(|r| self.realms.iter().any(|x| x == r)))
+    }
+}
+
 /// The task, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {
     pub items: Vec<Item>,
     pub exclusive: bool,
+    /// Entries not named that are removed, besides `exclusive`'s.
+    pub purge: Option<Scope>,
     /// Said to the user, the task still runs (entries for root@pam).
     pub warnings: Vec<String>,
 }
@@ -203,33 +242,53 @@ impl Desired {
     pub fn from_params(p: &Params) -> Result<Desired, Refused> {
         let propagate = p.bool("propagate").unwrap_or(true);
         let present = State::from_params(p) == State::Present;
-        let mut warnings = Vec::new();
-        let mut items = Vec::new();
-        if let Some(entries) = p.dicts("entries") {
-            for (i, e) in entries.iter().enumerate() {
-                let at = format!("entries[{i}]: ");
-                // An entry without its own propagate/state takes the task's.
-                let item = item_from(
-                    e,
-                    &at,
-                    e.bool("propagate").unwrap_or(propagate),
-                    if e.is_set("state") {
-                        State::from_params(e) == State::Present
-                    } else {
-                        present
-                    },
-                    &mut warnings,
-                )?;
-                items.push(item);
-            }
+        let mut d = if let Some(entries) = p.dicts("entries") {
+            Desired::from_entries("entries", &entries, propagate, present)?
         } else if p.is_set("path") {
-            items.push(item_from(p, "", propagate, present, &mut warnings)?);
+            let mut warnings = Vec::new();
+            let item = item_from(p, "", propagate, present, &mut warnings)?;
+            Desired {
+                items: vec![item],
+                exclusive: false,
+                purge: None,
+                warnings,
+            }
         } else {
             return Err(Refused("one of path or entries is required".into()));
+        };
+        d.exclusive = p.bool("exclusive").unwrap_or(false);
+        d.wanted()?;
+        Ok(d)
+    }
+
+    /// The entries of the list `name` (messages say `name[2]: ...`); an
+    /// entry without its own propagate/state takes `propagate`/`present`.
+    pub fn from_entries(
+        name: &str,
+        entries: &[Params],
+        propagate: bool,
+        present: bool,
+    ) -> Result<Desired, Refused> {
+        let mut warnings = Vec::new();
+        let mut items = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let item = item_from(
+                e,
+                &format!("{name}[{i}]: "),
+                e.bool("propagate").unwrap_or(propagate),
+                if e.is_set("state") {
+                    State::from_params(e) == State::Present
+                } else {
+                    present
+                },
+                &mut warnings,
+            )?;
+            items.push(item);
         }
         let d = Desired {
             items,
-            exclusive: p.bool("exclusive").unwrap_or(false),
+            exclusive: false,
+            purge: None,
             warnings,
         };
         d.wanted()?;
@@ -302,11 +361,15 @@ impl Desired {
                 !named.contains(&g.principal) || wanted.get(g).is_some_and(Option::is_some)
             });
         }
+        if let Some(scope) = &self.purge {
+            after.retain(|g, _| !scope.covers(g) || wanted.get(g).is_some_and(Option::is_some));
+        }
         Ok(after)
     }
 
     /// The entries the diff shows: those of the named principals on the
-    /// task's paths, or on any path with `exclusive`, as a sorted list.
+    /// task's paths, or on any path with `exclusive`, and those the purge
+    /// scope covers, as a sorted list.
     fn view(&self, entries: &Entries) -> Value {
         let named = self.principals();
         let paths = self.paths();
@@ -315,6 +378,7 @@ impl Desired {
                 .iter()
                 .filter(|(g, _)| {
                     named.contains(&g.principal) && (self.exclusive || paths.contains(&g.path))
+                        || self.purge.as_ref().is_some_and(|s| s.covers(g))
                 })
                 .map(|(g, p)| g.entry(*p).to_json())
                 .collect(),

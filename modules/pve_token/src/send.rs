@@ -66,22 +66,48 @@ impl LostSecret {
     }
 }
 
-/// Sends `steps` in order. Returns whether the secret was issued a second
-/// time because the answer to the creation was lost. A failure after the
-/// secret arrived says that the result holds it.
+/// Where in the result a new secret is handed over: `secret` and
+/// `api_token` under these keys (none: at the top, as pve_token does).
+pub type Place<'a> = &'a [&'a str];
+
+/// The result keys of a secret at `place`, as a playbook reads them:
+/// `secret, api_token`, or `secrets['joe@pve!ci'].secret, ….api_token`.
+fn keys_text(place: Place) -> String {
+    let mut path = String::new();
+    for (i, key) in place.iter().enumerate() {
+        path.push_str(&if i == 0 {
+            key.to_string()
+        } else {
+            format!("['{key}']")
+        });
+    }
+    if path.is_empty() {
+        "secret, api_token".to_string()
+    } else {
+        format!("{path}.secret, {path}.api_token")
+    }
+}
+
+/// Sends `steps` in order, counting what was done in `progress` (shared
+/// with the run's other writes). Returns whether the secret was issued a
+/// second time because the answer to the creation was lost. A failure
+/// after the secret arrived says that the result holds it.
 pub fn send(
     m: &mut Module,
     client: &Client,
     token: &TokenResource,
     steps: &[Step],
+    progress: &mut Progress,
+    place: Place,
 ) -> Result<bool, Failure> {
     let mut handed_over = false;
-    let sent = send_recovering(m, client, token, steps, &mut handed_over);
+    let sent = send_recovering(m, client, token, steps, progress, place, &mut handed_over);
     sent.map_err(|mut f| {
         if handed_over {
-            f.msg.push_str(
-                ". The token's new secret is in this result (secret, api_token): keep it",
-            );
+            f.msg.push_str(&format!(
+                ". The token's new secret is in this result ({}): keep it",
+                keys_text(place)
+            ));
         }
         f
     })
@@ -92,15 +118,16 @@ fn send_recovering(
     client: &Client,
     token: &TokenResource,
     steps: &[Step],
+    progress: &mut Progress,
+    place: Place,
     handed_over: &mut bool,
 ) -> Result<bool, Failure> {
     let full = token.id.full();
-    let mut progress = Progress::default();
     let mut pending = steps.to_vec();
     let mut reissued = false;
     loop {
         let mut answered = 0;
-        let sent = apply(client, token, &pending, &mut progress, |step, answer| {
+        let sent = apply(client, token, &pending, progress, |step, answer| {
             answered += 1;
             if !step.settle.brings_secret() {
                 return Ok(());
@@ -109,12 +136,17 @@ fn send_recovering(
                 .get("value")
                 .and_then(Value::as_str)
                 .ok_or(Stop::SecretLost)?;
-            hand_over(m, &full, secret);
+            hand_over(m, &full, secret, place);
             *handed_over = true;
             Ok(())
         });
+        let later = progress.later.clone();
         let rest = |from: usize| -> Vec<String> {
-            pending[from..].iter().map(|s| words(token, s)).collect()
+            pending[from..]
+                .iter()
+                .map(|s| words(token, s))
+                .chain(later.iter().cloned())
+                .collect()
         };
         match sent {
             Ok(()) => return Ok(reissued),
@@ -136,14 +168,16 @@ fn send_recovering(
     }
 }
 
-/// Returns the secret under `secret` and `api_token`, also when a later
-/// step fails, and nowhere else.
-fn hand_over(m: &mut Module, full: &str, secret: &str) {
-    m.reveal("secret", secret);
-    m.reveal("api_token", &format!("{full}={secret}"));
+/// Returns the secret under `secret` and `api_token` at `place`, also when
+/// a later step fails, and nowhere else.
+fn hand_over(m: &mut Module, full: &str, secret: &str, place: Place) {
+    let at = |key| place.iter().copied().chain([key]).collect::<Vec<&str>>();
+    m.reveal(&at("secret"), secret);
+    m.reveal(&at("api_token"), &format!("{full}={secret}"));
     if !m.no_log {
         m.warn(format!(
-            "the result holds the secret of token '{full}' (secret, api_token): set no_log: true on this task so that it stays out of Ansible's output and logs"
+            "the result holds the secret of token '{full}' ({}): set no_log: true on this task so that it stays out of Ansible's output and logs",
+            keys_text(place)
         ));
     }
 }

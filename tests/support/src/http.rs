@@ -267,7 +267,31 @@ impl Sim {
     }
 
     /// The ticket of a password login, or the answer that refused it.
+    /// A change as root@pam, the way a person makes one by hand (the web
+    /// UI, pvesh): `method path` (as PVE documents it) with `params` as a
+    /// form; the answer, whatever it is.
+    pub fn root_write(&self, method: &str, path: &str, params: &[(&str, &str)]) -> Response {
+        let (ticket, csrf) = self
+            .login_with_csrf("root@pam", &self.root_password)
+            .unwrap_or_else(|r| panic!("root@pam cannot log in: {r:?}"));
+        let headers = [
+            (
+                "Cookie".to_string(),
+                format!("PVEAuthCookie={}", enc(&ticket)),
+            ),
+            ("CSRFPreventionToken".to_string(), csrf),
+        ];
+        let body = Some(("application/x-www-form-urlencoded", form(params)));
+        self.request(method, &enc_path(path), &headers, body, Latin1::default())
+    }
+
     fn login(&self, userid: &str, password: &str) -> Result<String, Response> {
+        self.login_with_csrf(userid, password)
+            .map(|(ticket, _)| ticket)
+    }
+
+    /// A ticket and its CSRF prevention token.
+    fn login_with_csrf(&self, userid: &str, password: &str) -> Result<(String, String), Response> {
         let body = form(&[("username", userid), ("password", password)]);
         let r = self.request(
             "POST",
@@ -276,8 +300,12 @@ impl Sim {
             Some(("application/x-www-form-urlencoded", body)),
             Latin1::default(),
         );
-        match r.json()["data"]["ticket"].as_str() {
-            Some(ticket) if r.status == 200 => Ok(ticket.to_string()),
+        let data = &r.json()["data"];
+        match (
+            data["ticket"].as_str(),
+            data["CSRFPreventionToken"].as_str(),
+        ) {
+            (Some(ticket), Some(csrf)) if r.status == 200 => Ok((ticket.into(), csrf.into())),
             _ => Err(r),
         }
     }

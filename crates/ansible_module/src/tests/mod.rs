@@ -764,8 +764,10 @@ fn secret_body(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     m.hide("hidden-value");
     m.warn(format!("the password {pw} and hidden-value were used"));
     let nested = json!({"deep": [{"pw": pw, format!("key-{pw}"): 1}], "num": 12345});
-    m.reveal("secret", &pw);
-    m.reveal("api_token", &format!("u@pve!t={pw}"));
+    m.reveal(&["secret"], &pw);
+    m.reveal(&["api_token"], &format!("u@pve!t={pw}"));
+    m.reveal(&["secrets", "u@pve!t", "secret"], &pw);
+    m.reveal(&["secrets", "u@pve!u", "secret"], &format!("{pw}2"));
     match m.params.str("c") {
         Some("fail") => Err(Failure::new(format!("login with {pw} failed"))
             .with("details", nested)
@@ -802,6 +804,10 @@ fn scrubbing() {
     assert_eq!(
         (&v["secret"], &v["api_token"]),
         (&json!("hunter2"), &json!("u@pve!t=hunter2"))
+    );
+    assert_eq!(
+        v["secrets"],
+        json!({"u@pve!t": {"secret": "hunter2"}, "u@pve!u": {"secret": "hunter22"}})
     );
     assert_eq!(v["unrevealed"], "********");
     assert_eq!(v["changed"], false);

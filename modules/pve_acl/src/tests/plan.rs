@@ -632,3 +632,53 @@ fn settling_reads_whether_a_change_was_made() {
         "revoke A,B on '/' for user 'a@pve', group 'g'"
     );
 }
+
+#[test]
+fn a_purge_scope_removes_what_it_covers_and_is_not_named() {
+    let cur = [
+        acl("/", Group, "auditors", "PVEAuditor", true),
+        acl("/vms", User, "tf@pve", "PVEVMAdmin", true),
+        acl("/vms/100", User, "a@pam", "PVEVMUser", true),
+        acl("/vms/100", Token, "tf@pve!ci", "PVEVMUser", true),
+        acl("/vmsx", User, "tf@pve", "PVEVMUser", true),
+    ];
+    let mut d = desired(json!({"path": "/vms", "roles": ["PVEVMAdmin"], "users": ["tf@pve"]}));
+    d.purge = Some(Scope {
+        paths: vec!["/vms".into()],
+        ..Scope::default()
+    });
+    let p = ok(&d, &cur);
+    // Below /vms, not /vmsx; the named entry stays.
+    assert_eq!(
+        apply(&cur, &p),
+        vec![cur[0].clone(), cur[1].clone(), cur[4].clone()]
+    );
+    // Filters narrow together: /vms and the realm pve (a token's owner's).
+    d.purge = Some(Scope {
+        paths: vec!["/vms".into()],
+        realms: vec!["pve".into()],
+        ..Scope::default()
+    });
+    let p = ok(&d, &cur);
+    assert_eq!(
+        apply(&cur, &p),
+        vec![
+            cur[0].clone(),
+            cur[1].clone(),
+            cur[2].clone(),
+            cur[4].clone()
+        ]
+    );
+    // Groups have no realm: a realm filter never covers them; "/" covers all paths.
+    d.purge = Some(Scope {
+        paths: vec!["/".into()],
+        principals: [Principal::new(Group, "auditors")].into(),
+        ..Scope::default()
+    });
+    assert_eq!(ok(&d, &cur).steps.len(), 1);
+    let scope = Scope {
+        realms: vec!["pve".into()],
+        ..Scope::default()
+    };
+    assert!(!scope.covers(&Grant::of(&cur[0])));
+}

@@ -1,0 +1,554 @@
+//! The pure part of pve_access: the declaration's objects against the state
+//! read once, each planned by its single module's planner, and their writes
+//! put in the order that is safe to send. No I/O here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ansible_module::{Map, Value};
+use pve_api::access::{AclEntry, Group, Role, Token, User};
+use pve_api::ids::{self, TokenId};
+use pve_api::self_lockout::Change;
+use pve_module::{Refused, State};
+
+use crate::declare::{absent, ids_in, Declaration, Declared};
+
+/// What was read from the server: one request per kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Server {
+    /// Users with their tokens.
+    pub users: Vec<(User, Vec<Token>)>,
+    pub groups: Vec<Group>,
+    pub roles: Vec<Role>,
+    pub acl: Vec<AclEntry>,
+    /// Epoch seconds now.
+    pub now: i64,
+}
+
+impl Server {
+    fn user(&self, userid: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .map(|(u, _)| u)
+            .find(|u| u.userid == userid)
+    }
+
+    fn token(&self, id: &TokenId) -> Option<&Token> {
+        self.users
+            .iter()
+            .find(|(u, _)| u.userid == id.userid)
+            .and_then(|(_, tokens)| tokens.iter().find(|t| t.tokenid == id.name))
+    }
+
+    fn group(&self, groupid: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.groupid == groupid)
+    }
+
+    fn role(&self, roleid: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.roleid == roleid)
+    }
+
+    /// The server's privilege names: those of `Administrator`, which has
+    /// them all.
+    fn privileges(&self) -> Vec<String> {
+        self.role("Administrator")
+            .map(|r| r.privs.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// What only some runs need, read by the caller when [`needs`] says so.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// Realm ids (a user is created).
+    pub realms: Option<Vec<String>>,
+    /// Whether each user with `update_password: always` can log in with its
+    /// password.
+    pub login_ok: BTreeMap<String, bool>,
+    /// The PVE version text (a token is regenerated or updated in a way
+    /// that depends on it, or an ACL path needs a newer release).
+    pub version: Option<String>,
+}
+
+/// The reads a run needs besides [`Server`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub realms: bool,
+    /// Users whose login is tried with their password.
+    pub logins: Vec<String>,
+    pub version: bool,
+}
+
+pub fn needs(d: &Declaration, s: &Server) -> Needs {
+    Needs {
+        realms: d.users.iter().any(|u| u.needs_realms(s.user(&u.userid))),
+        logins: d
+            .users
+            .iter()
+            .filter(|u| u.needs_login_check(s.user(&u.userid)))
+            .map(|u| u.userid.clone())
+            .collect(),
+        version: d
+            .tokens
+            .iter()
+            .any(|t| pve_token::plan::decide(t, s.token(&t.id), s.now).needs_version())
+            || d.acl.as_ref().is_some_and(|a| {
+                a.items
+                    .iter()
+                    .any(|i| i.present && ids::acl_path_min_version(&i.path).is_some())
+            }),
+    }
+}
+
+/// Adds to the declaration, as `state: absent` items, what its purge
+/// scopes own and it does not declare (the ACL scope is the ACL planner's).
+/// Never root@pam or its tokens, never a built-in role.
+pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<(), Refused> {
+    let declared_users: BTreeSet<String> = d.users.iter().map(|u| u.userid.clone()).collect();
+    let present_users = ids_in(&d.users, State::Present);
+    let declared_tokens: BTreeSet<String> = d.tokens.iter().map(|t| t.full()).collect();
+    let mut users = Vec::new();
+    let mut tokens = Vec::new();
+    for (user, user_tokens) in &s.users {
+        let id = &user.userid;
+        if id == "root@pam" {
+            continue;
+        }
+        let realm = id.rsplit_once('@').map(|(_, r)| r).unwrap_or_default();
+        if !declared_users.contains(id) && d.purge.user_realms.iter().any(|r| r == realm) {
+            users.push(absent("userid", id));
+        }
+        if d.purge.tokens && present_users.contains(id) {
+            for t in user_tokens {
+                let full = t.full_tokenid();
+                if !declared_tokens.contains(&full) {
+                    tokens.push(absent("tokenid", &full));
+                }
+            }
+        }
+    }
+    let purged = |e: String| Refused(format!("purge: {e}"));
+    for p in users {
+        d.users
+            .push(pve_user::plan::Desired::from_params(&p).map_err(purged)?);
+    }
+    for p in tokens {
+        d.tokens
+            .push(pve_token::plan::Desired::from_params(&p).map_err(purged)?);
+    }
+    if d.purge.groups {
+        let declared: BTreeSet<String> = d.groups.iter().map(|g| g.groupid.clone()).collect();
+        for g in s.groups.iter().filter(|g| !declared.contains(&g.groupid)) {
+            let p = absent("groupid", &g.groupid);
+            d.groups
+                .push(pve_group::plan::Desired::from_params(&p).map_err(purged)?);
+        }
+    }
+    if d.purge.roles {
+        let declared: BTreeSet<String> = d.roles.iter().map(|r| r.roleid.clone()).collect();
+        for r in s.roles.iter().filter(|r| {
+            !r.special && !ids::builtin_role(&r.roleid) && !declared.contains(&r.roleid)
+        }) {
+            let p = absent("roleid", &r.roleid);
+            d.roles
+                .push(pve_role::plan::Desired::from_params(&p).map_err(purged)?);
+        }
+    }
+    Ok(())
+}
+
+/// What exists after the run for the references' sake: on the server or
+/// declared present, and not declared absent.
+fn after_run<T: Declared>(
+    on_server: impl Iterator<Item = String>,
+    items: &[T],
+) -> BTreeSet<String> {
+    let gone = ids_in(items, State::Absent);
+    on_server
+        .chain(ids_in(items, State::Present))
+        .filter(|id| !gone.contains(id))
+        .collect()
+}
+
+/// Every reference between objects must hold after the run: a user's
+/// groups, a group's members, a token's user, an ACL entry's roles and
+/// principals exist on the server or are declared in the task, and none is
+/// declared absent. Checked as a whole, before the first write, also in
+/// check mode (nothing is assumed: the declaration is all there is).
+pub fn check_references(d: &Declaration, s: &Server) -> Result<(), Refused> {
+    let users = after_run(s.users.iter().map(|(u, _)| u.userid.clone()), &d.users);
+    let groups = after_run(s.groups.iter().map(|g| g.groupid.clone()), &d.groups);
+    let roles = after_run(s.roles.iter().map(|r| r.roleid.clone()), &d.roles);
+    let owned = s
+        .users
+        .iter()
+        .flat_map(|(_, ts)| ts.iter().map(Token::full_tokenid));
+    let tokens: BTreeSet<String> = after_run(owned, &d.tokens)
+        .into_iter()
+        .filter(|t| t.split_once('!').is_some_and(|(u, _)| users.contains(u)))
+        .collect();
+
+    let mut missing = Vec::new();
+    let mut need = |what: &str, id: &str, have: &BTreeSet<String>, by: String| {
+        if !have.contains(id) {
+            missing.push(format!("{by}: {what} '{id}'"));
+        }
+    };
+    for u in d.users.iter().filter(|u| u.state == State::Present) {
+        for g in u.groups.iter().flatten() {
+            need("group", g, &groups, format!("user '{}'", u.userid));
+        }
+    }
+    for g in d.groups.iter().filter(|g| g.state == State::Present) {
+        for m in g.members.iter().flatten() {
+            need("user", m, &users, format!("group '{}'", g.groupid));
+        }
+    }
+    for t in d.tokens.iter().filter(|t| t.state == State::Present) {
+        need(
+            "user",
+            &t.id.userid,
+            &users,
+            format!("token '{}'", t.full()),
+        );
+    }
+    for item in d.acl.iter().flat_map(|a| &a.items).filter(|i| i.present) {
+        let by = || format!("ACL entry on '{}'", item.path);
+        for r in &item.roles {
+            need("role", r, &roles, by());
+        }
+        for p in &item.principals {
+            let (what, have) = match p.kind {
+                pve_api::access::PrincipalKind::User => ("user", &users),
+                pve_api::access::PrincipalKind::Group => ("group", &groups),
+                pve_api::access::PrincipalKind::Token => ("token", &tokens),
+            };
+            need(what, &p.id, have, by());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Refused(format!(
+        "the declaration references what neither exists nor is declared present in it (or is declared absent): {}. Declare each under users, groups, roles or tokens, or fix the name. Nothing was changed",
+        missing.join("; ")
+    )))
+}
+
+/// One write, and how to tell it happened, of any kind but tokens (whose
+/// writes bring secrets and go through pve_token's own sending).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settle {
+    User {
+        userid: String,
+        password: Option<pve_user::plan::Password>,
+        settle: pve_user::plan::Settle,
+    },
+    Group {
+        groupid: String,
+        settle: pve_group::plan::Settle,
+    },
+    Role {
+        roleid: String,
+        settle: pve_role::plan::Settle,
+    },
+    Acl(pve_acl::plan::Settle),
+}
+
+pub type Step = pve_module::Step<Settle>;
+
+/// `steps` of a module's plan, with the settle check that says which
+/// module planned them.
+fn wrapped<S>(steps: Vec<pve_module::Step<S>>, settle: impl Fn(S) -> Settle) -> Vec<Step> {
+    steps
+        .into_iter()
+        .map(|s| pve_module::Step::new(s.request, settle(s.settle)))
+        .collect()
+}
+
+/// Writes sent together, in the run's order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Batch {
+    Steps(Vec<Step>),
+    Token(TokenId, Vec<pve_token::plan::Step>),
+}
+
+/// The safe order: what others reference comes first (groups before the
+/// users joining them, users before their tokens, tokens before the ACL
+/// entries naming them: PVE refuses an entry for a token that does not
+/// exist), and removals come last, in reverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Groups,
+    Users,
+    /// Group members are added once the users exist.
+    Members,
+    Roles,
+    Tokens,
+    Acl,
+    TokensRemoved,
+    RolesRemoved,
+    UsersRemoved,
+    GroupsRemoved,
+}
+
+/// One declared (or purged) object's plan, as the result reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    /// `users`, `groups`, `roles`, `tokens` or `acl`.
+    pub kind: &'static str,
+    /// The object's id (`""` for the ACL).
+    pub id: String,
+    pub changed: bool,
+    pub msg: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    pub parts: Vec<Part>,
+    pub batches: Vec<Batch>,
+    /// What the run takes away, for the self-lockout rule.
+    pub lockout: Vec<Change>,
+    pub warnings: Vec<String>,
+    /// Regenerated tokens (the caller's own must not be recreated).
+    pub regenerated: Vec<pve_token::plan::Desired>,
+}
+
+/// Plans every object with its module's planner against the state read
+/// once; refuses, before any write, what any of them refuses.
+pub fn plan(
+    d: &Declaration,
+    s: &Server,
+    extra: &Extra,
+    caller: &pve_user::plan::Caller,
+    check_mode: bool,
+) -> Result<Planned, Refused> {
+    let mut out = Planned {
+        parts: Vec::new(),
+        batches: Vec::new(),
+        lockout: Vec::new(),
+        warnings: Vec::new(),
+        regenerated: Vec::new(),
+    };
+    let mut writes: Vec<(Phase, Batch)> = Vec::new();
+    let removed = |st: State, present: Phase, gone: Phase| {
+        if st == State::Absent {
+            gone
+        } else {
+            present
+        }
+    };
+
+    // Users that the task creates count as existing for the groups' members.
+    let mut known_users: Vec<User> = s.users.iter().map(|(u, _)| u.clone()).collect();
+    for u in d.users.iter().filter(|u| u.state == State::Present) {
+        if s.user(&u.userid).is_none() {
+            known_users.push(User::new(&u.userid));
+        }
+    }
+    for g in &d.groups {
+        let current = s.group(&g.groupid);
+        out.lockout
+            .extend(pve_group::plan::lockout_changes(g, current));
+        let users = g.needs_users(current).then_some(known_users.as_slice());
+        let mut p = pve_group::plan::plan(g, current, users, check_mode)?;
+        let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::Group {
+            groupid: g.groupid.clone(),
+            settle,
+        });
+        let (members, own): (Vec<_>, Vec<_>) = steps.into_iter().partition(|step| {
+            matches!(
+                step.settle,
+                Settle::Group {
+                    settle: pve_group::plan::Settle::Member { .. },
+                    ..
+                }
+            )
+        });
+        writes.push((
+            removed(g.state, Phase::Groups, Phase::GroupsRemoved),
+            Batch::Steps(own),
+        ));
+        writes.push((Phase::Members, Batch::Steps(members)));
+        out.add("groups", &g.groupid, p);
+    }
+
+    let group_ids: Vec<String> = s
+        .groups
+        .iter()
+        .map(|g| g.groupid.clone())
+        .chain(ids_in(&d.groups, State::Present))
+        .collect();
+    for u in &d.users {
+        let current = pve_user::plan::Current {
+            user: s.user(&u.userid).cloned(),
+            realms: extra.realms.clone(),
+            groups: Some(group_ids.clone()),
+            login_ok: extra.login_ok.get(&u.userid).copied(),
+            now: s.now,
+        };
+        out.lockout
+            .extend(pve_user::plan::lockout_changes(u, &current));
+        let mut p = pve_user::plan::plan(u, &current, caller, check_mode)?;
+        let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::User {
+            userid: u.userid.clone(),
+            password: u.password.clone(),
+            settle,
+        });
+        let phase = removed(u.state, Phase::Users, Phase::UsersRemoved);
+        writes.push((phase, Batch::Steps(steps)));
+        out.add("users", &u.userid, p);
+    }
+
+    let valid = s.privileges();
+    for r in &d.roles {
+        let current = s.role(&r.roleid);
+        let mut p = match pve_role::plan::plan(r, current, &valid, check_mode) {
+            Ok(p) => p,
+            Err(pve_role::plan::Refusal::Refused(refused)) => {
+                return Err(Refused(format!("role '{}': {refused}", r.roleid)))
+            }
+            Err(pve_role::plan::Refusal::UnknownPrivs(unknown)) => {
+                return Err(Refused(pve_role::plan::unknown_privs_message(
+                    &r.roleid,
+                    &unknown,
+                    extra.version.as_deref(),
+                    valid.len(),
+                )))
+            }
+        };
+        out.lockout
+            .extend(pve_role::plan::lockout_changes(current, &p));
+        let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::Role {
+            roleid: r.roleid.clone(),
+            settle,
+        });
+        let phase = removed(r.state, Phase::Roles, Phase::RolesRemoved);
+        writes.push((phase, Batch::Steps(steps)));
+        out.add("roles", &r.roleid, p);
+    }
+
+    let version = match &extra.version {
+        Some(text) => Some(
+            pve_token::plan::parse_version(text)
+                .ok_or_else(|| Refused(format!("unknown PVE version '{text}'")))?,
+        ),
+        None => None,
+    };
+    for t in &d.tokens {
+        let action = pve_token::plan::decide(t, s.token(&t.id), s.now);
+        // pve_token judges these in two calls; one change is judged once.
+        for change in pve_token::plan::early_lockout(t)
+            .into_iter()
+            .chain(pve_token::plan::lockout_changes(t, &action))
+        {
+            if !out.lockout.contains(&change) {
+                out.lockout.push(change);
+            }
+        }
+        let server = version.map(|version| pve_token::plan::Server {
+            version,
+            token_acl: pve_token::plan::own_entries(&t.full(), &s.acl)
+                .cloned()
+                .collect(),
+        });
+        if matches!(action, pve_token::plan::Action::Regenerate(_)) {
+            out.regenerated.push(t.clone());
+        }
+        let mut p = pve_token::plan::plan(t, &action, server.as_ref(), check_mode)?;
+        let phase = removed(t.state, Phase::Tokens, Phase::TokensRemoved);
+        writes.push((
+            phase,
+            Batch::Token(t.id.clone(), std::mem::take(&mut p.steps)),
+        ));
+        out.add("tokens", &t.full(), p);
+    }
+
+    if let Some(a) = &d.acl {
+        let mut p = pve_acl::plan::plan(a, &s.acl, check_mode)?;
+        let newer = pve_acl::plan::newer_paths(&p);
+        if let (false, Some(text)) = (newer.is_empty(), &extra.version) {
+            pve_acl::plan::check_versions(&newer, text)?;
+        }
+        out.lockout
+            .extend(pve_acl::plan::lockout_changes(&s.acl, &p));
+        let steps = wrapped(std::mem::take(&mut p.steps), Settle::Acl);
+        writes.push((Phase::Acl, Batch::Steps(steps)));
+        out.warnings.extend(a.warnings.iter().cloned());
+        out.add("acl", "", p);
+    }
+
+    writes.sort_by_key(|(phase, _)| *phase);
+    for (_, w) in writes {
+        match (w, out.batches.last_mut()) {
+            (Batch::Steps(steps), _) if steps.is_empty() => {}
+            (Batch::Token(_, steps), _) if steps.is_empty() => {}
+            (Batch::Steps(steps), Some(Batch::Steps(last))) => last.extend(steps),
+            (Batch::Steps(steps), _) => out.batches.push(Batch::Steps(steps)),
+            (Batch::Token(id, steps), _) => out.batches.push(Batch::Token(id, steps)),
+        }
+    }
+    Ok(out)
+}
+
+impl Planned {
+    /// One object's plan (its steps already taken) as the result reports it.
+    fn add<S>(&mut self, kind: &'static str, id: &str, p: pve_module::Plan<S>) {
+        self.warnings.extend(p.warnings);
+        self.parts.push(Part {
+            kind,
+            id: id.to_string(),
+            changed: p.changed,
+            msg: p.msg,
+            before: p.before,
+            after: p.after,
+        });
+    }
+
+    pub fn changed(&self) -> bool {
+        self.parts.iter().any(|p| p.changed)
+    }
+
+    /// What the run changes (or in check mode would change), one line per
+    /// object: the drift report.
+    pub fn changes(&self) -> Vec<String> {
+        self.parts
+            .iter()
+            .filter(|p| p.changed)
+            .map(|p| p.msg.clone())
+            .collect()
+    }
+
+    /// The diff's before or after: the changed objects only, by kind and
+    /// id (the ACL as its entries), each as its module shows it.
+    pub fn view(&self, after: bool, shown: impl Fn(&str, Value) -> Value) -> Value {
+        let mut out = Map::new();
+        for p in self.parts.iter().filter(|p| p.changed) {
+            let v = shown(
+                p.kind,
+                if after {
+                    p.after.clone()
+                } else {
+                    p.before.clone()
+                },
+            );
+            if p.kind == "acl" {
+                out.insert("acl".into(), v);
+                continue;
+            }
+            let slot = out
+                .entry(p.kind.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = slot {
+                m.insert(p.id.clone(), v);
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/plan.rs"]
+mod tests;
