@@ -261,8 +261,10 @@ on_each_version!(lifecycle, openid, builtin_realms, self_lockout);
 fn failures_half_way_and_reruns() {
     let sim = Sim::builder("9.1")
         .user_cfg(SEED)
-        .fault(json!({"method": "PUT", "path": "/access/domains/corp", "status": 500,
-                      "reason": "update auth server failed: No space left on device", "times": 1}))
+        .fault(
+            json!({"method": "PUT", "path": "/access/domains/corp", "status": 500,
+                      "reason": "update auth server failed: No space left on device", "times": 1}),
+        )
         .fault(json!({"method": "POST", "path": "/access/domains", "drop": "after", "times": 1}))
         .start();
     // The create's answer is lost: the module reads the realm back.
