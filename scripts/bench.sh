@@ -311,6 +311,8 @@ must("pve_acl", dict(conn_pw, path="/", roles=["Bench"], users=["bench@pve"]))
 _, tok, _ = must("pve_token", dict(conn_pw, tokenid="root@pam!bench", privsep=False))
 conn_tok = {"api_host": url, "fingerprint": fp, "api_token": tok["api_token"]}
 must("pve_token", dict(conn_pw, tokenid="bench@pve!tk"))
+bench_realm = dict(realm="bench", type="ldap", server1="ldap.example.com", base_dn="dc=example,dc=com", user_attr="uid")
+must("pve_realm", dict(conn_pw, **bench_realm))
 
 noop = {
     "pve_user": dict(userid="bench@pve", comment="bench"),
@@ -318,6 +320,7 @@ noop = {
     "pve_role": dict(roleid="Bench", privs=["VM.Audit", "Sys.Audit"]),
     "pve_acl": dict(path="/", roles=["Bench"], users=["bench@pve"]),
     "pve_token": dict(tokenid="bench@pve!tk"),
+    "pve_realm": bench_realm,
     "pve_permission_info": dict(userid="bench@pve", path="/"),
     "pve_access_info": dict(),
 }
@@ -355,6 +358,9 @@ for name in TIMED:
         elif name == "pve_token":
             dt, _, n_change = must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}"))
             must(name, dict(conn_tok, tokenid=f"bench@pve!b{i}", state="absent"))
+        elif name == "pve_realm":
+            dt, _, n_change = must(name, dict(conn_tok, **dict(bench_realm, realm=f"b{i}")))
+            must(name, dict(conn_tok, realm=f"b{i}", state="absent"))
         elif name == "pve_permission_info":
             dt, _, n_change = must(name, dict(conn_tok, userid="bench@pve", require={"/": ["VM.Audit"]}))
         elif name.endswith("_info"):  # an info module changes nothing: its run again
