@@ -36,7 +36,7 @@ mod plan;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ansible_module::{json, Failure, Map, Module, Opt, Spec, Value};
+use ansible_module::{diff_text, json, Failure, Map, Module, Opt, Spec, Value};
 use pve_api::{access, seg, ApiError, ApiRequest, Client};
 
 use plan::{Desired, Report, Snapshot, REMOVE_VANISHED};
@@ -105,7 +105,7 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     if m.diff && report.changed() {
         out.insert(
             "diff".into(),
-            json!({"before": before.view(), "after": after.view()}),
+            json!({"before": diff_text(&before.view()), "after": diff_text(&after.view())}),
         );
     }
     Ok(out)

@@ -176,9 +176,11 @@ impl Snapshot {
             .collect();
         let acl = acl
             .iter()
+            // By name, not by the users and groups that exist: PVE keeps
+            // the entries of removed ones unless `acl` purges them.
             .filter(|e| match e.kind {
-                PrincipalKind::User => users.contains_key(&e.ugid),
-                PrincipalKind::Group => groups.contains_key(&e.ugid),
+                PrincipalKind::User => e.ugid.ends_with(&user_suffix),
+                PrincipalKind::Group => e.ugid.ends_with(&group_suffix),
                 _ => false,
             })
             .map(acl_text)
@@ -186,9 +188,10 @@ impl Snapshot {
         Snapshot { users, groups, acl }
     }
 
-    /// The diff view: users and groups with their synced fields.
+    /// The diff view: users and groups with their synced fields, and the
+    /// ACL entries naming them.
     pub fn view(&self) -> Value {
-        json!({"users": self.users, "groups": self.groups})
+        json!({"users": self.users, "groups": self.groups, "acl": self.acl})
     }
 }
 
