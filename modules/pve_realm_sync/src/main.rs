@@ -16,7 +16,10 @@
 //!
 //! Checked before the sync is sent: the realm id and `remove_vanished`
 //! (before any request), the realm exists and is `ldap` or `ad`, and a
-//! scope is given or stored in the realm's `sync-defaults-options`.
+//! scope is given or stored in the realm's `sync-defaults-options`. In
+//! check mode a realm that does not exist yet is assumed to be created by
+//! an earlier task (with a warning, as every module does): a change is
+//! predicted, which no dry run can detail.
 //!
 //! Requests: `GET /access/domains/{realm}`, the realm's users, groups and
 //! ACL (`GET /access/users?full=1`, `/access/groups` and each synced
@@ -37,6 +40,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ansible_module::{diff_text, json, Failure, Map, Module, Opt, Spec, Value};
+use pve_api::assume::{self, Kind, Missing};
 use pve_api::{access, seg, ApiError, ApiRequest, Client};
 
 use plan::{Desired, Report, Snapshot, REMOVE_VANISHED};
@@ -62,7 +66,14 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
         m.warn(w);
     }
     let client = Client::connect(&m.params)?;
-    desired.check_realm(access::get_realm(&client, &desired.realm)?.as_ref())?;
+    let Some(realm) = access::get_realm(&client, &desired.realm)? else {
+        let missing = [Missing::new(Kind::Realm, desired.realm.clone())];
+        for w in assume::assume_created(m.check_mode, &missing, |_| desired.no_realm())? {
+            m.warn(w);
+        }
+        return Ok(desired.unpredictable());
+    };
+    desired.check_realm(&realm)?;
     let before = snapshot(&client, &desired.realm)?;
     let dry_run = m.check_mode;
     let upid = client.send(&desired.request(dry_run))?;

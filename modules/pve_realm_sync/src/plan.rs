@@ -68,16 +68,11 @@ impl Desired {
         })
     }
 
-    /// Refuses, before the sync is sent, a realm that does not exist, is
-    /// not a directory realm, or has no scope from the task nor from its
-    /// stored defaults. `realm` is `GET /access/domains/{realm}`'s answer.
-    pub fn check_realm(&self, realm: Option<&Map<String, Value>>) -> Result<(), Failure> {
+    /// Refuses, before the sync is sent, a realm that is not a directory
+    /// realm or has no scope from the task nor from its stored defaults.
+    /// `realm` is `GET /access/domains/{realm}`'s answer.
+    pub fn check_realm(&self, realm: &Map<String, Value>) -> Result<(), Failure> {
         let name = &self.realm;
-        let Some(realm) = realm else {
-            return Err(Failure::new(format!(
-                "realm '{name}' does not exist: create it first (pve.access.pve_realm, type ldap or ad)"
-            )));
-        };
         let kind = realm
             .get("type")
             .and_then(Value::as_str)
@@ -99,6 +94,29 @@ impl Desired {
             )));
         }
         Ok(())
+    }
+
+    /// The refusal of a realm that does not exist (in a real run).
+    pub fn no_realm(&self) -> String {
+        format!(
+            "realm '{}' does not exist: create it first (pve.access.pve_realm, type ldap or ad)",
+            self.realm
+        )
+    }
+
+    /// Check mode on a realm an earlier task creates: no dry run can
+    /// tell what its first sync brings, so a change is assumed.
+    pub fn unpredictable(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("changed".into(), json!(true));
+        out.insert(
+            "msg".into(),
+            json!(format!(
+                "realm '{}' would be synced once it exists; what it would add cannot be predicted before",
+                self.realm
+            )),
+        );
+        out
     }
 
     /// `POST /access/domains/{realm}/sync`; a dry run in check mode.

@@ -301,6 +301,16 @@ fn refusals_before_the_sync(version: &str) {
     ] {
         assert_eq!(msg(&fail(&sim, args.clone())), want, "{args}");
     }
+    // Check mode assumes an earlier task creates the realm.
+    let r = ok(
+        &sim,
+        json!({"realm": "later", "scope": "users", "_ansible_check_mode": true}),
+    );
+    assert_eq!(r["changed"], true);
+    assert_eq!(
+        r["warnings"],
+        json!(["realm 'later' does not exist yet; assuming an earlier task creates it"])
+    );
     assert_eq!(sim.writes(), Vec::<String>::new());
     sim.clear_requests();
     for (args, want) in [

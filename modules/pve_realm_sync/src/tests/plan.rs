@@ -83,25 +83,22 @@ fn bad_options_are_refused_before_any_request() {
 #[test]
 fn the_realm_must_exist_be_a_directory_and_give_a_scope() {
     let d = desired(json!({"realm": "dir"}));
-    assert!(d
-        .check_realm(None)
-        .unwrap_err()
-        .msg
-        .contains("does not exist: create it first"));
+    assert!(d.no_realm().contains("does not exist: create it first"));
+    assert_eq!(d.unpredictable()["changed"], true);
     assert_eq!(
-        d.check_realm(Some(&realm("pve", None))).unwrap_err().msg,
+        d.check_realm(&realm("pve", None)).unwrap_err().msg,
         "realm 'dir' is of type 'pve': only LDAP and AD realms can be synced"
     );
     assert!(d
-        .check_realm(Some(&realm("ldap", None)))
+        .check_realm(&realm("ldap", None))
         .unwrap_err()
         .msg
         .starts_with("no scope"));
     assert!(d
-        .check_realm(Some(&realm("ad", Some("enable-new=0,scope=users"))))
+        .check_realm(&realm("ad", Some("enable-new=0,scope=users")))
         .is_ok());
     let scoped = desired(json!({"realm": "dir", "scope": "users"}));
-    assert!(scoped.check_realm(Some(&realm("ldap", None))).is_ok());
+    assert!(scoped.check_realm(&realm("ldap", None)).is_ok());
 }
 
 #[test]
