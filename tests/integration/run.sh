@@ -188,7 +188,9 @@ fi
 
 # --- targets ----------------------------------------------------------------
 # A target is a directory with any of:
-#   target.conf   bash: PVE_VERSIONS="9.1 8.4" (default 9.1)
+#   target.conf   bash: PVE_VERSIONS="9.1 8.4" (default 9.1); SIM_ARGS=(...),
+#                 more pve-sim flags (--guests, --storages); SIM_ONLY="why",
+#                 a target pve-oracle cannot serve: skipped against it, saying why
 #   prepare.yml   run once first; must succeed (creates prerequisites)
 #   converge.yml  converge_protocol: check/diff, apply, idempotence, recheck
 #   tests.yml     task-level asserts; must succeed
@@ -197,13 +199,19 @@ run_target() {
   local dir=$1 name version
   name=$(basename "$dir")
   PVE_VERSIONS=9.1
+  SIM_ARGS=()
+  SIM_ONLY=
   # shellcheck disable=SC1091
   [[ -f $dir/target.conf ]] && source "$dir/target.conf"
   [[ -n ${PVE_TEST_VERSIONS:-} ]] && PVE_VERSIONS=$PVE_TEST_VERSIONS
+  if [[ -n $SIM_ONLY && $PVE_TEST_SERVER == pve-oracle ]]; then
+    echo "skip $name against pve-oracle: $SIM_ONLY (the pve-sim run covers it)"
+    return 0
+  fi
   for version in $PVE_VERSIONS; do
     CURRENT="$name@$version"
     PLAY_OUT=
-    if ! sim_start "$name-$version" "$version"; then
+    if ! sim_start "$name-$version" "$version" "${SIM_ARGS[@]}"; then
       not_ok "$PVE_TEST_SERVER $version starts"
       continue
     fi
