@@ -2,10 +2,7 @@ use super::*;
 use ansible_module::Map;
 
 fn params(v: Value) -> Params {
-    let Value::Object(m) = v else {
-        panic!("params must be an object")
-    };
-    Params::from_map(m)
+    Params::from_map(v.as_object().cloned().expect("params are an object"))
 }
 
 fn desired(v: Value) -> Desired {
