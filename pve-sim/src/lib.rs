@@ -9,6 +9,7 @@
 //! The `pve-sim` binary (src/main.rs) wires them together.
 
 pub mod api;
+pub mod domains;
 pub mod faults;
 pub mod http;
 pub mod ids;

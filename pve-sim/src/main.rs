@@ -58,7 +58,8 @@ OPTIONS:
     --token-cfg FILE       Load a PVE priv/token.cfg (token secrets).
                              --token-cfg ./token.cfg
     --state-dir DIR        Keep state in DIR in PVE's formats (user.cfg,
-                           priv/token.cfg, priv/shadow.cfg), saved on every
+                           priv/token.cfg, priv/shadow.cfg, domains.cfg,
+                           priv/realm/<realm>.pw), saved on every
                            change and loaded on start; also holds the
                            generated certificate (pve-root-ca.pem, local/).
                              --state-dir ./sim-state

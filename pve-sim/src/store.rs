@@ -1,5 +1,5 @@
-//! The simulator's state under one lock, like PVE's cluster lock on
-//! `user.cfg`: writes are serialised, readers never see half a change, and
+//! The simulator's state under one lock, like PVE's cluster locks on
+//! `user.cfg` and `domains.cfg`: writes are serialised, readers never see half a change, and
 //! every acknowledged change is on disk (with `--state-dir`) before the answer
 //! goes out.
 //!
@@ -10,6 +10,7 @@
 //! let users = store.read(|s| s.cfg.users.len());
 //! ```
 
+use crate::domains::{self, Realms};
 use crate::model::{PveVersion, Shadow, TokenSecrets, UserCfg};
 use crate::perlstr;
 use crate::usercfg;
@@ -25,6 +26,13 @@ pub struct State {
     pub cfg: UserCfg,
     pub secrets: TokenSecrets,
     pub shadow: Shadow,
+    /// `domains.cfg` and `priv/realm/<realm>.pw`.
+    pub realms: Realms,
+    /// `sha1_hex` of `domains.cfg` as last read or written.
+    pub domains_digest: String,
+    /// Set by the realm endpoints: PVE writes `domains.cfg` on each of their
+    /// successful calls, also when nothing in it changes.
+    pub rewrite_domains: bool,
 }
 
 /// Where the state comes from and goes to.
@@ -114,6 +122,24 @@ impl Store {
                 Vec::new(),
             ),
         };
+        let domains_bytes = match &opts.state_dir {
+            Some(dir) if dir.join("domains.cfg").exists() => read_file(&dir.join("domains.cfg"))?,
+            _ => domains::DEFAULT.as_bytes().to_vec(),
+        };
+        let (realms, warnings) = domains::parse(&perlstr::chars_of_bytes(&domains_bytes), v);
+        for w in warnings {
+            eprintln!("pve-sim: {w}");
+        }
+        let mut passwords = std::collections::BTreeMap::new();
+        if let Some(dir) = &opts.state_dir {
+            for (realm, _) in &realms {
+                let path = dir.join(format!("priv/realm/{realm}.pw"));
+                if path.exists() {
+                    let text = perlstr::chars_of_bytes(&read_file(&path)?);
+                    passwords.insert(realm.clone(), text);
+                }
+            }
+        }
         let from_saved = saved.is_some();
         let token_seed = opts.token_cfg.is_some();
         let user_text = perlstr::chars_of_bytes(&user_bytes);
@@ -125,6 +151,9 @@ impl Store {
             cfg,
             secrets: usercfg::parse_token_cfg(&perlstr::chars_of_bytes(&token_text)),
             shadow: usercfg::parse_shadow(&perlstr::chars_of_bytes(&shadow_text)),
+            realms: Realms { realms, passwords },
+            domains_digest: domains::digest(&domains_bytes),
+            rewrite_domains: false,
         };
         let store = Store {
             version: v,
@@ -136,6 +165,9 @@ impl Store {
         if !from_saved {
             if let Some(dir) = &store.state_dir {
                 save_atomically(&dir.join("user.cfg"), &user_bytes).map_err(|e| e.0)?;
+                if !dir.join("domains.cfg").exists() {
+                    save_atomically(&dir.join("domains.cfg"), &domains_bytes).map_err(|e| e.0)?;
+                }
                 if token_seed {
                     save_atomically(&dir.join("priv/token.cfg"), &token_text).map_err(|e| e.0)?;
                 }
@@ -172,10 +204,11 @@ impl Store {
         let out = f(&mut next)?;
         let bytes = perlstr::bytes_of_text(&usercfg::write_user_cfg(&next.cfg));
         if let Some(dir) = &self.state_dir {
-            // Every change but a password's is a user.cfg write on PVE,
-            // also when it changes nothing there (it then drops lines the
-            // last parse ignored).
-            if next.cfg != guard.cfg || next.shadow == guard.shadow {
+            // Every change but a password's or a realm's is a user.cfg
+            // write on PVE, also when it changes nothing there (it then
+            // drops lines the last parse ignored).
+            let realm_change = next.rewrite_domains || next.realms != guard.realms;
+            if next.cfg != guard.cfg || (next.shadow == guard.shadow && !realm_change) {
                 save_atomically(&dir.join("user.cfg"), &bytes)?;
             }
             if next.secrets != guard.secrets {
@@ -192,8 +225,45 @@ impl Store {
             }
         }
         next.cfg = usercfg::parse_user_cfg(&perlstr::chars_of_bytes(&bytes), self.version).0;
+        if next.rewrite_domains || next.realms.realms != guard.realms.realms {
+            let text = domains::write(&next.realms.realms, self.version);
+            let bytes = perlstr::bytes_of_text(&text);
+            if let Some(dir) = &self.state_dir {
+                save_atomically(&dir.join("domains.cfg"), &bytes)?;
+            }
+            next.realms.realms = domains::parse(&text, self.version).0;
+            next.domains_digest = domains::digest(&bytes);
+            next.rewrite_domains = false;
+        }
+        if let Some(dir) = &self.state_dir {
+            self.save_realm_passwords(dir, &guard.realms.passwords, &next.realms.passwords)?;
+        }
         *guard = next;
         Ok(out)
+    }
+}
+
+impl Store {
+    /// `priv/realm/<realm>.pw` as PVE keeps them: the password alone, no
+    /// newline; removed with the realm or its password.
+    fn save_realm_passwords(
+        &self,
+        dir: &Path,
+        before: &std::collections::BTreeMap<String, String>,
+        after: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), StoreError> {
+        for (realm, pw) in after {
+            if before.get(realm) != Some(pw) {
+                let path = dir.join(format!("priv/realm/{realm}.pw"));
+                save_atomically(&path, &perlstr::bytes_of_text(pw))?;
+            }
+        }
+        for realm in before.keys().filter(|r| !after.contains_key(*r)) {
+            let path = dir.join(format!("priv/realm/{realm}.pw"));
+            fs::remove_file(&path)
+                .map_err(|e| StoreError(format!("cannot remove {}: {e}", path.display())))?;
+        }
+        Ok(())
     }
 }
 

@@ -120,12 +120,31 @@ pub fn builtin_roles(v: PveVersion) -> BTreeMap<String, BTreeSet<String>> {
 
 /// The API schema (`{"endpoints": {path: {method: {...}}}}`) of the version.
 /// 9.0 is 9.1's schema without the token `regenerate` parameter (added in
-/// libpve-access-control 9.1.0).
+/// libpve-access-control 9.1.0); 9.1 adds the OpenID realms' `audiences`
+/// (in libpve-access-control 9.1.1, newer than the schema file).
 pub fn schema_json(v: PveVersion) -> &'static str {
     static SCHEMA_9_0: OnceLock<String> = OnceLock::new();
+    static SCHEMA_9_1_FULL: OnceLock<String> = OnceLock::new();
     match v {
         PveVersion::V8_4 => SCHEMA_8_4,
-        PveVersion::V9_1 => SCHEMA_9_1,
+        PveVersion::V9_1 => SCHEMA_9_1_FULL.get_or_init(|| {
+            let mut json: serde_json::Value = serde_json::from_str(SCHEMA_9_1).unwrap_or_default();
+            let audiences = serde_json::json!({
+                "description": "A list of audiences that the OpenID Issuer may include that are accepted in addition to 'client-id'.",
+                "optional": 1,
+                "pattern": "^[^\\x00-\\x1F\\x7F <>#\"]*$",
+                "type": "string"
+            });
+            for at in [
+                "/endpoints/~1access~1domains/POST/parameters/properties",
+                "/endpoints/~1access~1domains~1{realm}/PUT/parameters/properties",
+            ] {
+                if let Some(props) = json.pointer_mut(at).and_then(|p| p.as_object_mut()) {
+                    props.insert("audiences".into(), audiences.clone());
+                }
+            }
+            json.to_string()
+        }),
         PveVersion::V9_0 => SCHEMA_9_0.get_or_init(|| {
             let mut json: serde_json::Value = serde_json::from_str(SCHEMA_9_1).unwrap_or_default();
             if let Some(props) = json
@@ -161,6 +180,10 @@ mod tests {
     #[test]
     fn regenerate_only_in_9_1() {
         let has = |v| schema_json(v).contains("\"regenerate\"");
+        let audiences = |v| schema_json(v).contains("\"audiences\"");
+        assert!(audiences(PveVersion::V9_1));
+        assert!(!audiences(PveVersion::V9_0));
+        assert!(!audiences(PveVersion::V8_4));
         assert!(has(PveVersion::V9_1));
         assert!(!has(PveVersion::V9_0));
         assert!(!has(PveVersion::V8_4));

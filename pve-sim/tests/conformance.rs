@@ -1,8 +1,9 @@
 //! Differential conformance: every scenario of `pve-sim/conformance/`
 //! runs against pve-sim and the real PVE code (pve-oracle), on PVE 9.1 and
-//! 8.4, started from the same user.cfg/token.cfg; each answer (status,
-//! reason phrase, body) and the resulting `user.cfg`, `priv/token.cfg` and
-//! `priv/shadow.cfg` must be the same.
+//! 8.4, started from the same user.cfg/token.cfg/domains.cfg; each answer
+//! (status, reason phrase, body) and the resulting `user.cfg`,
+//! `priv/token.cfg`, `priv/shadow.cfg`, `domains.cfg` and the realms' bind
+//! passwords (`priv/realm/`) must be the same.
 //!
 //! Only what cannot be equal is normalised, all in [`normalise_body`],
 //! [`HASH_ORDER`] and [`normalise_file`]: token secrets, password hashes,
@@ -18,6 +19,7 @@
 //!  "versions": ["9.1", "8.4"],            // optional, both by default
 //!  "user_cfg": ["user:joe@pve:1:0::::::"], // optional: lines of the starting user.cfg
 //!  "token_cfg": ["joe@pve!ci 0b7d..."],    // optional: lines of priv/token.cfg
+//!  "domains_cfg": ["ldap: ld1", "\tserver1 x", ""], // optional: lines of domains.cfg
 //!  "passwords": {"joe@pve": "joe-pass-1"}, // set first by root (PUT /access/password)
 //!  "calls": [
 //!    {"as": "root@pam", "method": "PUT", "path": "/access/acl",
@@ -88,18 +90,6 @@ const KNOWN: &[Known] = &[
         scenario: "15-not-simulated",
         version: "*",
         what: "call 2",
-        reason: "realm administration is not simulated: `GET /access/domains/{realm}` answers 501",
-    },
-    Known {
-        scenario: "15-not-simulated",
-        version: "*",
-        what: "call 3",
-        reason: "realm administration is not simulated: `POST /access/domains` answers 501",
-    },
-    Known {
-        scenario: "15-not-simulated",
-        version: "*",
-        what: "call 4",
         reason: "OpenID is not simulated: `GET /access/openid` answers 501",
     },
 ];
@@ -372,6 +362,9 @@ fn run_scenario(run: &Run, scenario: &Value, report: &mut Report) {
         if let Some(text) = lines(&scenario["token_cfg"]) {
             b = b.token_cfg(&text);
         }
+        if let Some(text) = lines(&scenario["domains_cfg"]) {
+            b = b.domains_cfg(&text);
+        }
         b.start()
     };
     let (sim, oracle) = std::thread::scope(|s| {
@@ -445,8 +438,17 @@ fn run_scenario(run: &Run, scenario: &Value, report: &mut Report) {
         }
     }
 
-    for file in ["user.cfg", "priv/token.cfg", "priv/shadow.cfg"] {
-        let read = |dir: &Path| normalise_file(file, &fs::read(dir.join(file)).unwrap_or_default());
+    for file in [
+        "user.cfg",
+        "priv/token.cfg",
+        "priv/shadow.cfg",
+        "domains.cfg",
+        "priv/realm",
+    ] {
+        let read = |dir: &Path| match file {
+            "priv/realm" => realm_passwords(&dir.join(file)),
+            _ => normalise_file(file, &fs::read(dir.join(file)).unwrap_or_default()),
+        };
         let (a, b) = (read(&sim.dir.join("state")), read(&oracle_state));
         if a != b {
             report.differ(
@@ -465,6 +467,22 @@ fn run_scenario(run: &Run, scenario: &Value, report: &mut Report) {
     drop(sides);
     drop(oracle);
     let _ = fs::remove_dir_all(&oracle_state);
+}
+
+/// The realms' bind passwords as `<file>: <content>` lines (test
+/// passwords, shown to compare them).
+fn realm_passwords(dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap_or_default().to_string_lossy();
+            format!("{name}: {}\n", show_bytes(&fs::read(f).unwrap_or_default()))
+        })
+        .collect()
 }
 
 /// Where two JSON bodies differ, one line per differing place (at most

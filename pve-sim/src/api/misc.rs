@@ -1,4 +1,4 @@
-//! `GET /version`, `GET /access` (directory index) and `GET /access/domains`.
+//! `GET /version` and `GET /access` (directory index).
 
 use serde_json::{json, Value};
 
@@ -25,22 +25,4 @@ pub fn index(_call: &Call) -> ApiResult<Value> {
     Ok(Value::Array(
         dirs.iter().map(|d| json!({ "subdir": d })).collect(),
     ))
-}
-
-/// `GET /access/domains`: the two realms every PVE has (domains.cfg is not
-/// simulated).
-pub fn domains(_call: &Call) -> ApiResult<Value> {
-    Ok(json!([
-        { "realm": "pam", "type": "pam", "comment": "Linux PAM standard authentication" },
-        { "realm": "pve", "type": "pve", "comment": "Proxmox VE authentication server" },
-    ]))
-}
-
-/// The type of a realm of the simulator (`pam`, `pve`), if it exists.
-pub fn realm_type(realm: &str) -> Option<&'static str> {
-    match realm {
-        "pam" => Some("pam"),
-        "pve" => Some("pve"),
-        _ => None,
-    }
 }

@@ -8,8 +8,9 @@
 //! restriction, permission checks ([`checks`], before validation; root@pam
 //! skips them), schema validation, and finally the endpoint.
 //!
-//! Endpoints, by file: [`misc`] (`GET /version`, `GET /access`,
-//! `GET /access/domains`), [`tasks`] (`/nodes/{node}/tasks`), [`ticket`] (`/access/ticket`,
+//! Endpoints, by file: [`misc`] (`GET /version`, `GET /access`),
+//! [`domains`] (`/access/domains[/{realm}]`), [`tasks`] (`/nodes/{node}/tasks`),
+//! [`ticket`] (`/access/ticket`,
 //! `PUT /access/password`), [`users`] (`/access/users[/{userid}]`),
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
 //! [`roles`], [`acl`] (`/access/acl`), [`permissions`]
@@ -18,7 +19,7 @@
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
 //! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
-//! [`realm`] (the `pam`/`pve` auth plugins), [`secrets`] (SHA-crypt
+//! [`realm`] (the realm types' authentication), [`secrets`] (SHA-crypt
 //! passwords, token UUIDs).
 //!
 //! Environment: `PVE_SIM_AUTH_DELAY_MS` (default 3000) is how long 401
@@ -27,6 +28,7 @@
 pub mod acl;
 pub mod auth;
 pub mod checks;
+pub mod domains;
 pub mod errors;
 pub mod formats;
 pub mod groups;

@@ -1,11 +1,15 @@
-//! The two realms of the simulator, as PVE's auth plugins behave
-//! (AC `Auth/PVE.pm`, `Auth/PAM.pm`): `pve` keeps SHA-crypt hashes in
-//! `priv/shadow.cfg` keyed by the name without realm; `pam` knows exactly
-//! one Linux user, `root`, whose password is the simulator's root password.
-//! Any other realm does not exist (domains.cfg is not simulated).
+//! Authentication and passwords by realm type, as PVE's auth plugins behave
+//! (AC `Auth/PVE.pm`, `Auth/PAM.pm`, `Auth/LDAP.pm`, `Auth/AD.pm`,
+//! `Auth/OpenId.pm`): `pve` keeps SHA-crypt hashes in `priv/shadow.cfg`
+//! keyed by the name without realm; `pam` knows exactly one Linux user,
+//! `root`, whose password is the simulator's root password; an LDAP or AD
+//! realm would bind to its directory server, which the simulator does not
+//! have, so its users cannot log in; an OpenID realm takes no passwords.
+//! The realms are those of `domains.cfg` ([`crate::domains`]).
 
 use super::secrets;
 use super::Api;
+use crate::domains::Realms;
 use crate::ids;
 use crate::model::Shadow;
 
@@ -13,12 +17,16 @@ use crate::model::Shadow;
 /// the plugin's message.
 pub fn authenticate(
     api: &Api,
+    realms: &Realms,
     shadow: &Shadow,
     realm: &str,
     name: &str,
     password: &str,
 ) -> Result<(), String> {
-    match realm {
+    let Some(kind) = realms.kind(realm) else {
+        return Err(format!("auth domain '{realm}' does not exist\n"));
+    };
+    match kind {
         "pve" => {
             if !ids::truthy(password) {
                 return Err("no password\n".to_string());
@@ -42,19 +50,26 @@ pub fn authenticate(
                 Err("Authentication failure\n".to_string())
             }
         }
-        other => Err(format!("auth domain '{other}' does not exist\n")),
+        "openid" => Err("OpenID realm does not allow password verification.\n".to_string()),
+        _ => Err(format!(
+            "{kind} realm '{realm}': the simulator has no directory server to bind to\n"
+        )),
     }
 }
 
 /// `domain_set_password`: stores a new password for `name@realm`.
 pub fn store_password(
     api: &Api,
+    realms: &Realms,
     shadow: &mut Shadow,
     realm: &str,
     name: &str,
     password: &str,
 ) -> Result<(), String> {
-    match realm {
+    let Some(kind) = realms.kind(realm) else {
+        return Err(format!("auth domain '{realm}' does not exist\n"));
+    };
+    match kind {
         "pve" => {
             shadow.insert(name.to_string(), secrets::hash_password(password)?);
             Ok(())
@@ -68,13 +83,13 @@ pub fn store_password(
         "pam" => Err(format!(
             "change password failed: command 'usermod -p ******** {name}' failed: exit code 6\n"
         )),
-        other => Err(format!("auth domain '{other}' does not exist\n")),
+        other => Err(format!("can't set password on auth type '{other}'\n")),
     }
 }
 
 /// `$plugin->delete_user(...)`: the pve realm forgets the password.
-pub fn delete_user(shadow: &mut Shadow, realm: &str, name: &str) {
-    if realm == "pve" {
+pub fn delete_user(realms: &Realms, shadow: &mut Shadow, realm: &str, name: &str) {
+    if realms.kind(realm) == Some("pve") {
         shadow.remove(name);
     }
 }

@@ -1,11 +1,13 @@
 //! Which function answers which method of the API schema. A schema method
 //! without an entry here answers `501 Method '<M> <uri>' not implemented`
-//! (TFA, realms and OpenID are not simulated).
+//! (TFA and OpenID logins are not simulated).
 
 use serde_json::Value;
 
 use super::errors::ApiResult;
-use super::{acl, groups, misc, permissions, pools, roles, tasks, ticket, tokens, users, Call};
+use super::{
+    acl, domains, groups, misc, permissions, pools, roles, tasks, ticket, tokens, users, Call,
+};
 
 /// An endpoint: validated call in, `data` out.
 pub type Endpoint = fn(&Call) -> ApiResult<Value>;
@@ -15,7 +17,12 @@ pub fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
     let f: Endpoint = match (method, path) {
         ("GET", "/version") => misc::version,
         ("GET", "/access") => misc::index,
-        ("GET", "/access/domains") => misc::domains,
+        ("GET", "/access/domains") => domains::index,
+        ("POST", "/access/domains") => domains::create,
+        ("GET", "/access/domains/{realm}") => domains::read,
+        ("PUT", "/access/domains/{realm}") => domains::update,
+        ("DELETE", "/access/domains/{realm}") => domains::delete,
+        ("POST", "/access/domains/{realm}/sync") => domains::sync,
         ("GET", "/access/ticket") => ticket::get_ticket,
         ("POST", "/access/ticket") => ticket::create_ticket,
         ("PUT", "/access/password") => ticket::change_password,

@@ -418,7 +418,7 @@ fn check_prop(
         return;
     }
     if let Some(format) = &prop.format {
-        if let Err(msg) = formats::check_format(format, &s, ctx) {
+        if let Err(msg) = formats::check_format(format, &s, path, ctx) {
             errors.add(path, format!("invalid format - {msg}"));
             return;
         }

@@ -91,7 +91,7 @@ fn authenticate_user(
 ) -> Result<(), String> {
     let (userid, name, realm) = ids::verify_userid(username)?;
     auth::check_user_enabled(&s.cfg, &userid, now)?;
-    realm::authenticate(call.api, &s.shadow, &realm, &name, password)?;
+    realm::authenticate(call.api, &s.realms, &s.shadow, &realm, &name, password)?;
     if call.param("otp").is_some() {
         return Err("no such challenge\n".into());
     }
@@ -199,8 +199,15 @@ pub fn change_password(call: &Call) -> ApiResult<Value> {
             };
             let (_, auth_name, auth_realm) =
                 ids::verify_userid(&authuser).map_err(ApiError::die)?;
-            realm::authenticate(call.api, &s.shadow, &auth_realm, &auth_name, confirmation)
-                .map_err(ApiError::die)?;
+            realm::authenticate(
+                call.api,
+                &s.realms,
+                &s.shadow,
+                &auth_realm,
+                &auth_name,
+                confirmation,
+            )
+            .map_err(ApiError::die)?;
         }
         if authuser == "root@pam" {
             // root can change anything
@@ -213,7 +220,7 @@ pub fn change_password(call: &Call) -> ApiResult<Value> {
     })?;
 
     call.store().write(|s: &mut State| -> ApiResult<()> {
-        realm::store_password(call.api, &mut s.shadow, &realm, &name, password)
+        realm::store_password(call.api, &s.realms, &mut s.shadow, &realm, &name, password)
             .map_err(ApiError::die)
     })?;
     Ok(Value::Null)

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::checks::Checker;
 use super::errors::{ApiError, ApiResult};
-use super::{misc, realm, Call};
+use super::{realm, Call};
 use crate::ids;
 use crate::model::{User, UserCfg};
 use crate::store::State;
@@ -82,10 +82,7 @@ pub fn index(call: &Call) -> ApiResult<Value> {
                 };
                 entry.insert("tokens".into(), tokens);
             }
-            if let Some(t) = userid
-                .rsplit_once('@')
-                .and_then(|(_, r)| misc::realm_type(r))
-            {
+            if let Some(t) = userid.rsplit_once('@').and_then(|(_, r)| s.realms.kind(r)) {
                 entry.insert("realm-type".into(), json!(t));
             }
             entry.insert("userid".into(), json!(userid));
@@ -177,7 +174,7 @@ pub fn create(call: &Call) -> ApiResult<Value> {
         call.store()
             .write(|s: &mut State| -> ApiResult<()> {
                 exists(s)?;
-                realm::store_password(call.api, &mut s.shadow, &realm, &name, password)
+                realm::store_password(call.api, &s.realms, &mut s.shadow, &realm, &name, password)
                     .map_err(ApiError::die)
             })
             .map_err(|e| e.in_lock(LOCK))?;
@@ -262,7 +259,7 @@ pub fn delete(call: &Call) -> ApiResult<Value> {
         ids::verify_userid(call.param("userid").unwrap_or_default()).map_err(ApiError::die)?;
     call.store()
         .write(|s: &mut State| -> ApiResult<()> {
-            realm::delete_user(&mut s.shadow, &realm, &name);
+            realm::delete_user(&s.realms, &mut s.shadow, &realm, &name);
             s.cfg.users.remove(&userid);
             delete_user_group(&mut s.cfg, &userid);
             for node in s.cfg.acl.values_mut() {

@@ -151,6 +151,7 @@ pub struct SimBuilder {
     version: String,
     user_cfg: Option<String>,
     token_cfg: Option<String>,
+    domains_cfg: Option<String>,
     faults: Vec<String>,
     state_dir: Option<PathBuf>,
     root_password: String,
@@ -189,6 +190,13 @@ impl SimBuilder {
     /// Start with these token secrets (priv/token.cfg text, `--token-cfg`).
     pub fn token_cfg(mut self, text: &str) -> SimBuilder {
         self.token_cfg = Some(text.to_string());
+        self
+    }
+
+    /// Start with this `domains.cfg` (the realms), written into the state
+    /// directory before the server starts, as both read it from there.
+    pub fn domains_cfg(mut self, text: &str) -> SimBuilder {
+        self.domains_cfg = Some(text.to_string());
         self
     }
 
@@ -272,6 +280,11 @@ impl SimBuilder {
             fs::write(&path, text).expect("write token.cfg for the sim");
             cmd.arg("--token-cfg").arg(path);
         }
+        if let Some(text) = &self.domains_cfg {
+            fs::create_dir_all(&state_dir).expect("create the state directory");
+            fs::write(state_dir.join("domains.cfg"), pve_file_bytes(text))
+                .expect("write domains.cfg for the sim");
+        }
         for fault in &self.faults {
             cmd.arg("--fault").arg(fault);
         }
@@ -352,6 +365,7 @@ impl Sim {
             version: version.to_string(),
             user_cfg: None,
             token_cfg: None,
+            domains_cfg: None,
             faults: Vec::new(),
             state_dir: None,
             root_password: "pve-sim-test-root".to_string(),
