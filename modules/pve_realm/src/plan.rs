@@ -444,6 +444,16 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A value as PVE's `GET` answers it: booleans and integers as numbers.
+fn answered(pve: &str, v: &str) -> Value {
+    match def(pve).map(|o| o.kind) {
+        Some(Kind::Bool | Kind::Int) => v
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(v.to_string()), Value::from),
+        _ => Value::String(v.to_string()),
+    }
+}
+
 /// How to tell, after a write whose answer was lost, whether it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settle {
@@ -561,7 +571,7 @@ fn create(d: &Desired, check_mode: bool) -> Result<Plan, Refused> {
     settle.insert("type".to_string(), Some(kind.clone()));
     for (k, v) in d.opts.iter().filter(|(_, v)| !v.is_empty()) {
         req = req.param(*k, v);
-        after.insert(k.to_string(), Value::String(v.clone()));
+        after.insert(k.to_string(), answered(k, v));
         settle.insert(k.to_string(), Some(v.clone()));
     }
     let mut with = Vec::new();
@@ -635,7 +645,7 @@ fn update(d: &Desired, cur: &Current, check_mode: bool) -> Result<Plan, Refused>
             )));
         }
         req = req.param(*k, v);
-        after.insert(k.to_string(), Value::String(v.clone()));
+        after.insert(k.to_string(), answered(k, v));
         settle.insert(k.to_string(), Some(v.clone()));
         changes.push(name.to_string());
     }

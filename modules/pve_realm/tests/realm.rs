@@ -118,6 +118,10 @@ fn lifecycle(version: &str) {
     assert_eq!(saved["case-sensitive"], 0);
     assert!(saved.get("comment").is_none(), "{saved}");
     assert_eq!(done["realm"]["case_sensitive"], false);
+    // The view the change reported is the one the next run reads.
+    let again = ok(&sim, args);
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(again["realm"], done["realm"]);
 
     // What PVE cannot change is refused before any write.
     sim.clear_requests();
