@@ -1,8 +1,9 @@
 //! pve-sim: a simulator of the Proxmox VE access-control HTTP API.
 //!
 //! The library is split the way PVE is: `usercfg` reads and writes PVE's config
-//! files, `perms` computes permissions from them, `store` holds the state under
-//! one lock, `api` answers `/api2/json` requests, and `server` speaks HTTPS.
+//! files (`domains` the realms' `domains.cfg`), `perms` computes permissions
+//! from them, `store` holds the state under one lock, `api` answers
+//! `/api2/json` requests, and `server` speaks HTTPS.
 //! The `pve-sim` binary (src/main.rs) wires them together.
 
 pub mod api;
