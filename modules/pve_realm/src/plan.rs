@@ -75,19 +75,15 @@ impl OptionDef {
         self
     }
 
-    /// The option of the module's spec: PVE's name is an alias where it
-    /// differs.
+    /// The option of the module's spec. PVE's name is no alias where it
+    /// differs: Ansible refuses option names that are not identifiers
+    /// (`case-sensitive`), so the docs name it instead.
     pub fn spec(&self) -> Opt {
-        let o = match self.kind {
+        match self.kind {
             Kind::Text => Opt::str(self.name),
             Kind::Bool => Opt::bool(self.name),
             Kind::Int => Opt::int(self.name),
             Kind::Choice(c) => Opt::str(self.name).choices(c),
-        };
-        if self.pve == self.name {
-            o
-        } else {
-            o.aliases(&[self.pve])
         }
     }
 }

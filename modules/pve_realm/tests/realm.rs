@@ -106,7 +106,7 @@ fn lifecycle(version: &str) {
 
     // Update: what differs, an option removed with "".
     let args = json!({"realm": "corp", "comment": "", "port": 636, "mode": "ldaps",
-                      "case-sensitive": false});
+                      "case_sensitive": false});
     let (_, done) = check_then_run(&sim, &args);
     assert_eq!(
         msg(&done),

@@ -28,7 +28,7 @@ execs() { grep -c 'SSH: EXEC' "$PLAY_OUT"; }
 copies() { grep -c 'pve.access: copying' "$PLAY_OUT"; }
 
 ssh_play ssh-first all.yml -vvv
-expect "first run over SSH succeeds (changed=$RECAP_CHANGED)" eval 'play_succeeded && [[ $RECAP_CHANGED -eq 5 ]]'
+expect "first run over SSH succeeds (changed=$RECAP_CHANGED)" eval 'play_succeeded && [[ $RECAP_CHANGED -eq 6 ]]'
 expect "first run copies each of the ${#MODULES[@]} binaries once ($(copies) copies)" test "$(copies)" -eq "${#MODULES[@]}"
 for m in "${MODULES[@]}"; do
   e=$(entry "$m")
@@ -44,7 +44,7 @@ inodes=$(for m in "${MODULES[@]}"; do stat -c %i "$(entry "$m")"; done)
 ssh_play ssh-again all.yml -vvv
 expect "second run succeeds with changed=0 (changed=$RECAP_CHANGED)" eval 'play_succeeded && [[ $RECAP_CHANGED -eq 0 ]]'
 expect "second run copies nothing ($(copies) copies)" test "$(copies)" -eq 0
-expect "second run: one remote command per task, plus the platform once ($(execs) commands)" test "$(execs)" -eq 8
+expect "second run: one remote command per task, plus the platform once ($(execs) commands)" test "$(execs)" -eq 9
 expect "second run reuses the cached files" test "$inodes" = "$(for m in "${MODULES[@]}"; do stat -c %i "$(entry "$m")"; done)"
 token_secret=$(grep -o '"secret": "[^"*]*"' "$WORK/logs/ssh-first.log" | head -n 1)
 expect "no_log: the token secret is in no output" test -z "$token_secret"
@@ -57,7 +57,7 @@ for m in "${MODULES[@]}"; do
 done
 ssh_play ssh-changed all.yml -vvv
 expect "changed binaries: the run succeeds" play_succeeded
-expect "each changed binary is copied again, once ($(copies) copies)" test "$(copies)" -eq 7
+expect "each changed binary is copied again, once ($(copies) copies)" test "$(copies)" -eq 8
 for m in "${MODULES[@]}"; do
   expect "$m: the changed binary's entry is there, the old one is gone" \
     eval '[[ -f $(entry "$m") && ! -e ${old[$m]} ]]'
@@ -76,7 +76,7 @@ done
 ssh_play ssh-tampered all.yml -vvv
 expect "tampered entries: the run succeeds" play_succeeded
 expect "every tampered entry is refused with a warning ($(grep -c 'refused (hash mismatch)' "$PLAY_OUT") warnings)" \
-  test "$(grep -c 'refused (hash mismatch)' "$PLAY_OUT")" -eq 7
+  test "$(grep -c 'refused (hash mismatch)' "$PLAY_OUT")" -eq 8
 for m in "${MODULES[@]}"; do
   expect "$m: the tampered entry was never run" test ! -e "$home/tampered-$m-ran"
   expect "$m: the tampered entry is replaced by the real binary" cmp -s "$(entry "$m")" "$bin/$m"
@@ -118,7 +118,7 @@ expect "the delegated task ran on the controller, in place" \
 # The cache turned off: Ansible's own way, a copy per task.
 ssh_play ssh-nocache all.yml -vvv -e pve_access_binary_cache=false -e suffix=3
 expect "pve_access_binary_cache=false: the plays work the classic way" \
-  eval 'play_succeeded && [[ $RECAP_CHANGED -eq 5 ]] && grep -q "PUT .*AnsiballZ_pve_user\|AnsiballZ_pve_user" "$PLAY_OUT"'
+  eval 'play_succeeded && [[ $RECAP_CHANGED -eq 6 ]] && grep -q "PUT .*AnsiballZ_pve_user\|AnsiballZ_pve_user" "$PLAY_OUT"'
 
 # The binary alone, in a library/ directory, is still a binary module.
 mkdir -p "$SSHD_DIR/library"
@@ -137,7 +137,7 @@ expect "... without running or copying anything ($(requests_since "$mark") reque
 # The local connection runs the binaries where the collection is: no copy.
 play local-in-place all.yml -vvv -e target=localhost -e suffix=4
 expect "local connection: the plays succeed, each binary run in place ($(grep -c 'running .* in place' "$PLAY_OUT") runs)" \
-  eval 'play_succeeded && [[ $(grep -c "pve.access: running $COLLECTION_DIR/binaries/linux-x86_64/pve_.* in place" "$PLAY_OUT") -eq 7 ]]'
+  eval 'play_succeeded && [[ $(grep -c "pve.access: running $COLLECTION_DIR/binaries/linux-x86_64/pve_.* in place" "$PLAY_OUT") -eq 8 ]]'
 expect "local connection: nothing copied" eval '[[ $(copies) -eq 0 ]] && ! grep -q "PUT " "$PLAY_OUT"'
 
 sshd_stop
