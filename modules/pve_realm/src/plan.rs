@@ -79,11 +79,17 @@ impl OptionDef {
     /// differs: Ansible refuses option names that are not identifiers
     /// (`case-sensitive`), so the docs name it instead.
     pub fn spec(&self) -> Opt {
-        match self.kind {
+        let o = match self.kind {
             Kind::Text => Opt::str(self.name),
             Kind::Bool => Opt::bool(self.name),
             Kind::Int => Opt::int(self.name),
             Kind::Choice(c) => Opt::str(self.name).choices(c),
+        };
+        // A path on the PVE nodes, whose name only sounds like a secret.
+        if self.name == "certkey" {
+            o.not_secret()
+        } else {
+            o
         }
     }
 }
