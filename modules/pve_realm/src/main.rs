@@ -3,8 +3,7 @@
 //! through the PVE API): LDAP, Active Directory and OpenID Connect realms,
 //! and the settings of the built-in `pam` and `pve` realms.
 //!
-//! Options are PVE's realm options with `-` turned into `_` (PVE's own name
-//! is an alias); options left out are left as they are, `""` removes one.
+//! Options are PVE's realm options with `-` turned into `_`; options left out are left as they are, `""` removes one.
 //! Everything is checked before the first request: the realm id, the type,
 //! that every option given is one the type has (PVE's plugins, per
 //! release), the values PVE's schema limits. A new realm needs its type and
@@ -52,14 +51,7 @@ fn spec() -> Spec {
         Opt::str("type").choices(&TYPES),
     ];
     opts.extend(OPTIONS.iter().map(plan::OptionDef::spec));
-    opts.extend(SECRETS.iter().map(|(name, pve, ..)| {
-        let o = Opt::str(name).no_log();
-        if name == pve {
-            o
-        } else {
-            o.aliases(&[pve])
-        }
-    }));
+    opts.extend(SECRETS.iter().map(|(name, ..)| Opt::str(name).no_log()));
     opts.extend([
         Opt::str("update_secret")
             .choices(&["on_create", "always"])

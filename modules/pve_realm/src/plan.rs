@@ -75,8 +75,9 @@ impl OptionDef {
         self
     }
 
-    /// The option of the module's spec: PVE's name is an alias where it
-    /// differs.
+    /// The option of the module's spec. PVE's name is no alias where it
+    /// differs: Ansible refuses option names that are not identifiers
+    /// (`case-sensitive`), so the docs name it instead.
     pub fn spec(&self) -> Opt {
         let o = match self.kind {
             Kind::Text => Opt::str(self.name),
@@ -84,10 +85,11 @@ impl OptionDef {
             Kind::Int => Opt::int(self.name),
             Kind::Choice(c) => Opt::str(self.name).choices(c),
         };
-        if self.pve == self.name {
-            o
+        // A path on the PVE nodes, whose name only sounds like a secret.
+        if self.name == "certkey" {
+            o.not_secret()
         } else {
-            o.aliases(&[self.pve])
+            o
         }
     }
 }
@@ -444,6 +446,16 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A value as PVE's `GET` answers it: booleans and integers as numbers.
+fn answered(pve: &str, v: &str) -> Value {
+    match def(pve).map(|o| o.kind) {
+        Some(Kind::Bool | Kind::Int) => v
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(v.to_string()), Value::from),
+        _ => Value::String(v.to_string()),
+    }
+}
+
 /// How to tell, after a write whose answer was lost, whether it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settle {
@@ -561,7 +573,7 @@ fn create(d: &Desired, check_mode: bool) -> Result<Plan, Refused> {
     settle.insert("type".to_string(), Some(kind.clone()));
     for (k, v) in d.opts.iter().filter(|(_, v)| !v.is_empty()) {
         req = req.param(*k, v);
-        after.insert(k.to_string(), Value::String(v.clone()));
+        after.insert(k.to_string(), answered(k, v));
         settle.insert(k.to_string(), Some(v.clone()));
     }
     let mut with = Vec::new();
@@ -635,7 +647,7 @@ fn update(d: &Desired, cur: &Current, check_mode: bool) -> Result<Plan, Refused>
             )));
         }
         req = req.param(*k, v);
-        after.insert(k.to_string(), Value::String(v.clone()));
+        after.insert(k.to_string(), answered(k, v));
         settle.insert(k.to_string(), Some(v.clone()));
         changes.push(name.to_string());
     }

@@ -106,7 +106,7 @@ fn lifecycle(version: &str) {
 
     // Update: what differs, an option removed with "".
     let args = json!({"realm": "corp", "comment": "", "port": 636, "mode": "ldaps",
-                      "case-sensitive": false});
+                      "case_sensitive": false});
     let (_, done) = check_then_run(&sim, &args);
     assert_eq!(
         msg(&done),
@@ -118,6 +118,10 @@ fn lifecycle(version: &str) {
     assert_eq!(saved["case-sensitive"], 0);
     assert!(saved.get("comment").is_none(), "{saved}");
     assert_eq!(done["realm"]["case_sensitive"], false);
+    // The view the change reported is the one the next run reads.
+    let again = ok(&sim, args);
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(again["realm"], done["realm"]);
 
     // What PVE cannot change is refused before any write.
     sim.clear_requests();
