@@ -50,6 +50,7 @@ cleanup() {
   [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null && { wait "$sim_pid" 2>/dev/null || true; }
   [[ -n ${SSHD_PID:-} ]] && sshd_stop
   [[ -n ${seeded_pid:-} ]] && seeded_stop
+  [[ -d $work/ldap ]] && "$root/scripts/slapd.sh" stop "$work/ldap" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -72,6 +73,9 @@ export ANSIBLE_PYTHON_INTERPRETER=${ANSIBLE_PYTHON:-$PY}
 ansible-galaxy collection install "$tarball" -p "$ANSIBLE_COLLECTIONS_PATH" >/dev/null
 
 export BENCH_WORK=$work BENCH_ROOT_PW=$root_pw BENCH_TARBALL=$tarball
+# pve_realm_sync's workload syncs from a real directory (the tests' slapd).
+BENCH_LDAP=$("$root/scripts/slapd.sh" start "$work/ldap")
+export BENCH_LDAP
 
 # 7. speed: the action plugins against their floors and peer, local and SSH.
 bench_speed() {
@@ -467,6 +471,14 @@ _, tok, _ = must("pve_token", dict(conn_pw, tokenid="root@pam!bench", privsep=Fa
 conn_tok = {"api_host": url, "fingerprint": fp, "api_token": tok["api_token"]}
 must("pve_token", dict(conn_pw, tokenid="bench@pve!tk"))
 must("pve_pool", dict(conn_pw, poolid="bench", vms=[100], storage=["local"]))
+bench_realm = dict(realm="bench", type="ldap", server1="ldap.example.com", base_dn="dc=example,dc=com", user_attr="uid")
+must("pve_realm", dict(conn_pw, **bench_realm))
+ldap = json.loads(os.environ["BENCH_LDAP"])
+with open(ldap["bind_password_file"]) as f:
+    bench_directory = dict(type="ldap", server1=ldap["host"], port=ldap["port"], base_dn=f"ou=people,{ldap['base_dn']}",
+                           user_attr="uid", bind_dn=ldap["bind_dn"], password=f.read().strip())
+must("pve_realm", dict(conn_pw, realm="benchsync", **bench_directory))
+must("pve_realm_sync", dict(conn_pw, realm="benchsync", scope="users"))
 
 
 def create_ldap_realm(realm):
@@ -494,6 +506,8 @@ noop = {
     "pve_role": dict(roleid="Bench", privs=["VM.Audit", "Sys.Audit"]),
     "pve_acl": dict(path="/", roles=["Bench"], users=["bench@pve"]),
     "pve_token": dict(tokenid="bench@pve!tk"),
+    "pve_realm": bench_realm,
+    "pve_realm_sync": dict(realm="benchsync", scope="users"),
     "pve_permission_info": dict(userid="bench@pve", path="/"),
     "pve_access_info": dict(),
     "pve_pool": dict(poolid="bench", vms=[100], storage=["local"]),
@@ -545,6 +559,13 @@ for name in TIMED:
             dt, _, n_change = must(name, dict(conn_tok, users=[{"userid": f"a{i}@pve"}],
                                               acl=[{"path": f"/vms/{200 + i}", "roles": ["Bench"], "users": [f"a{i}@pve"]}]))
             must(name, dict(conn_tok, users=[{"userid": f"a{i}@pve", "state": "absent"}]))
+        elif name == "pve_realm":
+            dt, _, n_change = must(name, dict(conn_tok, **dict(bench_realm, realm=f"b{i}")))
+            must(name, dict(conn_tok, realm=f"b{i}", state="absent"))
+        elif name == "pve_realm_sync":  # the first sync of a new realm adds the directory's users
+            must("pve_realm", dict(conn_tok, realm=f"s{i}", **bench_directory))
+            dt, _, n_change = must(name, dict(conn_tok, realm=f"s{i}", scope="users"))
+            must("pve_realm", dict(conn_tok, realm=f"s{i}", state="absent"))
         elif name == "pve_realm_sync_job":  # the realm's type is read, then the job created
             dt, _, n_change = must(name, dict(conn_tok, id=f"b{i}", realm="benchdir", schedule="hourly", scope="both"))
             must(name, dict(conn_tok, id=f"b{i}", state="absent"))

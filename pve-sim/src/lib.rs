@@ -1,11 +1,11 @@
 //! pve-sim: a simulator of the Proxmox VE access-control HTTP API.
 //!
 //! The library is split the way PVE is: `usercfg` reads and writes PVE's config
-//! files, `perms` computes permissions from them, `store` holds the state under
-//! one lock, `inventory` names the guests and storages pools can hold, `api`
-//! answers `/api2/json` requests, and `server` speaks HTTPS. `tasks` keeps
-//! the node's worker tasks (UPIDs and logs); `sync` syncs an LDAP/AD realm
-//! from its directory as one.
+//! files (`domains` the realms' `domains.cfg`), `perms` computes permissions
+//! from them, `store` holds the state under one lock, `inventory` names the
+//! guests and storages pools can hold, `api` answers `/api2/json` requests,
+//! and `server` speaks HTTPS. `tasks` keeps the node's worker tasks (UPIDs
+//! and logs); `sync` syncs an LDAP/AD realm from its directory as one.
 //! The `pve-sim` binary (src/main.rs) wires them together.
 
 pub mod api;

@@ -365,3 +365,149 @@ fn the_client_reads_in_pages_with_any_filter() {
         Ok(Some(dir.base_dn.clone()))
     );
 }
+
+/// Waits for the task `upid` to stop, through the API as a client does,
+/// and returns its log as a node's log file has it.
+fn follow(s: &Sim, upid: &str) -> String {
+    let node = s.api.tasks().node().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.root_ok("GET", &format!("/nodes/{node}/tasks/{upid}/status"), &[])["status"]
+        == "running"
+    {
+        assert!(Instant::now() < deadline, "{upid} still runs");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let lines = s.root_ok("GET", &format!("/nodes/{node}/tasks/{upid}/log"), &[]);
+    let lines = lines.as_array().expect("the log's lines");
+    lines
+        .iter()
+        .map(|l| format!("{}\n", l["t"].as_str().unwrap_or_default()))
+        .collect()
+}
+
+/// The real code's `the_api_returns_the_upid_and_the_task_runs_on`
+/// (tests/support/tests/realm_sync.rs), through pve-sim's API: realms
+/// made with `POST /access/domains`, the sync started with a token, the
+/// refusals in PVE's order.
+#[test]
+fn the_api_returns_the_upid_and_the_task_runs_on() {
+    for version in ["9.1", "8.4"] {
+        let dir = Directory::start();
+        let s = sim(version);
+        let server = [
+            ("server1", dir.host.as_str()),
+            ("bind_dn", dir.bind_dn.as_str()),
+        ];
+        let port = dir.port.to_string();
+        let realm = |name: &str, password: &str, extra: &[(&str, &str)]| {
+            let mut params = vec![
+                ("realm", name),
+                ("type", "ldap"),
+                ("port", port.as_str()),
+                ("password", password),
+                ("base_dn", PEOPLE),
+                ("user_attr", "uid"),
+            ];
+            params.extend_from_slice(&server);
+            params.extend_from_slice(extra);
+            s.root_ok("POST", "/access/domains", &params);
+        };
+        realm(
+            REALM,
+            &dir.bind_password,
+            &[("group_dn", GROUPS), ("sync_attributes", SYNC_ATTRIBUTES)],
+        );
+        realm("bad", "not-the-password", &[]);
+        let token = s.token("root@pam", "sync", &[("privsep", "0")]);
+        let sync = |realm: &str, params: &[(&str, &str)]| {
+            s.call(
+                "POST",
+                &format!("/access/domains/{realm}/sync"),
+                &token,
+                params,
+            )
+        };
+
+        let upid = sync(REALM, &[("scope", "both"), ("dry-run", "1")])
+            .ok()
+            .clone();
+        let upid = upid.as_str().expect("a UPID");
+        assert!(
+            upid.ends_with(":auth-realm-sync-test:dir:root@pam!sync:"),
+            "{upid}"
+        );
+        assert_eq!(follow(&s, upid), format!("{FIRST_DRY_RUN}TASK OK\n"));
+        assert!(!user_cfg(&s).contains("@dir"), "a dry run wrote user.cfg");
+
+        // The realm's stored defaults fill what the call leaves out.
+        s.root_ok(
+            "PUT",
+            &format!("/access/domains/{REALM}"),
+            &[("sync-defaults-options", "scope=both,enable-new=1")],
+        );
+        let upid = sync(REALM, &[]).ok().clone();
+        let log = follow(&s, upid.as_str().unwrap_or_default());
+        assert!(
+            log.ends_with("successfully updated users and groups configuration\nTASK OK\n"),
+            "{log}"
+        );
+        assert_eq!(synced_lines(&user_cfg(&s)), sorted(FIRST_SYNC));
+
+        let upid = sync("bad", &[("scope", "users")]).ok().clone();
+        assert_eq!(
+            follow(&s, upid.as_str().unwrap_or_default()),
+            "starting sync for realm bad\nTASK ERROR: ldap bind failed: Invalid credentials\n"
+        );
+
+        sync("pve", &[("scope", "users")]).status(
+            500,
+            "Cannot sync realm type 'pve'! Only LDAP/AD realms can be synced.",
+        );
+        let r = sync("nope", &[("scope", "users")]);
+        assert_eq!(r.status, 400);
+        assert_eq!(r.body["errors"], json!({"realm": "Realm does not exist."}));
+        let r = sync("bad", &[]);
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.body["errors"],
+            json!({"scope": "Not passed as parameter and not defined in realm default sync options."})
+        );
+
+        // Realm.AllocateUser on the realm and User.Modify on /access/groups.
+        s.root_ok(
+            "POST",
+            "/access/users",
+            &[("userid", "helper@pve"), ("password", "helper-pw-1")],
+        );
+        s.root_ok(
+            "PUT",
+            "/access/acl",
+            &[
+                ("path", "/access/realm/dir"),
+                ("users", "helper@pve"),
+                ("roles", "PVEUserAdmin"),
+            ],
+        );
+        let helper = s.login("helper@pve", "helper-pw-1");
+        let path = format!("/access/domains/{REALM}/sync");
+        let r = s.call("POST", &path, &helper, &[("scope", "users")]);
+        assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&r.raw));
+        s.root_ok(
+            "PUT",
+            "/access/acl",
+            &[
+                ("path", "/access/groups"),
+                ("users", "helper@pve"),
+                ("roles", "PVEUserAdmin"),
+            ],
+        );
+        let upid = s
+            .call("POST", &path, &helper, &[("scope", "users")])
+            .ok()
+            .clone();
+        assert!(
+            upid.as_str().unwrap_or_default().ends_with(":helper@pve:"),
+            "{upid}"
+        );
+    }
+}

@@ -628,6 +628,19 @@ pub fn realms(client: &Client) -> Result<Vec<String>, ApiError> {
     Ok(sorted_unique(ids))
 }
 
+/// One realm's configuration as `GET /access/domains/{realm}` answers it
+/// (`type`, its options and the `digest` of domains.cfg); `None` if it does
+/// not exist.
+pub fn get_realm(client: &Client, realm: &str) -> Result<Option<Map<String, Value>>, ApiError> {
+    let path = format!("/access/domains/{}", seg(realm));
+    get_one(client, &path, |v| {
+        v.as_object()
+            .filter(|o| o.get("type").is_some_and(Value::is_string))
+            .cloned()
+            .ok_or_else(|| format!("expected an object with a type, got {v}"))
+    })
+}
+
 /// One group with its members; `None` if it does not exist.
 pub fn get_group(client: &Client, groupid: &str) -> Result<Option<Group>, ApiError> {
     let path = format!("/access/groups/{}", seg(groupid));

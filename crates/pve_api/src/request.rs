@@ -30,7 +30,7 @@ impl fmt::Display for Method {
 
 /// Parameters whose values are secrets: never shown by `Debug`, and scrubbed
 /// from any error the request produces.
-const SECRET_PARAMS: [&str; 2] = ["password", "confirmation-password"];
+const SECRET_PARAMS: [&str; 3] = ["password", "confirmation-password", "client-key"];
 
 /// One planned API call: what planners return and [`crate::Client::send`]
 /// performs. `path` is relative to `/api2/json` with each variable segment

@@ -10,7 +10,7 @@
 //!   entries;
 //! - the privileges of the roles those entries use;
 //! - its user being enabled and not expired (a token's login checks its
-//!   owner too); for a token also its own expiry, its privilege separation
+//!   owner too), and its user's realm existing (for a password login); for a token also its own expiry, its privilege separation
 //!   being off, and its secret.
 //!
 //! root@pam holds every privilege without any entry, so for it only its
@@ -61,6 +61,8 @@ pub enum Change {
     },
     UserDeleted(String),
     UserDisabled(String),
+    /// The realm is deleted: its users can no longer log in with a password.
+    RealmDeleted(String),
     /// Epoch seconds, 0 = never.
     UserExpire {
         userid: String,
@@ -318,6 +320,11 @@ pub fn weakened(caller: &Caller, acl: &[AclEntry], changes: &[Change]) -> Vec<We
                     "set the expiry of {userid} to {} (was {})",
                     expire_text(*to),
                     expire_text(*from)
+                )));
+            }
+            Change::RealmDeleted(realm) if me.rsplit_once('@').is_some_and(|(_, r)| r == realm) => {
+                out.push(soft(format!(
+                    "delete realm '{realm}', the realm of {me}, which then cannot log in"
                 )));
             }
             Change::TokenDeleted(t) if caller.own_token(t) => {

@@ -309,3 +309,39 @@ pub fn delete(call: &Call) -> ApiResult<Value> {
         .map_err(|e| e.in_lock("delete auth server failed"))?;
     Ok(Value::Null)
 }
+
+/// `POST /access/domains/{realm}/sync`: refused before any task for an
+/// unknown realm (400), a realm that is no LDAP/AD one (500) and no scope
+/// anywhere (400), in PVE's order; else the UPID of a task that syncs on
+/// after the answer (`crate::sync`).
+pub fn sync(call: &Call) -> ApiResult<Value> {
+    let realm = call.param("realm").unwrap_or_default();
+    let config = call.store().read(|s: &State| {
+        let d = s
+            .realms
+            .get(realm)
+            .ok_or_else(|| ApiError::param1("realm", "Realm does not exist."))?;
+        if !is_directory(&d.kind) {
+            return Err(ApiError::die(format!(
+                "Cannot sync realm type '{}'! Only LDAP/AD realms can be synced.\n",
+                d.kind
+            )));
+        }
+        Ok(crate::sync::RealmConfig::from_properties(
+            realm,
+            &d.kind,
+            &d.opts,
+            s.realms.passwords.get(realm).cloned(),
+        ))
+    })?;
+    let opts =
+        crate::sync::SyncOptions::resolve(&call.params, config.sync_defaults_options.as_deref())?;
+    let task = crate::sync::start(
+        call.shared_store(),
+        call.tasks(),
+        call.authid(),
+        config,
+        opts,
+    );
+    Ok(Value::String(task.upid.to_string()))
+}

@@ -65,6 +65,8 @@ fn verify(name: &str, value: &str, path: &str, ctx: &FormatContext) -> Result<()
         "email" => verify_email(value),
         "pve-configid" => verify_configid(value),
         "pve-calendar-event" => crate::calendar::verify(value),
+        "pve-node" => verify_node(value),
+        "pve-task-status-type" => verify_task_status_type(value),
         "address" => verify_address(value),
         "ldap-simple-attr" => {
             if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -86,8 +88,6 @@ fn verify(name: &str, value: &str, path: &str, ctx: &FormatContext) -> Result<()
                 ))
             }
         }
-        "pve-node" => verify_node(value),
-        "pve-task-status-type" => verify_task_status_type(value),
         other => Err(format!("undefined format '{other}'\n")),
     }
 }

@@ -9,7 +9,8 @@
 //! skips them), schema validation, and finally the endpoint.
 //!
 //! Endpoints, by file: [`misc`] (`GET /version`, `GET /access`),
-//! [`domains`] (`/access/domains[/{realm}]`), [`tasks`] (`/nodes/{node}/tasks`), [`ticket`] (`/access/ticket`,
+//! [`domains`] (`/access/domains[/{realm}]`), [`tasks`] (`/nodes/{node}/tasks`),
+//! [`ticket`] (`/access/ticket`,
 //! `PUT /access/password`), [`users`] (`/access/users[/{userid}]`),
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
 //! [`roles`], [`acl`] (`/access/acl`), [`permissions`]

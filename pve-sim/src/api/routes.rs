@@ -1,6 +1,6 @@
 //! Which function answers which method of the API schema. A schema method
 //! without an entry here answers `501 Method '<M> <uri>' not implemented`
-//! (TFA, realm sync and OpenID logins are not simulated).
+//! (TFA and OpenID logins are not simulated).
 
 use serde_json::Value;
 
@@ -23,6 +23,7 @@ pub fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
         ("GET", "/access/domains/{realm}") => domains::read,
         ("PUT", "/access/domains/{realm}") => domains::update,
         ("DELETE", "/access/domains/{realm}") => domains::delete,
+        ("POST", "/access/domains/{realm}/sync") => domains::sync,
         ("GET", "/access/ticket") => ticket::get_ticket,
         ("POST", "/access/ticket") => ticket::create_ticket,
         ("PUT", "/access/password") => ticket::change_password,

@@ -335,3 +335,23 @@ fn granting_noaccess_to_oneself_is_weakening() {
     assert!(refused(&user("root@pam", &[]), &[], &[grant(User, "root@pam")]).is_empty());
     assert!(Caller::new(&Identity::User("a@pve".into())).needs_reading(&[grant(Group, "g")]));
 }
+
+#[test]
+fn deleting_the_login_realm_is_weakening() {
+    let joe = user("joe@corp", &[]);
+    let w = weakened(
+        &joe,
+        &[],
+        &[
+            Change::RealmDeleted("corp".into()),
+            Change::RealmDeleted("other".into()),
+        ],
+    );
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(!w[0].hard);
+    assert_eq!(
+        w[0].what,
+        "delete realm 'corp', the realm of joe@corp, which then cannot log in"
+    );
+    assert!(refusal(&joe, &w, true).is_none(), "allowed with the option");
+}

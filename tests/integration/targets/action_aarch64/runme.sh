@@ -34,7 +34,7 @@ mv "$x86" "$WORK/linux-x86_64.away"
 mark=$(log_mark)
 arm_play arm-first ../action_ssh/all.yml -vvv
 expect "every module on a target that reports aarch64 (changed=$RECAP_CHANGED)" \
-  eval 'play_succeeded && [[ $RECAP_CHANGED -eq 5 ]]'
+  eval 'play_succeeded && [[ $RECAP_CHANGED -eq 6 ]]'
 expect "the platform is asked once, and it is linux-aarch64" \
   eval '[[ $(grep -c "uname -s" "$PLAY_OUT") -eq 1 ]] && grep -q "pve.access: target .* is linux-aarch64" "$PLAY_OUT"'
 for m in "${MODULES[@]}"; do
