@@ -9,11 +9,13 @@
 //! The `pve-sim` binary (src/main.rs) wires them together.
 
 pub mod api;
+pub mod calendar;
 pub mod domains;
 pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod inventory;
+pub mod jobscfg;
 pub mod model;
 pub mod perlstr;
 pub mod perms;

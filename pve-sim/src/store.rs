@@ -11,6 +11,7 @@
 //! ```
 
 use crate::domains::{self, Realms};
+use crate::jobscfg::JobsFile;
 use crate::model::{PveVersion, Shadow, TokenSecrets, UserCfg};
 use crate::perlstr;
 use crate::usercfg;
@@ -65,6 +66,8 @@ pub struct Store {
     version: PveVersion,
     state_dir: Option<PathBuf>,
     state: Mutex<State>,
+    /// `jobs.cfg`, under its own lock as on PVE.
+    jobs: JobsFile,
 }
 
 /// What PVE's tooling writes on a new node: root with the installer's
@@ -84,7 +87,7 @@ fn read_if_exists(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// Write-and-rename, so a crash leaves either the old or the new file.
-fn save_atomically(path: &Path, text: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn save_atomically(path: &Path, text: &[u8]) -> Result<(), StoreError> {
     let fail = |e: std::io::Error| StoreError(format!("cannot save {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(fail)?;
@@ -157,6 +160,7 @@ impl Store {
         };
         let store = Store {
             version: v,
+            jobs: JobsFile::open(opts.state_dir.as_deref())?,
             state_dir: opts.state_dir,
             state: Mutex::new(state),
         };
@@ -178,6 +182,11 @@ impl Store {
 
     pub fn version(&self) -> PveVersion {
         self.version
+    }
+
+    /// The cluster's jobs (`jobs.cfg`).
+    pub fn jobs(&self) -> &JobsFile {
+        &self.jobs
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -64,6 +64,7 @@ fn verify(name: &str, value: &str, path: &str, ctx: &FormatContext) -> Result<()
         }
         "email" => verify_email(value),
         "pve-configid" => verify_configid(value),
+        "pve-calendar-event" => crate::calendar::verify(value),
         "pve-node" => verify_node(value),
         "pve-task-status-type" => verify_task_status_type(value),
         "address" => verify_address(value),

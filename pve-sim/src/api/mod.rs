@@ -14,8 +14,9 @@
 //! `PUT /access/password`), [`users`] (`/access/users[/{userid}]`),
 //! [`tokens`] (`/access/users/{userid}/token[/{tokenid}]`), [`groups`],
 //! [`roles`], [`acl`] (`/access/acl`), [`permissions`]
-//! (`GET /access/permissions`) and [`pools`] (`/pools`, `/pools/{poolid}`,
-//! `GET /cluster/resources`). [`routes`] maps schema paths to them.
+//! (`GET /access/permissions`), [`pools`] (`/pools`, `/pools/{poolid}`,
+//! `GET /cluster/resources`) and [`sync_jobs`] (`/cluster/jobs/realm-sync[/{id}]`).
+//! [`routes`] maps schema paths to them.
 //!
 //! Supporting pieces: [`errors`] (PVE's error shapes and the lock-wrapper
 //! conversion), [`formats`] and [`pattern`] (schema formats and patterns),
@@ -43,6 +44,7 @@ pub mod roles;
 pub mod routes;
 pub mod schema;
 pub mod secrets;
+pub mod sync_jobs;
 pub mod tasks;
 pub mod ticket;
 pub mod tokens;
@@ -170,7 +172,8 @@ impl Api {
             keys: auth::Keys::generate(),
             schema: ApiSchema::parse(versions::schema_json(version))
                 .and_then(|s| s.extended(tasks::SCHEMA))
-                .and_then(|s| s.extended(versions::POOLS_SCHEMA)),
+                .and_then(|s| s.extended(versions::POOLS_SCHEMA))
+                .and_then(|s| s.extended(sync_jobs::SCHEMA)),
             inventory: Inventory::default(),
             auth_delay_ms,
             tasks: Arc::new(Tasks::in_memory(&crate::tasks::default_node_name())),

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::errors::ApiResult;
 use super::{
-    acl, domains, groups, misc, permissions, pools, roles, tasks, ticket, tokens, users, Call,
+    acl, domains, groups, misc, permissions, pools, roles, sync_jobs, tasks, ticket, tokens, users,
+    Call,
 };
 
 /// An endpoint: validated call in, `data` out.
@@ -59,6 +60,11 @@ pub fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
         ("GET", "/pools/{poolid}") => pools::read,
         ("DELETE", "/pools" | "/pools/{poolid}") => pools::delete,
         ("GET", "/cluster/resources") => pools::resources,
+        ("GET", "/cluster/jobs/realm-sync") => sync_jobs::index,
+        ("GET", "/cluster/jobs/realm-sync/{id}") => sync_jobs::read,
+        ("POST", "/cluster/jobs/realm-sync/{id}") => sync_jobs::create,
+        ("PUT", "/cluster/jobs/realm-sync/{id}") => sync_jobs::update,
+        ("DELETE", "/cluster/jobs/realm-sync/{id}") => sync_jobs::delete,
         _ => return None,
     };
     Some(f)
