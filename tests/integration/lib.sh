@@ -50,6 +50,9 @@ sim_start() {
   SIM_PW=$(random_secret)
   SIM_LOG=$SIM_DIR/requests.jsonl
   SIM_VERSION=$version
+  # The server's redirection happens in the background job: the file must
+  # exist before the wait below reads it.
+  : >"$SIM_DIR/ready.json"
   "$bin" --listen 127.0.0.1:0 --pve-version "$version" --root-password "$SIM_PW" \
     --request-log "$SIM_LOG" "$@" >"$SIM_DIR/ready.json" 2>"$SIM_DIR/stderr.log" &
   SIM_PID=$!

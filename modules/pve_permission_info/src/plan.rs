@@ -267,15 +267,20 @@ pub fn assumed_message(who: &str) -> String {
     format!("{who} does not exist yet: its permissions are checked in the real run")
 }
 
-/// A warning when PVE reported nothing at all for an explicit id: PVE
-/// answers the same for an id that does not exist.
+/// A warning when PVE reported nothing (on `path`, when the query names
+/// one) for an explicit id: PVE answers the same for an id that does not
+/// exist.
 pub fn empty_warning(q: &Query, perms: &Permissions) -> Option<String> {
     let id = q.subject.authid()?;
     if perms.values().any(|p| !p.is_empty()) {
         return None;
     }
+    let scope = match &q.path {
+        Some(path) => format!("on '{path}'"),
+        None => "at all".to_string(),
+    };
     Some(format!(
-        "PVE reports no privileges at all for '{id}'; it answers the same for a user or token that does not exist, so check the id if you expected some"
+        "PVE reports no privileges {scope} for '{id}'; it answers the same for a user or token that does not exist, so check the id if you expected some"
     ))
 }
 

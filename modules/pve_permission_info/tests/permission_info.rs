@@ -287,7 +287,7 @@ fn unknown_ids_get_a_warning() {
     assert_eq!(r["permissions"], json!({"/": {}}));
     let w = r["warnings"][0].as_str().unwrap_or_default();
     assert!(
-        w.starts_with("PVE reports no privileges at all for 'nobody@pve'"),
+        w.starts_with("PVE reports no privileges on '/' for 'nobody@pve'"),
         "{w}"
     );
 }

@@ -210,7 +210,14 @@ fn messages_and_warnings() {
     );
     let empty = perms(json!({"/": {}}));
     assert!(empty_warning(&q, &empty).unwrap().contains("'joe@pve'"));
-    assert!(empty_warning(&q, &Permissions::new()).is_some());
+    assert!(empty_warning(&q, &Permissions::new())
+        .unwrap()
+        .contains("no privileges at all"));
+    // With a path, nothing there is all PVE was asked for.
+    let on_path = query(json!({"userid": "joe@pve", "path": "/vms/102"}));
+    assert!(empty_warning(&on_path, &Permissions::new())
+        .unwrap()
+        .starts_with("PVE reports no privileges on '/vms/102' for 'joe@pve';"));
     // The caller itself exists: no such warning.
     assert_eq!(empty_warning(&query(json!({})), &Permissions::new()), None);
 }

@@ -31,7 +31,8 @@ expect "it assumes the realm an earlier task creates" \
 
 play realm-sync-first site.yml -e "@$ldap_vars" -e first_run=true
 expect "the first run succeeds (preview adds none, the sync adds the directory)" play_succeeded
-expect "the first run changes (changed=$RECAP_CHANGED)" test "$RECAP_CHANGED" -eq 4
+# The realm, the preview, the sync, the pool, its ACL entry, the job.
+expect "the first run changes (changed=$RECAP_CHANGED)" test "$RECAP_CHANGED" -eq 6
 
 mark=$(log_mark)
 play realm-sync-again site.yml -e "@$ldap_vars" -e first_run=false
