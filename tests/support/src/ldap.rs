@@ -9,6 +9,11 @@
 //! // bind_dn dir.bind_dn, password dir.bind_password
 //! dir.modify("dn: uid=erin,ou=people,dc=pve-access,dc=test\nchangetype: delete\n");
 //! assert!(!dir.search("(uid=erin)").contains("uid: erin"));
+//!
+//! // TLS too: StartTLS on dir.port, ldaps on tls.ldaps_port, a certificate
+//! // for 127.0.0.1 and localhost from the CA in tls.ca_cert.
+//! let dir = pve_test_support::ldap::Directory::start_with_tls();
+//! let tls = dir.tls.as_ref().unwrap();
 //! ```
 
 use std::fs;
@@ -38,23 +43,44 @@ pub struct Directory {
     pub bind_password: String,
     /// The file that holds `bind_password` (for clients that read one).
     pub bind_password_file: PathBuf,
+    /// What a directory started with TLS serves beyond `url`.
+    pub tls: Option<Tls>,
     /// slapd's own directory (config, database, log) inside `parent`.
     dir: PathBuf,
     parent: PathBuf,
 }
 
+/// The TLS side of a [`Directory`]: StartTLS on its `port`, and ldaps.
+#[derive(Debug)]
+pub struct Tls {
+    /// ldaps (TLS from the first byte) on 127.0.0.1.
+    pub ldaps_port: u16,
+    /// The PEM file of the throwaway CA that signed the server's
+    /// certificate (for 127.0.0.1 and localhost).
+    pub ca_cert: PathBuf,
+}
+
 impl Directory {
     /// A directory loaded with the fixture.
     pub fn start() -> Directory {
-        Directory::start_with(&workspace_root().join("tests/fixtures/ldap/directory.ldif"))
+        Directory::launch(&fixture(), false)
+    }
+
+    /// A directory loaded with the fixture that serves TLS too (see [`Tls`]).
+    pub fn start_with_tls() -> Directory {
+        Directory::launch(&fixture(), true)
     }
 
     /// A directory loaded with `ldif` (its suffix must be the fixture's,
     /// `dc=pve-access,dc=test`, with the bind account in it).
     pub fn start_with(ldif: &Path) -> Directory {
+        Directory::launch(ldif, false)
+    }
+
+    fn launch(ldif: &Path, tls: bool) -> Directory {
         let parent = unique_temp_dir("pve-access-ldap");
         let dir = parent.join("slapd");
-        let out = slapd(&["start".as_ref(), dir.as_os_str(), ldif.as_os_str()]);
+        let out = slapd(&["start".as_ref(), dir.as_os_str(), ldif.as_os_str()], tls);
         let ready: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
                 "scripts/slapd.sh start printed no JSON ({e}): {}",
@@ -67,14 +93,21 @@ impl Directory {
                 .unwrap_or_else(|| panic!("scripts/slapd.sh start: no {key} in {ready}"))
                 .to_string()
         };
+        let port = |key: &str| {
+            ready[key]
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or_else(|| panic!("scripts/slapd.sh start: no {key} in {ready}"))
+        };
         let bind_password_file = PathBuf::from(text("bind_password_file"));
         Directory {
             url: text("url"),
             host: text("host"),
-            port: ready["port"]
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or_else(|| panic!("scripts/slapd.sh start: no port in {ready}")),
+            port: port("port"),
+            tls: tls.then(|| Tls {
+                ldaps_port: port("ldaps_port"),
+                ca_cert: PathBuf::from(text("ca_cert")),
+            }),
             base_dn: text("base_dn"),
             bind_dn: text("bind_dn"),
             bind_password: fs::read_to_string(&bind_password_file)
@@ -112,7 +145,10 @@ impl Directory {
 
     /// The entries under the base that match `filter`, as LDIF text.
     pub fn search(&self, filter: &str) -> String {
-        let out = slapd(&["search".as_ref(), self.dir.as_os_str(), filter.as_ref()]);
+        let out = slapd(
+            &["search".as_ref(), self.dir.as_os_str(), filter.as_ref()],
+            false,
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -145,10 +181,16 @@ fn slapd_script() -> PathBuf {
     workspace_root().join("scripts/slapd.sh")
 }
 
-/// Runs `scripts/slapd.sh args`; panics with its stderr when it fails.
-fn slapd(args: &[&std::ffi::OsStr]) -> Output {
+fn fixture() -> PathBuf {
+    workspace_root().join("tests/fixtures/ldap/directory.ldif")
+}
+
+/// Runs `scripts/slapd.sh args` (`SLAPD_TLS=1` with `tls`); panics with
+/// its stderr when it fails.
+fn slapd(args: &[&std::ffi::OsStr], tls: bool) -> Output {
     let out = Command::new(slapd_script())
         .args(args)
+        .env("SLAPD_TLS", if tls { "1" } else { "" })
         .stdin(Stdio::null())
         .output()
         .expect("run scripts/slapd.sh");
