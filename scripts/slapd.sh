@@ -9,7 +9,9 @@
 #       With SLAPD_TLS=1 it serves TLS too: a throwaway CA and a server
 #       certificate for 127.0.0.1 and localhost made in DIR (openssl), the
 #       ldap:// port allowing StartTLS and an ldaps:// port; the JSON line
-#       then also has "ldaps_port" and "ca_cert" (the CA's PEM file).
+#       then also has "ldaps_port" and "ca_cert" (the CA's PEM file). Beside
+#       ca_cert: cas/, the CA as an OpenSSL hashed directory (a CApath), and
+#       other-ca.pem, a CA that signed nothing here (for a wrong-CA test).
 #   scripts/slapd.sh modify DIR         ldapmodify as the directory's admin,
 #                                       LDIF changes on stdin
 #   scripts/slapd.sh search DIR [ARGS]  ldapsearch as the admin (LDIF out)
@@ -86,8 +88,12 @@ make_certs() {
       extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$tls/server.ext"
     openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
       -CAcreateserial -days 2 -extfile "$tls/server.ext" -out "$tls/server.pem"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=pve-access unrelated CA" -keyout "$tls/other-ca.key" -out "$tls/other-ca.pem"
+    mkdir "$tls/cas"
+    ln -s ../ca.pem "$tls/cas/$(openssl x509 -hash -noout -in "$tls/ca.pem").0"
   ) >"$tls/openssl.log" 2>&1 || { cat "$tls/openssl.log" >&2; echo "openssl could not make the test certificates" >&2; exit 1; }
-  chmod 644 "$tls/ca.pem"
+  chmod 644 "$tls/ca.pem" "$tls/other-ca.pem"
 }
 
 free_port() {

@@ -213,10 +213,7 @@ impl Directory {
             props.extend(capath.map(|p| ("capath", p.to_string_lossy().into_owned())));
         }
         props.extend(case.sslversion.map(|v| ("sslversion", v.to_string())));
-        props
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect()
+        props.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }
 
@@ -371,18 +368,72 @@ pub mod expected {
             case("starttls", "ldap+starttls", Port::Ldap, None, None),
             case("secure", "secure", Port::Ldaps, None, None),
             case("ldaps, CA file", "ldaps", Port::Ldaps, Some(Ca::File), None),
-            case("starttls, CA file", "ldap+starttls", Port::Ldap, Some(Ca::File), None),
-            case("ldaps, hashed CA directory", "ldaps", Port::Ldaps, Some(Ca::HashedDir), None),
+            case(
+                "starttls, CA file",
+                "ldap+starttls",
+                Port::Ldap,
+                Some(Ca::File),
+                None,
+            ),
+            case(
+                "ldaps, hashed CA directory",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::HashedDir),
+                None,
+            ),
             // OpenSSL finds CAs in a directory by their hash links only.
-            case("ldaps, CA directory without hash links", "ldaps", Port::Ldaps, Some(Ca::PlainDir), verify_failed),
-            case("ldaps, system CAs", "ldaps", Port::Ldaps, Some(Ca::System), verify_failed),
-            case("ldaps, wrong CA", "ldaps", Port::Ldaps, Some(Ca::Other), verify_failed),
-            case("starttls, wrong CA", "ldap+starttls", Port::Ldap, Some(Ca::Other), verify_failed),
-            case("starttls, no TLS on the server", "ldap+starttls", Port::NoTls, None, Some("unsupported extended operation")),
-            case("plain ldap to the ldaps port", "ldap", Port::Ldaps, None, Some("ldap bind failed: Unexpected EOF")),
+            case(
+                "ldaps, CA directory without hash links",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::PlainDir),
+                verify_failed,
+            ),
+            case(
+                "ldaps, system CAs",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::System),
+                verify_failed,
+            ),
+            case(
+                "ldaps, wrong CA",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::Other),
+                verify_failed,
+            ),
+            case(
+                "starttls, wrong CA",
+                "ldap+starttls",
+                Port::Ldap,
+                Some(Ca::Other),
+                verify_failed,
+            ),
+            case(
+                "starttls, no TLS on the server",
+                "ldap+starttls",
+                Port::NoTls,
+                None,
+                Some("unsupported extended operation"),
+            ),
+            case(
+                "plain ldap to the ldaps port",
+                "ldap",
+                Port::Ldaps,
+                None,
+                Some("ldap bind failed: Unexpected EOF"),
+            ),
             TlsCase {
                 server: Some("localhost".to_string()),
-                ..case("ldaps, CA file, by name", "ldaps", Port::Ldaps, Some(Ca::File), None)
+                ..case(
+                    "ldaps, CA file, by name",
+                    "ldaps",
+                    Port::Ldaps,
+                    Some(Ca::File),
+                    None,
+                )
             },
             TlsCase {
                 sslversion: Some("tlsv1_3"),

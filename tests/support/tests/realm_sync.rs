@@ -655,13 +655,18 @@ fn sync_over_tls(version: &str) {
     let before = node.user_cfg();
     let run = node.sync(REALM, &["--scope", "both"]);
     assert_eq!(run.stderr, format!("{CERTIFICATE_VERIFY_FAILED}\n"));
-    assert_eq!(node.user_cfg(), before, "a sync refused by TLS wrote user.cfg");
+    assert_eq!(
+        node.user_cfg(),
+        before,
+        "a sync refused by TLS wrote user.cfg"
+    );
 
     let capath = &props.iter().find(|(k, _)| k == "capath").expect("capath").1;
     node.ok(&["set", "/access/domains/dir", "--capath", capath]);
     let run = node.sync(REALM, &["--scope", "both"]);
     assert!(
-        run.log().ends_with("successfully updated users and groups configuration\n"),
+        run.log()
+            .ends_with("successfully updated users and groups configuration\n"),
         "{}{}",
         run.log(),
         run.stderr
