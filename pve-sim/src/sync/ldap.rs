@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
@@ -339,8 +338,8 @@ fn unescape(v: &[u8]) -> Option<Vec<u8>> {
 
 // ---- TLS ----
 
-/// How a realm secures its connection: PVE's `mode` (or the deprecated
-/// `secure`) with `verify`, `capath` and `sslversion`.
+/// How a realm reaches its directory: PVE's `mode` (or the deprecated
+/// `secure`); [`Tls`] holds the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
     Plain,
@@ -378,31 +377,19 @@ impl Tls {
                 )))
             }
         };
-        let check = if !self.verify {
-            Check::Any
-        } else {
-            let store = ca_store(self.capath.as_deref().unwrap_or(SYSTEM_CAS))?;
-            if store.is_empty() {
-                Check::NoCa
-            } else {
-                Check::Chain(
-                    WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-                        .build()
-                        .map_err(|e| failed(e.to_string()))?,
-                )
-            }
-        };
-        let verifier = Arc::new(Verifier {
-            check,
-            provider: provider.clone(),
-        });
-        let config = ClientConfig::builder_with_provider(provider)
+        let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[version])
-            .map_err(|e| failed(e.to_string()))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
-        Ok(Arc::new(config))
+            .map_err(|e| failed(e.to_string()))?;
+        let config = if self.verify {
+            // An empty store (no CA in capath) fails every chain, as OpenSSL's.
+            let store = ca_store(self.capath.as_deref().unwrap_or(SYSTEM_CAS))?;
+            builder.with_root_certificates(store)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        };
+        Ok(Arc::new(config.with_no_client_auth()))
     }
 }
 
@@ -457,44 +444,22 @@ fn hash_link(name: &str) -> bool {
     })
 }
 
-/// What is required of the directory's certificate.
+/// Accepts any certificate: PVE's documented behaviour with `verify` off
+/// (its default), Net::LDAP's `verify => 'none'`. The handshake's
+/// signature is still checked, as OpenSSL does.
 #[derive(Debug)]
-enum Check {
-    /// Nothing: PVE's documented behaviour with `verify` off (its
-    /// default), Net::LDAP's `verify => 'none'`.
-    Any,
-    /// A chain to one of these CAs, for the server's name.
-    Chain(Arc<WebPkiServerVerifier>),
-    /// `verify` on, but `capath` holds no CA: nothing can pass.
-    NoCa,
-}
+struct AnyCertificate(Arc<CryptoProvider>);
 
-/// The certificate check. The handshake's signature is checked whatever
-/// `check` says, as OpenSSL does.
-#[derive(Debug)]
-struct Verifier {
-    check: Check,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Verifier {
+impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
         &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.check {
-            Check::Any => Ok(ServerCertVerified::assertion()),
-            Check::Chain(v) => {
-                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            }
-            Check::NoCa => Err(rustls::Error::InvalidCertificate(
-                CertificateError::UnknownIssuer,
-            )),
-        }
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -503,8 +468,12 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -513,14 +482,16 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

@@ -152,7 +152,8 @@ impl Node {
     }
 
     /// A realm of `kind` (`ldap`, `ad`) on `dir`, binding with `password`,
-    /// with `extra` options.
+    /// with `extra` options (a `--server1` or `--port` there replaces
+    /// `dir`'s).
     fn realm(&self, dir: &Directory, realm: &str, kind: &str, password: &str, extra: &[&str]) {
         let port = dir.port.to_string();
         let mut args = vec![
@@ -162,15 +163,16 @@ impl Node {
             realm,
             "--type",
             kind,
-            "--server1",
-            &dir.host,
-            "--port",
-            &port,
             "--bind_dn",
             &dir.bind_dn,
             "--password",
             password,
         ];
+        for (flag, value) in [("--server1", dir.host.as_str()), ("--port", &port)] {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
         args.extend_from_slice(extra);
         self.ok(&args);
     }
@@ -591,31 +593,13 @@ fn sync_over_tls(version: &str) {
     let dir = Directory::start_with_tls();
     let no_tls = Directory::start();
     let realm_with = |realm: &str, props: &[(String, String)], extra: &[&str]| {
-        let mut args = vec![
-            "create",
-            "/access/domains",
-            "--realm",
-            realm,
-            "--type",
-            "ldap",
-            "--base_dn",
-            PEOPLE,
-            "--user_attr",
-            "uid",
-            "--bind_dn",
-            &dir.bind_dn,
-            "--password",
-            &dir.bind_password,
-        ];
-        let flags: Vec<(String, &str)> = props
-            .iter()
-            .map(|(k, v)| (format!("--{k}"), v.as_str()))
-            .collect();
-        for (k, v) in &flags {
-            args.extend([k.as_str(), v]);
+        let flags: Vec<String> = props.iter().map(|(k, _)| format!("--{k}")).collect();
+        let mut args = vec!["--base_dn", PEOPLE, "--user_attr", "uid"];
+        for (flag, (_, value)) in flags.iter().zip(props) {
+            args.extend([flag.as_str(), value.as_str()]);
         }
         args.extend_from_slice(extra);
-        node.ok(&args);
+        node.realm(&dir, realm, "ldap", &dir.bind_password, &args);
     };
     for (i, case) in tls_cases().iter().enumerate() {
         let realm = format!("tls{i}");
