@@ -918,6 +918,46 @@ mod tests {
         }
     }
 
+    /// Against a server that offers TLS 1.2 and 1.3 (pve-sim's own HTTPS
+    /// configuration), as slapd does.
+    #[test]
+    fn sslversion_is_the_one_version_spoken() {
+        use rustls::ProtocolVersion::{TLSv1_2, TLSv1_3};
+        let identity = crate::server::Identity::generate().expect("a certificate");
+        let server = identity.server_config().expect("a server configuration");
+        let negotiated = |sslversion: Option<&str>| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+            let addr = listener.local_addr().expect("the address");
+            let server = server.clone();
+            let serving = std::thread::spawn(move || {
+                let (mut sock, _) = listener.accept().expect("accept");
+                let mut conn = rustls::ServerConnection::new(server).expect("a TLS server");
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut sock).is_err() {
+                        break;
+                    }
+                }
+            });
+            let tls = Tls {
+                sslversion: sslversion.map(String::from),
+                ..Tls::default()
+            };
+            let sock = TcpStream::connect(addr).expect("connect");
+            let stream = tls_handshake(sock, "127.0.0.1", tls.config().expect("a client"))
+                .expect("a handshake");
+            let _ = serving.join();
+            stream.conn.protocol_version()
+        };
+        assert_eq!(negotiated(None), Some(TLSv1_2));
+        assert_eq!(negotiated(Some("tlsv1_2")), Some(TLSv1_2));
+        assert_eq!(negotiated(Some("tlsv1_3")), Some(TLSv1_3));
+        let old = Tls {
+            sslversion: Some("tlsv1_1".to_string()),
+            ..Tls::default()
+        };
+        assert!(old.config().is_err());
+    }
+
     #[test]
     fn handshake_failures_read_as_pves_task_log() {
         let failing = |e: rustls::Error| {
