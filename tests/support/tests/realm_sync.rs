@@ -5,7 +5,7 @@
 //! held to: the task log PVE prints line by line, the UPID, the task's end
 //! status, and what user.cfg holds afterwards, for each scope, dry run,
 //! `enable-new` and each `remove-vanished` option, after the directory
-//! changed. Skipped without pve-oracle (failed with `PVE_REQUIRE_ORACLE=1`).
+//! changed, and over TLS (ldaps, StartTLS, certificate checks). Skipped without pve-oracle (failed with `PVE_REQUIRE_ORACLE=1`).
 //!
 //! The sync runs as a forked worker task, which logs to
 //! `/var/log/pve/tasks` (not under the state directory). Each node gets a
