@@ -3,9 +3,8 @@
 //! with the same directory: the task logs, line for line, and user.cfg
 //! afterwards, as `tests/support/tests/realm_sync.rs` measured them with
 //! pve-oracle (`pve_test_support::ldap::expected`), over TLS as well. The
-//! task is followed
-//! through the API (`/nodes/{node}/tasks/{upid}/status` and `/log`), as a
-//! client follows it.
+//! task is followed through the API (`/nodes/{node}/tasks/{upid}/status`
+//! and `/log`), as a client follows it.
 
 mod api_common;
 
