@@ -394,10 +394,11 @@ impl Tls {
 }
 
 /// The CAs of `capath` as OpenSSL reads it for Net::LDAP: every
-/// certificate of a file, or of a directory the files named as
-/// `c_rehash` names its links (`<8 hex digits>.<n>`); OpenSSL finds
-/// nothing else in a directory, and neither does this. What cannot be
-/// read is named as IO::Socket::SSL names it (measured for a file).
+/// certificate of a file; of a directory, those of the files named as
+/// `c_rehash` names its links (`<8 hex digits>.<n>`), as OpenSSL finds
+/// nothing else there (measured: a directory holding just `ca.pem` fails
+/// like a wrong CA). What cannot be read is named as IO::Socket::SSL names
+/// it (measured for a file).
 fn ca_store(capath: &str) -> Result<RootCertStore, LdapError> {
     let path = Path::new(capath);
     let files: Vec<_> = if path.is_dir() {
