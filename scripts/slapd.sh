@@ -6,6 +6,12 @@
 #
 #   scripts/slapd.sh start DIR [LDIF]   start it; prints one JSON line:
 #       {"url","host","port","base_dn","bind_dn","bind_password_file","pid"}
+#       With SLAPD_TLS=1 it serves TLS too: a throwaway CA and a server
+#       certificate for 127.0.0.1 and localhost made in DIR (openssl), the
+#       ldap:// port allowing StartTLS and an ldaps:// port; the JSON line
+#       then also has "ldaps_port" and "ca_cert" (the CA's PEM file). Beside
+#       ca_cert: cas/, the CA as an OpenSSL hashed directory (a CApath), and
+#       other-ca.pem, a CA that signed nothing here (for a wrong-CA test).
 #   scripts/slapd.sh modify DIR         ldapmodify as the directory's admin,
 #                                       LDIF changes on stdin
 #   scripts/slapd.sh search DIR [ARGS]  ldapsearch as the admin (LDIF out)
@@ -14,6 +20,7 @@
 #                                       on this server, binding as ARGS say
 #   scripts/slapd.sh stop DIR           stop it and wait until it is gone
 #
+# `client` trusts DIR's CA, so -ZZ works.
 # DIR must not exist for `start` (it holds the config, the database, the
 # log and the password files; `stop` leaves it for the caller to remove).
 # No password is printed: the realm's bind password is in the file named
@@ -46,17 +53,48 @@ if [[ ! -x $openldap/usr/sbin/slapd ]]; then
 fi
 multiarch=$(uname -m)-linux-gnu
 export LD_LIBRARY_PATH=$openldap/usr/lib/$multiarch:$openldap/lib/$multiarch${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-# The clients would otherwise read the machine's and the user's ldap.conf.
-export LDAPNOINIT=1
+# The clients read DIR/ldap.conf (the CA to trust, with SLAPD_TLS=1), not
+# the machine's ldap.conf nor the user's ldaprc (LDAPNOINIT, which would
+# keep them out too, keeps out every setting, the CA's as well).
+export LDAPRC=pve-access-no-ldaprc
 
 url() { sed -n 's/^url=//p' "$dir/endpoint"; }
-client() {
-  local tool=$1
-  shift
+# An ldap-utils TOOL on URL, or on DIR's ldap:// one when URL is empty;
+# as_admin takes URL from $at.
+client_at() {
+  local url=$1 tool=$2
+  shift 2
   [[ $tool == ldap[a-z]* && -x $openldap/usr/bin/$tool ]] || { echo "no ldap-utils tool $tool" >&2; exit 2; }
-  "$openldap/usr/bin/$tool" -H "$(url)" "$@"
+  LDAPCONF=$dir/ldap.conf "$openldap/usr/bin/$tool" -H "${url:-$(url)}" "$@"
 }
-as_admin() { client "$1" -x -D "$admin_dn" -y "$dir/admin-password" "${@:2}"; }
+client() { client_at "" "$@"; }
+as_admin() { client_at "${at:-}" "$1" -x -D "$admin_dn" -y "$dir/admin-password" "${@:2}"; }
+
+# A CA and a certificate it signs for 127.0.0.1 and localhost, in DIR/tls:
+# what a directory with a certificate of its company's CA looks like to a
+# client that is given (or not) that CA.
+make_certs() {
+  command -v openssl >/dev/null || { echo "SLAPD_TLS=1 needs the openssl command" >&2; exit 1; }
+  local tls=$dir/tls
+  mkdir -p "$tls"
+  (
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=pve-access test CA" -keyout "$tls/ca.key" -out "$tls/ca.pem" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr"
+    printf '%s\n' basicConstraints=CA:FALSE keyUsage=critical,digitalSignature \
+      extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+      -CAcreateserial -days 2 -extfile "$tls/server.ext" -out "$tls/server.pem"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=pve-access unrelated CA" -keyout "$tls/other-ca.key" -out "$tls/other-ca.pem"
+    mkdir "$tls/cas"
+    ln -s ../ca.pem "$tls/cas/$(openssl x509 -hash -noout -in "$tls/ca.pem").0"
+  ) >"$tls/openssl.log" 2>&1 || { cat "$tls/openssl.log" >&2; echo "openssl could not make the test certificates" >&2; exit 1; }
+  chmod 644 "$tls/ca.pem" "$tls/other-ca.pem"
+}
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -105,21 +143,36 @@ directory $dir/db
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by dn.exact="$bind_dn" read by self read by * none
 CONF
+  local tls=${SLAPD_TLS:-}
+  : >"$dir/ldap.conf"
+  if [[ $tls == 1 ]]; then
+    make_certs
+    echo "TLS_CACERT $dir/tls/ca.pem" >"$dir/ldap.conf"
+    # slapd.conf wants its global TLS settings before the first database.
+    sed -i "/^rootDSE /a TLSCACertificateFile $dir/tls/ca.pem\\nTLSCertificateFile $dir/tls/server.pem\\nTLSCertificateKeyFile $dir/tls/server.key" "$dir/slapd.conf"
+  fi
   chmod 600 "$dir/slapd.conf"
   "$openldap/usr/sbin/slapadd" -q -f "$dir/slapd.conf" -l "$ldif" >"$dir/slapadd.log" 2>&1 ||
     { cat "$dir/slapadd.log" >&2; echo "slapadd could not load $ldif" >&2; exit 1; }
-  local port attempt
+  local port ldaps_port urls extra attempt
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     echo "url=ldap://127.0.0.1:$port" >"$dir/endpoint"
+    urls="ldap://127.0.0.1:$port/" extra=
+    if [[ $tls == 1 ]]; then
+      ldaps_port=$(free_port)
+      urls+=" ldaps://127.0.0.1:$ldaps_port/"
+      extra=$(printf ', "ldaps_port": %s, "ca_cert": "%s"' "$ldaps_port" "$dir/tls/ca.pem")
+    fi
     # -d 0 keeps it in the foreground (its pid is the child's), logging nothing.
-    "$openldap/usr/sbin/slapd" -d 0 -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/" >"$dir/slapd.log" 2>&1 &
+    "$openldap/usr/sbin/slapd" -d 0 -f "$dir/slapd.conf" -h "$urls" >"$dir/slapd.log" 2>&1 &
     local pid=$!
     local i
     for i in $(seq 100); do
-      if as_admin ldapwhoami >/dev/null 2>&1; then
-        printf '{"url": "ldap://127.0.0.1:%s", "host": "127.0.0.1", "port": %s, "base_dn": "%s", "bind_dn": "%s", "bind_password_file": "%s", "pid": %s}\n' \
-          "$port" "$port" "$base_dn" "$bind_dn" "$dir/bind-password" "$pid"
+      if as_admin ldapwhoami >/dev/null 2>&1 &&
+        { [[ $tls != 1 ]] || at=ldaps://127.0.0.1:$ldaps_port as_admin ldapwhoami >/dev/null 2>&1; }; then
+        printf '{"url": "ldap://127.0.0.1:%s", "host": "127.0.0.1", "port": %s, "base_dn": "%s", "bind_dn": "%s", "bind_password_file": "%s", "pid": %s%s}\n' \
+          "$port" "$port" "$base_dn" "$bind_dn" "$dir/bind-password" "$pid" "$extra"
         disown "$pid"
         return 0
       fi

@@ -2,9 +2,9 @@
 //! `pve_test_support::ldap::Directory`), held to what PVE's own code does
 //! with the same directory: the task logs, line for line, and user.cfg
 //! afterwards, as `tests/support/tests/realm_sync.rs` measured them with
-//! pve-oracle (`pve_test_support::ldap::expected`). The task is followed
-//! through the API (`/nodes/{node}/tasks/{upid}/status` and `/log`), as a
-//! client follows it.
+//! pve-oracle (`pve_test_support::ldap::expected`), over TLS as well. The
+//! task is followed through the API (`/nodes/{node}/tasks/{upid}/status`
+//! and `/log`), as a client follows it.
 
 mod api_common;
 
@@ -13,13 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api_common::{sim, Sim};
-use pve_sim::sync::ldap::{Connection, LdapError};
+use pve_sim::sync::ldap::{Connection, LdapError, Security, Tls};
 use pve_sim::sync::{self, RealmConfig, SyncOptions};
 use pve_sim::tasks::Task;
 use pve_sim::usercfg::write_user_cfg;
 use pve_test_support::ldap::expected::{
-    sorted, synced_lines, vanished_cases, DIRECTORY_CHANGES, FIRST_DRY_RUN, FIRST_SYNC, GROUPS,
-    GROUPS_SYNC, PEOPLE, REALM, SYNC_ATTRIBUTES,
+    sorted, synced_lines, tls_cases, users_dry_run, vanished_cases, CERTIFICATE_VERIFY_FAILED,
+    DIRECTORY_CHANGES, FIRST_DRY_RUN, FIRST_SYNC, GROUPS, GROUPS_SYNC, PEOPLE, REALM,
+    SYNC_ATTRIBUTES,
 };
 use pve_test_support::ldap::{Directory, FIXTURE_USERS};
 use serde_json::json;
@@ -336,7 +337,13 @@ fn ad_realm_syncs_from_the_ad_subtree() {
 #[test]
 fn the_client_reads_in_pages_with_any_filter() {
     let dir = Directory::start();
-    let mut conn = Connection::connect(&[dir.host.as_str()], dir.port).expect("connect");
+    let mut conn = Connection::connect(
+        &[dir.host.as_str()],
+        dir.port,
+        Security::Plain,
+        &Tls::default(),
+    )
+    .expect("connect");
     conn.bind(&dir.bind_dn, &dir.bind_password).expect("bind");
     let uids = |conn: &mut Connection, filter: &str| {
         let mut uids: Vec<String> = conn
@@ -508,6 +515,116 @@ fn the_api_returns_the_upid_and_the_task_runs_on() {
         assert!(
             upid.as_str().unwrap_or_default().ends_with(":helper@pve:"),
             "{upid}"
+        );
+    }
+}
+
+/// The sync over TLS as PVE's code did it (tests/support/tests/realm_sync.rs,
+/// `sync_over_tls`): every measured case's dry run, word for word, then
+/// real syncs over ldaps and StartTLS verifying against the test CA, and
+/// one against a wrong CA that changes nothing.
+#[test]
+fn sync_over_tls() {
+    let dir = Directory::start_with_tls();
+    let no_tls = Directory::start();
+    let s = sim("9.1");
+    let realm_with = |realm: &str, props: &[(String, String)], extra: &[(&str, &str)]| {
+        let mut all: BTreeMap<String, String> = BTreeMap::from([
+            ("bind_dn".to_string(), dir.bind_dn.clone()),
+            ("base_dn".to_string(), PEOPLE.to_string()),
+            ("user_attr".to_string(), "uid".to_string()),
+        ]);
+        all.extend(props.iter().cloned());
+        all.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        RealmConfig::from_properties(realm, "ldap", &all, Some(dir.bind_password.clone()))
+    };
+    let before = user_cfg(&s);
+    for (i, case) in tls_cases().iter().enumerate() {
+        let name = format!("tls{i}");
+        let realm = realm_with(&name, &dir.tls_realm(&no_tls, case), &[]);
+        let task = sync(&s, &realm, &[("scope", "users"), ("dry-run", "1")]);
+        let want = match case.error {
+            None => format!("{}TASK OK\n", users_dry_run(&name)),
+            Some(error) => {
+                format!("(dry test run) starting sync for realm {name}\nTASK ERROR: {error}\n")
+            }
+        };
+        assert_eq!(log(&task), want, "{}", case.name);
+    }
+    assert_eq!(user_cfg(&s), before, "a dry run wrote user.cfg");
+
+    let case = |name: &str| {
+        let case = tls_cases()
+            .into_iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no TLS case {name}"));
+        dir.tls_realm(&no_tls, &case)
+    };
+    let tls = dir.tls.as_ref().expect("the TLS side");
+    let other_ca = tls.other_ca().to_string_lossy().into_owned();
+    let groups = [("group_dn", GROUPS), ("sync_attributes", SYNC_ATTRIBUTES)];
+    let ldaps = case("ldaps, CA file");
+    let mut wrong = groups.to_vec();
+    wrong.push(("capath", &other_ca));
+    let task = sync(&s, &realm_with(REALM, &ldaps, &wrong), &[("scope", "both")]);
+    assert_eq!(
+        log(&task),
+        format!("starting sync for realm dir\nTASK ERROR: {CERTIFICATE_VERIFY_FAILED}\n")
+    );
+    assert_eq!(user_cfg(&s), before, "a sync refused by TLS wrote user.cfg");
+
+    let task = sync(
+        &s,
+        &realm_with(REALM, &ldaps, &groups),
+        &[("scope", "both")],
+    );
+    assert!(
+        log(&task).ends_with("successfully updated users and groups configuration\nTASK OK\n"),
+        "{}",
+        log(&task)
+    );
+    assert_eq!(synced_lines(&user_cfg(&s)), sorted(FIRST_SYNC));
+
+    dir.modify(DIRECTORY_CHANGES);
+    let starttls = case("starttls, CA file");
+    let task = sync(
+        &s,
+        &realm_with(REALM, &starttls, &groups),
+        &[("scope", "both")],
+    );
+    assert!(
+        log(&task).contains("adding user 'frank@dir'\n"),
+        "{}",
+        log(&task)
+    );
+    assert!(user_cfg(&s).contains("user:frank@dir:1:0:Frank:Fox:frank@pve-access.test:::"));
+
+    // Where pve-sim's words differ from PVE's (rustls is no OpenSSL), the
+    // failure is a failed task all the same. Measured with PVE: a missing CA
+    // file is `SSL_ca_file /nonexistent.pem can't be used: No such file or
+    // directory at /usr/share/perl5/IO/Socket/SSL.pm line 464.`, TLS 1.1
+    // `SSL connect attempt failed error:0A00014D:SSL routines::legacy sigalg
+    // disallowed or unsupported`.
+    let mut missing = ldaps.clone();
+    missing.retain(|(k, _)| k != "capath");
+    missing.push(("capath".to_string(), "/nonexistent.pem".to_string()));
+    let old = case("ldaps");
+    let mut tls11 = old.clone();
+    tls11.push(("sslversion".to_string(), "tlsv1_1".to_string()));
+    for (props, error) in [
+        (
+            missing,
+            "SSL_ca_file /nonexistent.pem can't be used: No such file or directory",
+        ),
+        (
+            tls11,
+            "SSL connect attempt failed: pve-sim speaks TLS 1.2 and 1.3 only, not sslversion 'tlsv1_1' (PVE's OpenSSL refuses it too); set sslversion to tlsv1_2 or tlsv1_3",
+        ),
+    ] {
+        let task = sync(&s, &realm_with("odd", &props, &[]), &[("scope", "users")]);
+        assert_eq!(
+            log(&task),
+            format!("starting sync for realm odd\nTASK ERROR: {error}\n")
         );
     }
 }

@@ -10,7 +10,8 @@
 
 use pve_test_support::http::{form, Latin1};
 use pve_test_support::ldap::expected::{
-    sorted, synced_lines, DIRECTORY_CHANGES, FIRST_SYNC, GROUPS, PEOPLE, REALM, SYNC_ATTRIBUTES,
+    sorted, synced_lines, CERTIFICATE_VERIFY_FAILED, DIRECTORY_CHANGES, FIRST_SYNC, GROUPS, PEOPLE,
+    REALM, SYNC_ATTRIBUTES,
 };
 use pve_test_support::ldap::Directory;
 use pve_test_support::{module_under_test, msg, on_each_version, Server, Sim};
@@ -47,22 +48,28 @@ fn add_realm(sim: &Sim, params: &[(&str, &str)]) {
 
 /// The tests' LDAP realm `name` on `dir`, binding with `password`.
 fn ldap_realm(sim: &Sim, dir: &Directory, name: &str, password: &str) {
+    ldap_realm_with(sim, dir, name, password, &[]);
+}
+
+/// [`ldap_realm`] with `extra` parameters, which replace those of the same
+/// name (`port`).
+fn ldap_realm_with(sim: &Sim, dir: &Directory, name: &str, password: &str, extra: &[(&str, &str)]) {
     let port = dir.port.to_string();
-    add_realm(
-        sim,
-        &[
-            ("realm", name),
-            ("type", "ldap"),
-            ("server1", &dir.host),
-            ("port", &port),
-            ("base_dn", PEOPLE),
-            ("user_attr", "uid"),
-            ("bind_dn", &dir.bind_dn),
-            ("password", password),
-            ("group_dn", GROUPS),
-            ("sync_attributes", SYNC_ATTRIBUTES),
-        ],
-    );
+    let mut params = vec![
+        ("realm", name),
+        ("type", "ldap"),
+        ("server1", &dir.host),
+        ("port", &port),
+        ("base_dn", PEOPLE),
+        ("user_attr", "uid"),
+        ("bind_dn", &dir.bind_dn),
+        ("password", password),
+        ("group_dn", GROUPS),
+        ("sync_attributes", SYNC_ATTRIBUTES),
+    ];
+    params.retain(|(k, _)| extra.iter().all(|(e, _)| e != k));
+    params.extend_from_slice(extra);
+    add_realm(sim, &params);
 }
 
 /// user.cfg's lines about the realm and the ACL, read from the server's
@@ -280,6 +287,57 @@ fn a_failing_bind_fails_with_the_tasks_log(version: &str) {
     assert!(sim.state().users().iter().all(|u| !u.ends_with("@bad")));
 }
 
+/// A realm that reaches its directory over ldaps and checks its
+/// certificate against the directory's CA: check mode and the sync work as
+/// over plain LDAP; with a CA that did not sign the certificate, the sync
+/// fails with PVE's words and writes nothing.
+fn sync_over_ldaps_checking_the_certificate(version: &str) {
+    if !follows_tasks("sync_over_ldaps_checking_the_certificate") {
+        return;
+    }
+    let dir = Directory::start_with_tls();
+    let tls = dir.tls.as_ref().expect("the directory's TLS side");
+    let sim = server(version);
+    let ldaps_port = tls.ldaps_port.to_string();
+    let ca = tls.ca_cert.to_string_lossy().into_owned();
+    let other_ca = tls.other_ca().to_string_lossy().into_owned();
+    let over_ldaps = |capath| {
+        [
+            ("mode", "ldaps"),
+            ("port", ldaps_port.as_str()),
+            ("verify", "1"),
+            ("capath", capath),
+        ]
+    };
+    ldap_realm_with(&sim, &dir, REALM, &dir.bind_password, &over_ldaps(&ca));
+    ldap_realm_with(
+        &sim,
+        &dir,
+        "wrongca",
+        &dir.bind_password,
+        &over_ldaps(&other_ca),
+    );
+
+    let args = json!({"realm": REALM, "scope": "both"});
+    let mut check = args.clone();
+    check["_ansible_check_mode"] = json!(true);
+    let predicted = ok(&sim, check);
+    assert_eq!(ids(&predicted["added"]["users"]), USERS);
+    assert_eq!(synced(&sim), Vec::<String>::new(), "check mode wrote");
+    let done = ok(&sim, args);
+    assert_eq!(done["changed"], true);
+    assert_eq!(done["added"], predicted["added"]);
+    assert_eq!(synced(&sim), sorted(FIRST_SYNC));
+
+    let r = fail(&sim, json!({"realm": "wrongca", "scope": "both"}));
+    assert_eq!(
+        msg(&r),
+        format!("the sync of realm 'wrongca' failed: {CERTIFICATE_VERIFY_FAILED} (nothing was written; see the task's log)")
+    );
+    assert_eq!(synced(&sim), sorted(FIRST_SYNC));
+    assert!(sim.state().users().iter().all(|u| !u.ends_with("@wrongca")));
+}
+
 /// Refused before the sync is sent, on both servers.
 fn refusals_before_the_sync(version: &str) {
     let sim = server(version);
@@ -342,5 +400,6 @@ on_each_version!(
     check_mode_then_sync_then_nothing,
     directory_changes_with_each_remove_vanished,
     a_failing_bind_fails_with_the_tasks_log,
+    sync_over_ldaps_checking_the_certificate,
     refusals_before_the_sync,
 );

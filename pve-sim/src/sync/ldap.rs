@@ -1,22 +1,48 @@
 //! A minimal LDAPv3 client: what PVE's realm sync asks of a directory
 //! (Net::LDAP in `PVE::LDAP`): simple bind, subtree and base searches with
-//! the paged-results control, the root DSE. Errors read as Net::LDAP's
-//! `error` does (the server's diagnostic text, else the result code's
-//! description), so a task log says what PVE's says.
+//! the paged-results control, the root DSE, over plain TCP, TLS from the
+//! first byte (`ldaps`) or StartTLS. Errors read as Net::LDAP's `error`
+//! does (the server's diagnostic text, else the result code's
+//! description), and TLS failures as IO::Socket::SSL words the ones PVE's
+//! task log shows, so a task log says what PVE's says.
+//!
+//! TLS is set up as `PVE::Auth::LDAP` asks Net::LDAP for it ([`Tls`]):
+//! with `verify` off no certificate is checked at all; with it on, the
+//! chain must lead to a CA of `capath` (a PEM file, or a directory of
+//! OpenSSL hash links such as /etc/ssl/certs, the default) and the
+//! certificate must name the server as the realm names it. One protocol
+//! version is spoken, TLS 1.2 unless `sslversion` says 1.3.
 //!
 //! Why its own client: pve-sim is synchronous and threads per connection;
 //! the `ldap3` crate is async (tokio) even behind its sync API, and the
-//! three operations above are a few hundred lines of BER. TLS (`ldaps`,
-//! StartTLS) is not spoken yet: such a realm's sync fails with a message
-//! that says so.
+//! operations above are a few hundred lines of BER; TLS is the rustls
+//! pve-sim's HTTPS server uses.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+    SignatureScheme, StreamOwned,
+};
 
 /// Net::LDAP's connect timeout as PVE sets it.
 const TIMEOUT: Duration = Duration::from_secs(10);
 const PAGED_RESULTS: &str = "1.2.840.113556.1.4.319";
+const START_TLS: &str = "1.3.6.1.4.1.1466.20037";
+/// Where OpenSSL, and so PVE, looks for CAs when `capath` is not set.
+const SYSTEM_CAS: &str = "/etc/ssl/certs";
+/// What IO::Socket::SSL (OpenSSL 3) reports for a chain that leads to no
+/// trusted CA, measured with PVE's sync; it says nothing more specific
+/// (unknown CA, expired, ...), and neither does PVE's task log.
+const VERIFY_FAILED: &str =
+    "SSL connect attempt failed error:0A000086:SSL routines::certificate verify failed";
 /// Net::LDAP's code for a filter it cannot encode (LDAP_FILTER_ERROR).
 const FILTER_ERROR: u32 = 87;
 
@@ -97,6 +123,17 @@ fn describe(code: u32) -> String {
 /// unusable, as Net::LDAP then reports it.
 fn broken(what: &str) -> LdapError {
     LdapError(format!("Can't contact LDAP server ({what})"))
+}
+
+/// A failed read: the server closed the connection (Net::LDAP's
+/// `Unexpected EOF`, measured with PVE's sync when a realm speaks plain
+/// LDAP to an ldaps port), or another error of the connection.
+fn read_error(e: &std::io::Error) -> LdapError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        LdapError("Unexpected EOF".to_string())
+    } else {
+        broken(&os_text(e))
+    }
 }
 
 /// An OS error's text without Rust's `(os error N)`, as Perl's `$!` reads.
@@ -299,18 +336,257 @@ fn unescape(v: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+// ---- TLS ----
+
+/// How a realm reaches its directory: PVE's `mode` (or the deprecated
+/// `secure`); [`Tls`] holds the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    Plain,
+    /// TLS from the first byte.
+    Ldaps,
+    /// The StartTLS extended operation after connecting, before the bind.
+    StartTls,
+}
+
+/// The TLS settings of a realm, as `PVE::Auth::LDAP` hands them to
+/// Net::LDAP.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    pub verify: bool,
+    /// A CA file, or a directory of hash links; unset: the system's CAs.
+    pub capath: Option<String>,
+    /// `tlsv1_2` (PVE's default) or `tlsv1_3`.
+    pub sslversion: Option<String>,
+}
+
+impl Tls {
+    /// A rustls client configuration for these settings.
+    fn config(&self) -> Result<Arc<ClientConfig>, LdapError> {
+        let failed = |what: String| LdapError(format!("SSL connect attempt failed: {what}"));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        // IO::Socket::SSL's SSL_version names one version, not a minimum:
+        // PVE with its default tlsv1_2 talks TLS 1.2 to a directory that
+        // offers 1.3 (measured).
+        let version = match self.sslversion.as_deref().unwrap_or("tlsv1_2") {
+            "tlsv1_2" => &rustls::version::TLS12,
+            "tlsv1_3" => &rustls::version::TLS13,
+            other => {
+                return Err(failed(format!(
+                    "pve-sim speaks TLS 1.2 and 1.3 only, not sslversion '{other}' (PVE's OpenSSL refuses it too); set sslversion to tlsv1_2 or tlsv1_3"
+                )))
+            }
+        };
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[version])
+            .map_err(|e| failed(e.to_string()))?;
+        let config = if self.verify {
+            // An empty store (no CA in capath) fails every chain, as OpenSSL's.
+            let store = ca_store(self.capath.as_deref().unwrap_or(SYSTEM_CAS))?;
+            builder.with_root_certificates(store)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        };
+        Ok(Arc::new(config.with_no_client_auth()))
+    }
+}
+
+/// The CAs of `capath` as OpenSSL reads it for Net::LDAP: every
+/// certificate of a file; of a directory, those of the files named as
+/// `c_rehash` names its links (`<8 hex digits>.<n>`), as OpenSSL finds
+/// nothing else there (measured: a directory holding just `ca.pem` fails
+/// like a wrong CA). What cannot be read is named as IO::Socket::SSL names
+/// it (measured for a file).
+fn ca_store(capath: &str) -> Result<RootCertStore, LdapError> {
+    let path = Path::new(capath);
+    let files: Vec<_> = if path.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|e| {
+            LdapError(format!(
+                "SSL_ca_path {capath} can't be used: {}",
+                os_text(&e)
+            ))
+        })?;
+        entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(hash_link)
+            })
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut store = RootCertStore::empty();
+    for file in files {
+        let pem = std::fs::read(&file).map_err(|e| {
+            LdapError(format!(
+                "SSL_ca_file {} can't be used: {}",
+                file.display(),
+                os_text(&e)
+            ))
+        })?;
+        let mut reader = pem.as_slice();
+        store.add_parsable_certificates(rustls_pemfile::certs(&mut reader).filter_map(Result::ok));
+    }
+    Ok(store)
+}
+
+/// `0a1b2c3d.0`: the name of one of OpenSSL's hash links.
+fn hash_link(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(hash, n)| {
+        hash.len() == 8
+            && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Accepts any certificate: PVE's documented behaviour with `verify` off
+/// (its default), Net::LDAP's `verify => 'none'`. The handshake's
+/// signature is still checked, as OpenSSL does.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A failed handshake as PVE's task log words it (IO::Socket::SSL's
+/// texts, measured): a certificate not for this host, a chain to no
+/// trusted CA, else rustls' own description.
+fn handshake_error(e: &std::io::Error) -> LdapError {
+    let tls = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    LdapError(match tls {
+        Some(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => "hostname verification failed".to_string(),
+        Some(rustls::Error::InvalidCertificate(_)) => VERIFY_FAILED.to_string(),
+        Some(other) => format!("SSL connect attempt failed: {other}"),
+        None => format!("SSL connect attempt failed: {}", os_text(e)),
+    })
+}
+
+/// A TLS client on `sock`, its handshake done, the server's certificate
+/// checked for `host` (an IP address or a DNS name, as the realm names the
+/// server).
+fn tls_handshake(
+    sock: TcpStream,
+    host: &str,
+    config: Arc<ClientConfig>,
+) -> Result<Box<StreamOwned<ClientConnection, TcpStream>>, LdapError> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| LdapError(format!("SSL connect attempt failed: {host}: {e}")))?;
+    let conn = ClientConnection::new(config, name)
+        .map_err(|e| LdapError(format!("SSL connect attempt failed: {e}")))?;
+    let mut stream = Box::new(StreamOwned::new(conn, sock));
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .map_err(|e| handshake_error(&e))?;
+    }
+    Ok(stream)
+}
+
+/// The bytes under the LDAP messages.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 // ---- the connection ----
 
-/// An LDAP session over TCP.
+/// An LDAP session over TCP, or TLS over TCP.
 pub struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     next_id: i64,
 }
 
 impl Connection {
     /// Connects to the first of `servers` that answers on `port` (Net::LDAP
-    /// tries each in turn); the error is the last one's.
-    pub fn connect(servers: &[&str], port: u16) -> Result<Connection, LdapError> {
+    /// tries each in turn; with `ldaps` a server whose handshake fails
+    /// counts as not answering), then, for StartTLS, secures that one
+    /// connection; the error is the last one's.
+    pub fn connect(
+        servers: &[&str],
+        port: u16,
+        security: Security,
+        tls: &Tls,
+    ) -> Result<Connection, LdapError> {
+        let config = match security {
+            Security::Plain => None,
+            Security::Ldaps | Security::StartTls => Some(tls.config()?),
+        };
         let mut last = LdapError("no server given".to_string());
         for server in servers {
             let host = server.trim_start_matches('[').trim_end_matches(']');
@@ -322,16 +598,56 @@ impl Connection {
                 }
             };
             for addr in addrs {
-                match TcpStream::connect_timeout(&addr, TIMEOUT) {
-                    Ok(stream) => {
-                        let _ = stream.set_read_timeout(Some(TIMEOUT * 12));
-                        return Ok(Connection { stream, next_id: 1 });
+                let sock = match TcpStream::connect_timeout(&addr, TIMEOUT) {
+                    Ok(sock) => sock,
+                    Err(e) => {
+                        last = LdapError(os_text(&e));
+                        continue;
                     }
-                    Err(e) => last = LdapError(os_text(&e)),
+                };
+                let _ = sock.set_read_timeout(Some(TIMEOUT * 12));
+                let stream = match (&config, security) {
+                    (Some(config), Security::Ldaps) => {
+                        match tls_handshake(sock, host, config.clone()) {
+                            Ok(tls) => Stream::Tls(tls),
+                            Err(e) => {
+                                last = e;
+                                continue;
+                            }
+                        }
+                    }
+                    _ => Stream::Plain(sock),
+                };
+                let mut conn = Connection { stream, next_id: 1 };
+                if let (Some(config), Security::StartTls) = (config, security) {
+                    conn.start_tls(host, config)?;
                 }
+                return Ok(conn);
             }
         }
         Err(last)
+    }
+
+    /// The StartTLS extended operation, then the handshake on the same
+    /// socket. A refusal is the server's diagnostic (slapd without TLS:
+    /// `unsupported extended operation`), as Net::LDAP's `start_tls`
+    /// reports it.
+    fn start_tls(&mut self, host: &str, config: Arc<ClientConfig>) -> Result<(), LdapError> {
+        let id = self.send(tlv(0x77, &tlv(0x80, START_TLS.as_bytes())), None)?;
+        loop {
+            let msg = self.receive()?;
+            let (id_got, op, _) = split_message(&msg)?;
+            if id_got == id && op.tag == 0x78 {
+                result(op)?;
+                break;
+            }
+        }
+        let Stream::Plain(sock) = &self.stream else {
+            return Err(LdapError("TLS already started".to_string()));
+        };
+        let sock = sock.try_clone().map_err(|e| broken(&os_text(&e)))?;
+        self.stream = Stream::Tls(tls_handshake(sock, host, config)?);
+        Ok(())
     }
 
     fn send(&mut self, op: Vec<u8>, controls: Option<Vec<u8>>) -> Result<i64, LdapError> {
@@ -341,6 +657,7 @@ impl Connection {
         parts.extend(controls);
         self.stream
             .write_all(&seq(0x30, &parts))
+            .and_then(|()| self.stream.flush())
             .map_err(|e| broken(&os_text(&e)))?;
         Ok(id)
     }
@@ -350,7 +667,7 @@ impl Connection {
         let mut head = [0u8; 2];
         self.stream
             .read_exact(&mut head)
-            .map_err(|e| broken(&os_text(&e)))?;
+            .map_err(|e| read_error(&e))?;
         let mut len_bytes = Vec::new();
         let len = if head[1] < 0x80 {
             usize::from(head[1])
@@ -362,7 +679,7 @@ impl Connection {
             len_bytes.resize(n, 0);
             self.stream
                 .read_exact(&mut len_bytes)
-                .map_err(|e| broken(&os_text(&e)))?;
+                .map_err(|e| read_error(&e))?;
             len_bytes
                 .iter()
                 .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
@@ -370,7 +687,7 @@ impl Connection {
         let mut body = vec![0u8; len];
         self.stream
             .read_exact(&mut body)
-            .map_err(|e| broken(&os_text(&e)))?;
+            .map_err(|e| read_error(&e))?;
         let mut msg = head.to_vec();
         msg.extend(len_bytes);
         msg.extend(body);
@@ -584,6 +901,87 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn ca_directories_are_read_by_their_hash_links() {
+        for name in ["0a1b2c3d.0", "ABCDEF01.12"] {
+            assert!(hash_link(name), "{name}");
+        }
+        for name in [
+            "ca.pem",
+            "0a1b2c3d",
+            "0a1b2c3d.",
+            "0a1b2c3g.0",
+            "0a1b2c3d.pem",
+        ] {
+            assert!(!hash_link(name), "{name}");
+        }
+    }
+
+    /// Against a server that offers TLS 1.2 and 1.3 (pve-sim's own HTTPS
+    /// configuration), as slapd does.
+    #[test]
+    fn sslversion_is_the_one_version_spoken() {
+        use rustls::ProtocolVersion::{TLSv1_2, TLSv1_3};
+        let identity = crate::server::Identity::generate().expect("a certificate");
+        let server = identity.server_config().expect("a server configuration");
+        let negotiated = |sslversion: Option<&str>| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+            let addr = listener.local_addr().expect("the address");
+            let server = server.clone();
+            let serving = std::thread::spawn(move || {
+                let (mut sock, _) = listener.accept().expect("accept");
+                let mut conn = rustls::ServerConnection::new(server).expect("a TLS server");
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut sock).is_err() {
+                        break;
+                    }
+                }
+            });
+            let tls = Tls {
+                sslversion: sslversion.map(String::from),
+                ..Tls::default()
+            };
+            let sock = TcpStream::connect(addr).expect("connect");
+            let stream = tls_handshake(sock, "127.0.0.1", tls.config().expect("a client"))
+                .expect("a handshake");
+            let _ = serving.join();
+            stream.conn.protocol_version()
+        };
+        assert_eq!(negotiated(None), Some(TLSv1_2));
+        assert_eq!(negotiated(Some("tlsv1_2")), Some(TLSv1_2));
+        assert_eq!(negotiated(Some("tlsv1_3")), Some(TLSv1_3));
+        let old = Tls {
+            sslversion: Some("tlsv1_1".to_string()),
+            ..Tls::default()
+        };
+        assert!(old.config().is_err());
+    }
+
+    #[test]
+    fn handshake_failures_read_as_pves_task_log() {
+        let failing = |e: rustls::Error| {
+            handshake_error(&std::io::Error::new(std::io::ErrorKind::InvalidData, e)).0
+        };
+        assert_eq!(
+            failing(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName
+            )),
+            "hostname verification failed"
+        );
+        assert_eq!(
+            failing(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer
+            )),
+            VERIFY_FAILED
+        );
+        assert_eq!(
+            failing(rustls::Error::InvalidCertificate(CertificateError::Expired)),
+            VERIFY_FAILED
+        );
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof");
+        assert_eq!(handshake_error(&eof).0, "SSL connect attempt failed: eof");
     }
 
     #[test]

@@ -39,7 +39,7 @@ use crate::model::{AclNode, Group, PveVersion, RoleMap, User, UserCfg};
 use crate::perlstr;
 use crate::store::{Store, StoreError};
 use crate::tasks::{Task, Tasks};
-use ldap::{Connection, Entry};
+use ldap::{Connection, Entry, Security, Tls};
 
 /// What a sync brings over: users, groups or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,13 @@ pub struct RealmConfig {
     /// deprecated `secure`, else `ldap`.
     pub mode: Option<String>,
     pub secure: bool,
+    /// Check the directory's certificate (PVE's default: no).
     pub verify: bool,
+    /// With `verify`: a CA file or a directory of CAs; unset: the
+    /// system's (/etc/ssl/certs).
+    pub capath: Option<String>,
+    /// The one TLS version spoken: `tlsv1_2` (unset) or `tlsv1_3`.
+    pub sslversion: Option<String>,
     /// Unset: the root DSE's `defaultNamingContext` (AD's way).
     pub base_dn: Option<String>,
     pub bind_dn: Option<String>,
@@ -181,6 +187,8 @@ impl RealmConfig {
             mode: get("mode"),
             secure: get("secure").is_some_and(|v| ids::truthy(&v)),
             verify: get("verify").is_some_and(|v| ids::truthy(&v)),
+            capath: get("capath"),
+            sslversion: get("sslversion"),
             base_dn: get("base_dn"),
             bind_dn: get("bind_dn"),
             password,
@@ -535,14 +543,26 @@ fn read_directory(
         .mode
         .as_deref()
         .unwrap_or(if realm.secure { "ldaps" } else { "ldap" });
-    if mode != "ldap" {
-        return Err(format!(
-            "pve-sim cannot sync over TLS yet (mode '{mode}'): use mode 'ldap' against the simulator"
-        ));
-    }
+    let security = match mode {
+        "ldaps" => Security::Ldaps,
+        "ldap+starttls" => Security::StartTls,
+        _ => Security::Plain,
+    };
+    let default_port = if security == Security::Ldaps {
+        636
+    } else {
+        389
+    };
+    let tls = Tls {
+        verify: realm.verify,
+        capath: realm.capath.clone(),
+        sslversion: realm.sslversion.clone(),
+    };
     let mut servers = vec![realm.server1.as_str()];
     servers.extend(realm.server2.as_deref());
-    let mut conn = Connection::connect(&servers, realm.port.unwrap_or(389)).map_err(|e| e.0)?;
+    let mut conn =
+        Connection::connect(&servers, realm.port.unwrap_or(default_port), security, &tls)
+            .map_err(|e| e.0)?;
     match &realm.bind_dn {
         Some(dn) => {
             let password = realm

@@ -9,6 +9,11 @@
 //! // bind_dn dir.bind_dn, password dir.bind_password
 //! dir.modify("dn: uid=erin,ou=people,dc=pve-access,dc=test\nchangetype: delete\n");
 //! assert!(!dir.search("(uid=erin)").contains("uid: erin"));
+//!
+//! // TLS too: StartTLS on dir.port, ldaps on tls.ldaps_port, a certificate
+//! // for 127.0.0.1 and localhost from the CA in tls.ca_cert.
+//! let dir = pve_test_support::ldap::Directory::start_with_tls();
+//! let tls = dir.tls.as_ref().unwrap();
 //! ```
 
 use std::fs;
@@ -38,23 +43,57 @@ pub struct Directory {
     pub bind_password: String,
     /// The file that holds `bind_password` (for clients that read one).
     pub bind_password_file: PathBuf,
+    /// What a directory started with TLS serves beyond `url`.
+    pub tls: Option<Tls>,
     /// slapd's own directory (config, database, log) inside `parent`.
     dir: PathBuf,
     parent: PathBuf,
 }
 
+/// The TLS side of a [`Directory`]: StartTLS on its `port`, and ldaps.
+#[derive(Debug)]
+pub struct Tls {
+    /// ldaps (TLS from the first byte) on 127.0.0.1.
+    pub ldaps_port: u16,
+    /// The PEM file of the throwaway CA that signed the server's
+    /// certificate (for 127.0.0.1 and localhost).
+    pub ca_cert: PathBuf,
+}
+
+impl Tls {
+    /// That CA as an OpenSSL hashed directory (a hash link to `ca_cert`),
+    /// as /etc/ssl/certs holds the system's CAs.
+    pub fn ca_dir(&self) -> PathBuf {
+        self.ca_cert.with_file_name("cas")
+    }
+
+    /// A CA that signed nothing this directory serves.
+    pub fn other_ca(&self) -> PathBuf {
+        self.ca_cert.with_file_name("other-ca.pem")
+    }
+}
+
 impl Directory {
     /// A directory loaded with the fixture.
     pub fn start() -> Directory {
-        Directory::start_with(&workspace_root().join("tests/fixtures/ldap/directory.ldif"))
+        Directory::launch(&fixture(), false)
+    }
+
+    /// A directory loaded with the fixture that serves TLS too (see [`Tls`]).
+    pub fn start_with_tls() -> Directory {
+        Directory::launch(&fixture(), true)
     }
 
     /// A directory loaded with `ldif` (its suffix must be the fixture's,
     /// `dc=pve-access,dc=test`, with the bind account in it).
     pub fn start_with(ldif: &Path) -> Directory {
+        Directory::launch(ldif, false)
+    }
+
+    fn launch(ldif: &Path, tls: bool) -> Directory {
         let parent = unique_temp_dir("pve-access-ldap");
         let dir = parent.join("slapd");
-        let out = slapd(&["start".as_ref(), dir.as_os_str(), ldif.as_os_str()]);
+        let out = slapd(&["start".as_ref(), dir.as_os_str(), ldif.as_os_str()], tls);
         let ready: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
                 "scripts/slapd.sh start printed no JSON ({e}): {}",
@@ -67,14 +106,21 @@ impl Directory {
                 .unwrap_or_else(|| panic!("scripts/slapd.sh start: no {key} in {ready}"))
                 .to_string()
         };
+        let port = |key: &str| {
+            ready[key]
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or_else(|| panic!("scripts/slapd.sh start: no {key} in {ready}"))
+        };
         let bind_password_file = PathBuf::from(text("bind_password_file"));
         Directory {
             url: text("url"),
             host: text("host"),
-            port: ready["port"]
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or_else(|| panic!("scripts/slapd.sh start: no port in {ready}")),
+            port: port("port"),
+            tls: tls.then(|| Tls {
+                ldaps_port: port("ldaps_port"),
+                ca_cert: PathBuf::from(text("ca_cert")),
+            }),
             base_dn: text("base_dn"),
             bind_dn: text("bind_dn"),
             bind_password: fs::read_to_string(&bind_password_file)
@@ -112,7 +158,10 @@ impl Directory {
 
     /// The entries under the base that match `filter`, as LDIF text.
     pub fn search(&self, filter: &str) -> String {
-        let out = slapd(&["search".as_ref(), self.dir.as_os_str(), filter.as_ref()]);
+        let out = slapd(
+            &["search".as_ref(), self.dir.as_os_str(), filter.as_ref()],
+            false,
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -131,6 +180,43 @@ impl Directory {
     }
 }
 
+impl Directory {
+    /// The realm properties (domains.cfg names, values as `pvesh` takes
+    /// them) that reach this TLS directory, or `no_tls`, as `case` says;
+    /// the bind account and base are the caller's.
+    pub fn tls_realm(&self, no_tls: &Directory, case: &expected::TlsCase) -> Vec<(String, String)> {
+        use expected::{Ca, Port};
+        let tls = self.tls.as_ref().expect("a directory started with TLS");
+        let port = match case.port {
+            Port::Ldap => self.port,
+            Port::Ldaps => tls.ldaps_port,
+            Port::NoTls => no_tls.port,
+        };
+        let mut props = vec![
+            ("server1", case.server.clone().unwrap_or(self.host.clone())),
+            ("port", port.to_string()),
+        ];
+        if case.mode == "secure" {
+            props.push(("secure", "1".to_string()));
+        } else {
+            props.push(("mode", case.mode.to_string()));
+        }
+        if let Some(ca) = case.verify {
+            props.push(("verify", "1".to_string()));
+            let capath = match ca {
+                Ca::System => None,
+                Ca::File => Some(tls.ca_cert.clone()),
+                Ca::HashedDir => Some(tls.ca_dir()),
+                Ca::PlainDir => tls.ca_cert.parent().map(Path::to_path_buf),
+                Ca::Other => Some(tls.other_ca()),
+            };
+            props.extend(capath.map(|p| ("capath", p.to_string_lossy().into_owned())));
+        }
+        props.extend(case.sslversion.map(|v| ("sslversion", v.to_string())));
+        props.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+}
+
 impl Drop for Directory {
     fn drop(&mut self) {
         let _ = Command::new(slapd_script())
@@ -145,10 +231,16 @@ fn slapd_script() -> PathBuf {
     workspace_root().join("scripts/slapd.sh")
 }
 
-/// Runs `scripts/slapd.sh args`; panics with its stderr when it fails.
-fn slapd(args: &[&std::ffi::OsStr]) -> Output {
+fn fixture() -> PathBuf {
+    workspace_root().join("tests/fixtures/ldap/directory.ldif")
+}
+
+/// Runs `scripts/slapd.sh args` (`SLAPD_TLS=1` with `tls`); panics with
+/// its stderr when it fails.
+fn slapd(args: &[&std::ffi::OsStr], tls: bool) -> Output {
     let out = Command::new(slapd_script())
         .args(args)
+        .env("SLAPD_TLS", if tls { "1" } else { "" })
         .stdin(Stdio::null())
         .output()
         .expect("run scripts/slapd.sh");
@@ -209,6 +301,189 @@ pub mod expected {
          adding group 'admins-dir'\n\
          adding group 'operators-dir'\n\
          successfully updated groups configuration\n";
+
+    /// What IO::Socket::SSL (OpenSSL 3) reports, and so PVE's task log
+    /// says, when the directory's certificate chain leads to no CA it trusts.
+    pub const CERTIFICATE_VERIFY_FAILED: &str =
+        "SSL connect attempt failed error:0A000086:SSL routines::certificate verify failed";
+
+    /// Where a TLS case's realm connects to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Port {
+        /// The ldap:// port of the TLS directory (StartTLS allowed).
+        Ldap,
+        /// Its ldaps:// port.
+        Ldaps,
+        /// The ldap:// port of a directory without TLS.
+        NoTls,
+    }
+
+    /// The CAs a verifying realm is given (`capath`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Ca {
+        /// No `capath`: the system's CAs, which do not include the test CA.
+        System,
+        /// The test CA's PEM file.
+        File,
+        /// The test CA as an OpenSSL hashed directory.
+        HashedDir,
+        /// A directory with the CA's PEM file but no hash links.
+        PlainDir,
+        /// A CA that signed nothing there.
+        Other,
+    }
+
+    /// One way of reaching a TLS directory, and what PVE's sync (a dry run
+    /// of scope `users`) makes of it, measured with pve-oracle (9.1, 8.4).
+    #[derive(Debug, Clone)]
+    pub struct TlsCase {
+        pub name: &'static str,
+        /// `mode` of the realm; `secure` sets the deprecated `secure 1`
+        /// instead.
+        pub mode: &'static str,
+        pub port: Port,
+        /// `verify 1` with these CAs; `None`: no `verify` (PVE's default, off).
+        pub verify: Option<Ca>,
+        /// `server1`, when not the directory's `host` (127.0.0.1).
+        pub server: Option<String>,
+        pub sslversion: Option<&'static str>,
+        /// The task's error; `None`: the sync works.
+        pub error: Option<&'static str>,
+    }
+
+    /// The cases measured.
+    pub fn tls_cases() -> Vec<TlsCase> {
+        let case = |name, mode, port, verify, error| TlsCase {
+            name,
+            mode,
+            port,
+            verify,
+            server: None,
+            sslversion: None,
+            error,
+        };
+        let verify_failed = Some(CERTIFICATE_VERIFY_FAILED);
+        let mut cases = vec![
+            case("ldaps", "ldaps", Port::Ldaps, None, None),
+            case("starttls", "ldap+starttls", Port::Ldap, None, None),
+            case("secure", "secure", Port::Ldaps, None, None),
+            case("ldaps, CA file", "ldaps", Port::Ldaps, Some(Ca::File), None),
+            case(
+                "starttls, CA file",
+                "ldap+starttls",
+                Port::Ldap,
+                Some(Ca::File),
+                None,
+            ),
+            case(
+                "ldaps, hashed CA directory",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::HashedDir),
+                None,
+            ),
+            // OpenSSL finds CAs in a directory by their hash links only.
+            case(
+                "ldaps, CA directory without hash links",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::PlainDir),
+                verify_failed,
+            ),
+            case(
+                "ldaps, system CAs",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::System),
+                verify_failed,
+            ),
+            case(
+                "ldaps, wrong CA",
+                "ldaps",
+                Port::Ldaps,
+                Some(Ca::Other),
+                verify_failed,
+            ),
+            case(
+                "starttls, wrong CA",
+                "ldap+starttls",
+                Port::Ldap,
+                Some(Ca::Other),
+                verify_failed,
+            ),
+            case(
+                "starttls, no TLS on the server",
+                "ldap+starttls",
+                Port::NoTls,
+                None,
+                Some("unsupported extended operation"),
+            ),
+            case(
+                "plain ldap to the ldaps port",
+                "ldap",
+                Port::Ldaps,
+                None,
+                Some("ldap bind failed: Unexpected EOF"),
+            ),
+            TlsCase {
+                server: Some("localhost".to_string()),
+                ..case(
+                    "ldaps, CA file, by name",
+                    "ldaps",
+                    Port::Ldaps,
+                    Some(Ca::File),
+                    None,
+                )
+            },
+            TlsCase {
+                sslversion: Some("tlsv1_3"),
+                ..case("ldaps, TLS 1.3", "ldaps", Port::Ldaps, None, None)
+            },
+        ];
+        // Only where the machine has a name for 127.0.0.1 that the
+        // certificate is not for.
+        if let Some(alias) = loopback_alias() {
+            cases.push(TlsCase {
+                server: Some(alias),
+                ..case(
+                    "ldaps, CA file, a name the certificate is not for",
+                    "ldaps",
+                    Port::Ldaps,
+                    Some(Ca::File),
+                    Some("hostname verification failed"),
+                )
+            });
+        }
+        cases
+    }
+
+    /// Another name of 127.0.0.1 in /etc/hosts than `localhost`.
+    fn loopback_alias() -> Option<String> {
+        let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+        hosts.lines().find_map(|line| {
+            let mut fields = line.split('#').next()?.split_whitespace();
+            (fields.next()? == "127.0.0.1")
+                .then(|| fields.find(|n| !n.starts_with("localhost")))
+                .flatten()
+                .map(str::to_string)
+        })
+    }
+
+    /// The log of a dry run of scope `users` on the fixture, for a realm
+    /// `realm` that has synced nothing yet.
+    pub fn users_dry_run(realm: &str) -> String {
+        let adding: String = super::FIXTURE_USERS
+            .iter()
+            .map(|u| format!("adding user '{u}@{realm}'\n"))
+            .collect();
+        format!(
+            "(dry test run) starting sync for realm {realm}\n\
+             got data from server, updating users\n\
+             syncing users (remove-vanished opts: none)\n\
+             {adding}\n\
+             NOTE: Dry test run, changes were NOT written to the configuration.\n"
+        )
+    }
 
     /// The directory after people came and went: bob's mail changed, erin
     /// and the admins group are gone, frank and the devs group are new.

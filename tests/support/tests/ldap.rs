@@ -58,3 +58,59 @@ fn only_the_bind_account_reads() {
         "a wrong bind password was accepted"
     );
 }
+
+/// With TLS: StartTLS on the ldap port and TLS from the first byte on the
+/// ldaps port, both with a certificate for 127.0.0.1 that the directory's
+/// CA signed; a directory without TLS refuses StartTLS.
+#[test]
+fn serves_tls_with_a_certificate_of_its_ca() {
+    let dir = Directory::start_with_tls();
+    let tls = dir
+        .tls
+        .as_ref()
+        .expect("a TLS directory's ldaps port and CA");
+    let password_file = dir.bind_password_file.to_string_lossy().into_owned();
+    let whoami = dir.client(
+        "ldapwhoami",
+        &["-x", "-ZZ", "-D", &dir.bind_dn, "-y", &password_file],
+    );
+    assert!(
+        whoami.status.success(),
+        "StartTLS: {}",
+        String::from_utf8_lossy(&whoami.stderr)
+    );
+
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(&tls.ca_cert).expect("read the CA");
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots
+            .add(cert.expect("a PEM certificate"))
+            .expect("add the CA");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(dir.host.as_str())
+        .expect("an IP address")
+        .to_owned();
+    let mut conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("a TLS client");
+    let mut sock = TcpStream::connect((dir.host.as_str(), tls.ldaps_port)).expect("connect");
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock)
+            .expect("the ldaps port's certificate verifies against the CA");
+    }
+
+    let plain = Directory::start();
+    assert!(plain.tls.is_none());
+    let refused = plain.client("ldapwhoami", &["-x", "-ZZ"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unsupported extended operation"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -5,7 +5,7 @@
 //! held to: the task log PVE prints line by line, the UPID, the task's end
 //! status, and what user.cfg holds afterwards, for each scope, dry run,
 //! `enable-new` and each `remove-vanished` option, after the directory
-//! changed. Skipped without pve-oracle (failed with `PVE_REQUIRE_ORACLE=1`).
+//! changed, and over TLS (ldaps, StartTLS, certificate checks). Skipped without pve-oracle (failed with `PVE_REQUIRE_ORACLE=1`).
 //!
 //! The sync runs as a forked worker task, which logs to
 //! `/var/log/pve/tasks` (not under the state directory). Each node gets a
@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 
 use pve_test_support::http::{form, show_bytes, Latin1};
 use pve_test_support::ldap::expected::{
-    sorted, synced_lines, vanished_cases, DIRECTORY_CHANGES, FIRST_DRY_RUN, FIRST_SYNC, GROUPS,
-    GROUPS_SYNC, PEOPLE, REALM, SYNC_ATTRIBUTES,
+    sorted, synced_lines, tls_cases, users_dry_run, vanished_cases, CERTIFICATE_VERIFY_FAILED,
+    DIRECTORY_CHANGES, FIRST_DRY_RUN, FIRST_SYNC, GROUPS, GROUPS_SYNC, PEOPLE, REALM,
+    SYNC_ATTRIBUTES,
 };
 use pve_test_support::ldap::Directory;
 use pve_test_support::{on_each_version, require_oracle, LocalNode, Server, Sim, UserCfg, Value};
@@ -151,7 +152,8 @@ impl Node {
     }
 
     /// A realm of `kind` (`ldap`, `ad`) on `dir`, binding with `password`,
-    /// with `extra` options.
+    /// with `extra` options (a `--server1` or `--port` there replaces
+    /// `dir`'s).
     fn realm(&self, dir: &Directory, realm: &str, kind: &str, password: &str, extra: &[&str]) {
         let port = dir.port.to_string();
         let mut args = vec![
@@ -161,15 +163,16 @@ impl Node {
             realm,
             "--type",
             kind,
-            "--server1",
-            &dir.host,
-            "--port",
-            &port,
             "--bind_dn",
             &dir.bind_dn,
             "--password",
             password,
         ];
+        for (flag, value) in [("--server1", dir.host.as_str()), ("--port", &port)] {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
         args.extend_from_slice(extra);
         self.ok(&args);
     }
@@ -579,7 +582,103 @@ fn the_api_returns_the_upid_and_the_task_runs_on(version: &str) {
     );
 }
 
+/// The sync over TLS (ldaps, StartTLS, the deprecated `secure`), with and
+/// without certificate checks: the dry run of each measured case
+/// (`expected::tls_cases`), then real syncs verifying against the test CA,
+/// and one against a wrong CA that writes nothing.
+fn sync_over_tls(version: &str) {
+    let Some(node) = Node::new(version) else {
+        return;
+    };
+    let dir = Directory::start_with_tls();
+    let no_tls = Directory::start();
+    let realm_with = |realm: &str, props: &[(String, String)], extra: &[&str]| {
+        let flags: Vec<String> = props.iter().map(|(k, _)| format!("--{k}")).collect();
+        let mut args = vec!["--base_dn", PEOPLE, "--user_attr", "uid"];
+        for (flag, (_, value)) in flags.iter().zip(props) {
+            args.extend([flag.as_str(), value.as_str()]);
+        }
+        args.extend_from_slice(extra);
+        node.realm(&dir, realm, "ldap", &dir.bind_password, &args);
+    };
+    for (i, case) in tls_cases().iter().enumerate() {
+        let realm = format!("tls{i}");
+        realm_with(&realm, &dir.tls_realm(&no_tls, case), &[]);
+        let run = node.sync(&realm, &["--scope", "users", "--dry-run", "1"]);
+        match case.error {
+            None => assert_eq!(run.log(), users_dry_run(&realm), "{}", case.name),
+            Some(error) => {
+                assert_eq!(run.stderr, format!("{error}\n"), "{}", case.name);
+                assert_eq!(
+                    run.log(),
+                    format!("(dry test run) starting sync for realm {realm}\n"),
+                    "{}",
+                    case.name
+                );
+            }
+        }
+    }
+
+    let ldaps = tls_cases()
+        .into_iter()
+        .find(|c| c.name == "ldaps, CA file")
+        .expect("the ldaps case");
+    let props = dir.tls_realm(&no_tls, &ldaps);
+    let capath = dir.tls.as_ref().map(|t| t.other_ca()).unwrap_or_default();
+    realm_with(
+        REALM,
+        &props,
+        &["--group_dn", GROUPS, "--sync_attributes", SYNC_ATTRIBUTES],
+    );
+    node.ok(&[
+        "set",
+        "/access/domains/dir",
+        "--capath",
+        &capath.to_string_lossy(),
+    ]);
+    let before = node.user_cfg();
+    let run = node.sync(REALM, &["--scope", "both"]);
+    assert_eq!(run.stderr, format!("{CERTIFICATE_VERIFY_FAILED}\n"));
+    assert_eq!(
+        node.user_cfg(),
+        before,
+        "a sync refused by TLS wrote user.cfg"
+    );
+
+    let capath = &props.iter().find(|(k, _)| k == "capath").expect("capath").1;
+    node.ok(&["set", "/access/domains/dir", "--capath", capath]);
+    let run = node.sync(REALM, &["--scope", "both"]);
+    assert!(
+        run.log()
+            .ends_with("successfully updated users and groups configuration\n"),
+        "{}{}",
+        run.log(),
+        run.stderr
+    );
+    assert_eq!(synced_lines(&node.user_cfg()), sorted(FIRST_SYNC));
+
+    let port = dir.port.to_string();
+    node.ok(&[
+        "set",
+        "/access/domains/dir",
+        "--mode",
+        "ldap+starttls",
+        "--port",
+        &port,
+    ]);
+    dir.modify(DIRECTORY_CHANGES);
+    let run = node.sync(REALM, &["--scope", "both"]);
+    assert!(
+        run.log().contains("adding user 'frank@dir'\n"),
+        "{}{}",
+        run.log(),
+        run.stderr
+    );
+    assert!(node.state().user("frank@dir").is_some());
+}
+
 on_each_version!(
+    sync_over_tls,
     the_api_returns_the_upid_and_the_task_runs_on,
     ldap_realm_login_needs_the_synced_user,
     dry_run_prints_what_it_would_do_and_writes_nothing,
