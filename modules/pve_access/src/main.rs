@@ -138,18 +138,13 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     plan::add_purged(&mut d, &server)?;
     plan::check_references(&d, &server)?;
     let extra = read_extra(&client, &d, &server)?;
-    let caller = pve_user::caller(&client, m);
-    let planned = plan::plan(&d, &server, &extra, &caller, m.check_mode)?;
+    let login = plan::Login {
+        caller: pve_user::caller(&client, m),
+        authid: client.identity().authid().to_string(),
+        allow_self_lockout: m.params.bool("allow_self_lockout").unwrap_or(false),
+    };
+    let planned = plan::plan(&d, &server, &extra, &login, m.check_mode)?;
     self_lockout::enforce(&client, &m.params, &planned.lockout)?;
-    if let Some(version) = &extra.version {
-        let server = pve_token::plan::Server {
-            version: pve_token::plan::parse_version(version).unwrap_or_default(),
-            token_acl: Vec::new(),
-        };
-        for t in &planned.regenerated {
-            pve_token::plan::refuse_recreating_itself(t, client.identity().authid(), &server)?;
-        }
-    }
     for w in &planned.warnings {
         m.warn(w.clone());
     }

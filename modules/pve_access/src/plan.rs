@@ -312,8 +312,16 @@ pub struct Planned {
     /// What the run takes away, for the self-lockout rule.
     pub lockout: Vec<Change>,
     pub warnings: Vec<String>,
-    /// Regenerated tokens (the caller's own must not be recreated).
-    pub regenerated: Vec<pve_token::plan::Desired>,
+}
+
+/// Who the module authenticates as, for what only the login itself cannot
+/// have done to it.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub caller: pve_user::plan::Caller,
+    /// `user@realm` or a full token id.
+    pub authid: String,
+    pub allow_self_lockout: bool,
 }
 
 /// Plans every object with its module's planner against the state read
@@ -322,7 +330,7 @@ pub fn plan(
     d: &Declaration,
     s: &Server,
     extra: &Extra,
-    caller: &pve_user::plan::Caller,
+    login: &Login,
     check_mode: bool,
 ) -> Result<Planned, Refused> {
     let mut out = Planned {
@@ -330,7 +338,6 @@ pub fn plan(
         batches: Vec::new(),
         lockout: Vec::new(),
         warnings: Vec::new(),
-        regenerated: Vec::new(),
     };
     let mut writes: Vec<(Phase, Batch)> = Vec::new();
     let removed = |st: State, present: Phase, gone: Phase| {
@@ -391,7 +398,7 @@ pub fn plan(
         };
         out.lockout
             .extend(pve_user::plan::lockout_changes(u, &current));
-        let mut p = pve_user::plan::plan(u, &current, caller, check_mode)?;
+        let mut p = pve_user::plan::plan(u, &current, &login.caller, check_mode)?;
         let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::User {
             userid: u.userid.clone(),
             password: u.password.clone(),
@@ -454,8 +461,13 @@ pub fn plan(
                 .cloned()
                 .collect(),
         });
-        if matches!(action, pve_token::plan::Action::Regenerate(_)) {
-            out.regenerated.push(t.clone());
+        // Without allow_self_lockout the self-lockout rule refuses this
+        // first, with the option to name; with it, the recreation is what
+        // cannot be allowed.
+        if let (pve_token::plan::Action::Regenerate(_), Some(server), true) =
+            (&action, &server, login.allow_self_lockout)
+        {
+            pve_token::plan::refuse_recreating_itself(t, &login.authid, server)?;
         }
         let mut p = pve_token::plan::plan(t, &action, server.as_ref(), check_mode)?;
         let phase = removed(t.state, Phase::Tokens, Phase::TokensRemoved);

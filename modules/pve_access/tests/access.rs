@@ -355,6 +355,23 @@ fn no_self_lockout(version: &str) {
         msg(&r)
     );
     assert!(sim.state().token("ci@pve!run").is_some());
+
+    // Regenerating the token it runs with: the self-lockout rule speaks
+    // first; past it, before 9.1, the re-creation is refused all the same.
+    let regenerate = with_api_token(
+        json!({"tokens": [{"tokenid": "ci@pve!run", "regenerate": true}]}),
+        &format!("ci@pve!run={SECRET}"),
+    );
+    let r = fail(&sim, regenerate.clone());
+    assert!(msg(&r).contains("allow_self_lockout: true"), "{}", msg(&r));
+    if version == "8.4" {
+        let mut allowed = regenerate;
+        allowed["allow_self_lockout"] = json!(true);
+        sim.clear_requests();
+        let r = fail(&sim, allowed);
+        assert!(msg(&r).contains("with itself on PVE 8.4"), "{}", msg(&r));
+        assert_eq!(sim.writes(), Vec::<String>::new());
+    }
 }
 
 /// A write that fails half way says what was done and what was not; the

@@ -86,11 +86,16 @@ fn server() -> Server {
     }
 }
 
-fn caller() -> pve_user::plan::Caller {
-    pve_user::plan::Caller {
-        userid: "root@pam".into(),
-        token: false,
-        password: None,
+/// root@pam with a password.
+fn root() -> Login {
+    Login {
+        caller: pve_user::plan::Caller {
+            userid: "root@pam".into(),
+            token: false,
+            password: None,
+        },
+        authid: "root@pam".into(),
+        allow_self_lockout: false,
     }
 }
 
@@ -99,7 +104,7 @@ fn planned(d: &Declaration, s: &Server, check_mode: bool) -> Planned {
         realms: Some(vec!["pam".into(), "pve".into()]),
         ..Extra::default()
     };
-    plan(d, s, &extra, &caller(), check_mode).unwrap()
+    plan(d, s, &extra, &root(), check_mode).unwrap()
 }
 
 /// Every write of the run as `METHOD path`, in order.
@@ -366,4 +371,34 @@ fn the_diff_shows_the_changed_objects_by_kind_and_id() {
         p.view(false, |_, v| v)["users"]["ci@pve"]["comment"],
         Value::Null
     );
+}
+
+#[test]
+fn a_token_regenerating_itself_before_9_1_is_refused_only_past_the_self_lockout_rule() {
+    let d = decl(json!({"tokens": [{"tokenid": "ci@pve!run", "regenerate": true}]}));
+    let s = server();
+    let extra = Extra {
+        version: Some("8.4.1".into()),
+        ..Extra::default()
+    };
+    let mut login = root();
+    login.authid = "ci@pve!run".into();
+    // Without allow_self_lockout the plan names the change and the rule
+    // refuses it, with its own message.
+    let p = plan(&d, &s, &extra, &login, false).unwrap();
+    assert!(p
+        .lockout
+        .contains(&Change::TokenRegenerated("ci@pve!run".into())));
+    login.allow_self_lockout = true;
+    let e = plan(&d, &s, &extra, &login, false).unwrap_err().0;
+    assert!(
+        e.starts_with("cannot regenerate token 'ci@pve!run' with itself on PVE 8.4"),
+        "{e}"
+    );
+    // PVE 9.1 regenerates in place: nothing to refuse.
+    let newer = Extra {
+        version: Some("9.1.1".into()),
+        ..Extra::default()
+    };
+    assert!(plan(&d, &s, &newer, &login, false).is_ok());
 }
