@@ -43,6 +43,7 @@ use pve_module::{apply, words, Progress, Resource, State, Step};
 
 use declare::Declaration;
 use plan::{Batch, Extra, Server, Settle};
+use pve_pool::plan::Shape;
 
 fn list_of(name: &'static str, items: Spec) -> Opt {
     Opt::new(name, Kind::List)
@@ -72,6 +73,7 @@ fn purge_options() -> Spec {
         Opt::bool("tokens").default(false),
         Opt::bool("groups").default(false),
         Opt::bool("roles").default(false),
+        Opt::bool("pools").default(false),
         Opt::dict("acl").suboptions(acl),
     ])
 }
@@ -84,6 +86,7 @@ fn spec() -> Spec {
         list_of("acl", acl_item()),
         // Token ids and settings, not their secrets.
         list_of("tokens", pve_token::options()).not_secret(),
+        list_of("pools", pve_pool::options()),
         Opt::dict("purge").suboptions(purge_options()),
         self_lockout::option(),
     ])
@@ -101,8 +104,45 @@ fn read(client: &Client) -> Result<Server, ApiError> {
         groups: access::list_groups(client)?,
         roles: access::list_roles(client)?,
         acl: access::list_acl(client)?,
+        pools: None,
         now: time::now(),
     })
+}
+
+/// The pools, when [`plan::needs_pools`]: `GET /pools` (the ids), then
+/// one `GET /pools?poolid=` per pool [`plan::pools_to_read`] names (the
+/// first also tells the API shape; when none is read but pools are
+/// declared, the first declared one is asked for that), and
+/// `GET /cluster/resources` when a pool gains members.
+fn read_pools(client: &Client, d: &Declaration) -> Result<Option<plan::Pools>, ApiError> {
+    if !plan::needs_pools(d) {
+        return Ok(None);
+    }
+    let ids = pve_pool::pool_ids(client)?;
+    let mut wanted = plan::pools_to_read(d, &ids);
+    if wanted.is_empty() {
+        wanted.extend(d.pools.first().map(|p| p.poolid.clone()));
+    }
+    let mut pools = plan::Pools {
+        shape: Shape::Param,
+        ids,
+        read: Vec::new(),
+        cluster: None,
+    };
+    for (i, poolid) in wanted.iter().enumerate() {
+        let pool = if i == 0 {
+            let (shape, pool) = pve_pool::read_pool_and_shape(client, poolid)?;
+            pools.shape = shape;
+            pool
+        } else {
+            pve_pool::read_pool(client, pools.shape, poolid)?
+        };
+        pools.read.extend(pool);
+    }
+    if plan::needs_cluster(d, &pools) {
+        pools.cluster = Some(pve_pool::read_cluster(client)?);
+    }
+    Ok(Some(pools))
 }
 
 /// What only some runs need.
@@ -134,9 +174,11 @@ fn read_extra(client: &Client, d: &Declaration, s: &Server) -> Result<Extra, Api
 fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let mut d = Declaration::from_params(&m.params)?;
     let client = Client::connect(&m.params)?;
-    let server = read(&client)?;
-    plan::add_purged(&mut d, &server)?;
+    let mut server = read(&client)?;
+    server.pools = read_pools(&client, &d)?;
+    let mut warnings = plan::add_purged(&mut d, &server)?;
     plan::check_references(&d, &server)?;
+    warnings.extend(plan::check_pool_paths(&d, &server, m.check_mode)?);
     let extra = read_extra(&client, &d, &server)?;
     let login = plan::Login {
         caller: pve_user::caller(&client, m),
@@ -145,7 +187,7 @@ fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     };
     let planned = plan::plan(&d, &server, &extra, &login, m.check_mode)?;
     self_lockout::enforce(&client, &m.params, &planned.lockout)?;
-    for w in &planned.warnings {
+    for w in warnings.iter().chain(&planned.warnings) {
         m.warn(w.clone());
     }
     for batch in &planned.batches {
@@ -256,6 +298,17 @@ fn with_module<F: WithModule>(settle: &Settle, f: F) -> F::Out {
         Settle::Role { roleid, settle } => f.call(
             &pve_role::RoleResource {
                 roleid: roleid.clone(),
+            },
+            settle,
+        ),
+        Settle::Pool {
+            poolid,
+            shape,
+            settle,
+        } => f.call(
+            &pve_pool::PoolResource {
+                poolid: poolid.clone(),
+                shape: *shape,
             },
             settle,
         ),
