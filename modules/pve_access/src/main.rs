@@ -1,23 +1,35 @@
 //! `pve_access`: the Ansible module that converges the whole access
 //! configuration of a Proxmox VE cluster (users, groups, roles, ACL
-//! entries, API tokens) to one declaration, in one task.
+//! entries, API tokens, resource pools) to one declaration, in one task.
 //!
 //! Each item takes the options of its single module (`pve_user`,
-//! `pve_group`, `pve_role`, `pve_acl`'s entries, `pve_token`) with the same
-//! names and meanings, and is planned by that module's own planner: what a
-//! single task would do, this does, with the same checks and messages. The
-//! state is read once, one request per kind (`/access/users?full=1` with
-//! the tokens, `/access/groups`, `/access/roles`, `/access/acl`); the whole
-//! declaration is checked before the first write (ids, privileges against
-//! the server's, references between items, the self-lockout rule), and the
-//! writes go in the safe order: groups, users, group members, roles,
-//! tokens, ACL entries, then removals in reverse. Tokens come before the
-//! ACL because PVE refuses an entry for a token that does not exist yet.
+//! `pve_group`, `pve_role`, `pve_acl`'s entries, `pve_token`, `pve_pool`)
+//! with the same names and meanings, and is planned by that module's own
+//! planner: what a single task would do, this does, with the same checks
+//! and messages. The state is read once, one request per kind
+//! (`/access/users?full=1` with the tokens, `/access/groups`,
+//! `/access/roles`, `/access/acl`); the whole declaration is checked before
+//! the first write (ids, privileges against the server's, references
+//! between items, the self-lockout rule), and the writes go in the safe
+//! order: groups, users, group members, roles, tokens, pools, ACL entries,
+//! then removals in reverse. Tokens come before the ACL because PVE refuses
+//! an entry for a token that does not exist yet; pools come before the
+//! entries on them and go after.
+//!
+//! Pools are read only when the task declares or purges pools or grants on
+//! `/pool/<id>`: `GET /pools` (ids only), one `GET /pools?poolid=` per
+//! declared pool that exists (one to learn the API shape when none does),
+//! one per undeclared pool for a purge, and `GET /cluster/resources` when a
+//! pool gains members. An entry on a pool that will not exist is refused
+//! before any write; check mode assumes an earlier task creates it, and
+//! warns (PVE takes an entry for any pool id).
 //!
 //! `purge` is opt-in and scoped: undeclared users of named realms, tokens
-//! of the declared users, custom roles, groups, ACL entries under named
-//! paths, principals or realms. Never root@pam, never a built-in role, and
-//! never what gives the login its access, unless `allow_self_lockout`.
+//! of the declared users, custom roles, groups, pools, ACL entries under
+//! named paths, principals or realms. Never root@pam, never a built-in
+//! role, never a pool that holds guests or storages (a purge takes no
+//! member out), and never what gives the login its access, unless
+//! `allow_self_lockout`.
 //!
 //! Check mode is a drift report: `changes` lists every difference and every
 //! purge, and nothing is written. A token created or regenerated hands over
