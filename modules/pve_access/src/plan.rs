@@ -232,7 +232,8 @@ pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<Vec<String>, Refuse
 /// only a pool without sub-pools).
 fn purged_pools(d: &Declaration, pools: &Pools) -> (Vec<String>, Vec<String>) {
     let declared: BTreeSet<String> = d.pools.iter().map(Declared::id).collect();
-    let mut kept: BTreeSet<String> = ids_in(&d.pools, State::Present);
+    let present = ids_in(&d.pools, State::Present);
+    let mut kept = present.clone();
     let mut warnings = Vec::new();
     let undeclared = pools.ids.iter().filter(|id| !declared.contains(*id));
     for id in undeclared.clone() {
@@ -253,14 +254,17 @@ fn purged_pools(d: &Declaration, pools: &Pools) -> (Vec<String>, Vec<String>) {
     let mut gone = Vec::new();
     for id in by_depth {
         let prefix = format!("{id}/");
-        match kept.iter().find(|k| k.starts_with(&prefix)) {
-            Some(below) => {
-                warnings.push(format!(
-                    "purge: pool '{id}' is not declared but holds pool '{below}', which stays; so does it"
-                ));
-                kept.insert(id.clone());
-            }
-            None => gone.push(id.clone()),
+        let below: Vec<&String> = kept.iter().filter(|k| k.starts_with(&prefix)).collect();
+        // The parent of a declared pool stays as a matter of course.
+        if let Some(left) = below.iter().find(|k| !present.contains(**k)) {
+            warnings.push(format!(
+                "purge: pool '{id}' is not declared but holds pool '{left}', which stays; so does it"
+            ));
+        }
+        if below.is_empty() {
+            gone.push(id.clone());
+        } else {
+            kept.insert(id.clone());
         }
     }
     (gone, warnings)

@@ -572,6 +572,14 @@ fn a_pool_purge_never_removes_a_pool_that_holds_something() {
         warnings[0].starts_with("purge: pool 'db' is not declared but holds guest 101; it stays")
     );
     assert!(warnings[2].contains("pool 'full' is not declared but holds pool 'full/inner'"));
+    // The parent of a declared pool stays without a word.
+    let mut d = decl(json!({"pools": [{"poolid": "full/inner"}], "purge": {"pools": true}}));
+    let warnings = add_purged(&mut d, &s).unwrap();
+    assert!(
+        !warnings.iter().any(|w| w.contains("'full'")),
+        "{warnings:?}"
+    );
+    assert!(!d.pools.iter().any(|p| p.poolid == "full"));
     // Without the pools read (no pools task), nothing is purged.
     assert!(!needs_pools(&decl(
         json!({"users": [{"userid": "ci@pve"}]})
