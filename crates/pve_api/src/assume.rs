@@ -23,6 +23,7 @@ pub enum Kind {
     Group,
     Role,
     Token,
+    Pool,
 }
 
 impl Kind {
@@ -33,6 +34,7 @@ impl Kind {
             Kind::Group => "group",
             Kind::Role => "role",
             Kind::Token => "token",
+            Kind::Pool => "pool",
         }
     }
 }

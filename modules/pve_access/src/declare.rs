@@ -18,6 +18,7 @@ pub struct Declaration {
     pub users: Vec<pve_user::plan::Desired>,
     pub roles: Vec<pve_role::plan::Desired>,
     pub tokens: Vec<pve_token::plan::Desired>,
+    pub pools: Vec<pve_pool::plan::Desired>,
     /// The `acl` items; `None` when there are none and no ACL purge.
     pub acl: Option<pve_acl::plan::Desired>,
     pub purge: Purge,
@@ -33,6 +34,8 @@ pub struct Purge {
     pub groups: bool,
     /// Custom roles (built-in ones are never removed).
     pub roles: bool,
+    /// Pools (never one that holds guests, storages or a kept pool).
+    pub pools: bool,
     pub acl: Option<Scope>,
 }
 
@@ -68,10 +71,12 @@ impl Declaration {
         let users = items(p, "users", pve_user::plan::Desired::from_params)?;
         let roles = items(p, "roles", pve_role::plan::Desired::from_params)?;
         let tokens = items(p, "tokens", pve_token::plan::Desired::from_params)?;
+        let pools = items(p, "pools", pve_pool::plan::Desired::from_params)?;
         once("groups", groups.iter().map(Declared::id))?;
         once("users", users.iter().map(Declared::id))?;
         once("roles", roles.iter().map(Declared::id))?;
         once("tokens", tokens.iter().map(Declared::id))?;
+        once("pools", pools.iter().map(Declared::id))?;
         let purge = match p.get("purge").and_then(Value::as_object) {
             Some(m) => purge(&Params::from_map(m.clone()))?,
             None => Purge::default(),
@@ -89,6 +94,7 @@ impl Declaration {
             users,
             roles,
             tokens,
+            pools,
             acl,
             purge,
         };
@@ -168,6 +174,15 @@ impl Declared for pve_token::plan::Desired {
     }
 }
 
+impl Declared for pve_pool::plan::Desired {
+    fn id(&self) -> String {
+        self.poolid.clone()
+    }
+    fn state(&self) -> State {
+        self.state
+    }
+}
+
 /// The ids of the items declared with `state`.
 pub fn ids_in<T: Declared>(items: &[T], state: State) -> BTreeSet<String> {
     items
@@ -209,6 +224,7 @@ fn purge(p: &Params) -> Result<Purge, Refused> {
         tokens: p.bool("tokens").unwrap_or(false),
         groups: p.bool("groups").unwrap_or(false),
         roles: p.bool("roles").unwrap_or(false),
+        pools: p.bool("pools").unwrap_or(false),
         acl,
     })
 }

@@ -1,23 +1,35 @@
 //! `pve_access`: the Ansible module that converges the whole access
 //! configuration of a Proxmox VE cluster (users, groups, roles, ACL
-//! entries, API tokens) to one declaration, in one task.
+//! entries, API tokens, resource pools) to one declaration, in one task.
 //!
 //! Each item takes the options of its single module (`pve_user`,
-//! `pve_group`, `pve_role`, `pve_acl`'s entries, `pve_token`) with the same
-//! names and meanings, and is planned by that module's own planner: what a
-//! single task would do, this does, with the same checks and messages. The
-//! state is read once, one request per kind (`/access/users?full=1` with
-//! the tokens, `/access/groups`, `/access/roles`, `/access/acl`); the whole
-//! declaration is checked before the first write (ids, privileges against
-//! the server's, references between items, the self-lockout rule), and the
-//! writes go in the safe order: groups, users, group members, roles,
-//! tokens, ACL entries, then removals in reverse. Tokens come before the
-//! ACL because PVE refuses an entry for a token that does not exist yet.
+//! `pve_group`, `pve_role`, `pve_acl`'s entries, `pve_token`, `pve_pool`)
+//! with the same names and meanings, and is planned by that module's own
+//! planner: what a single task would do, this does, with the same checks
+//! and messages. The state is read once, one request per kind
+//! (`/access/users?full=1` with the tokens, `/access/groups`,
+//! `/access/roles`, `/access/acl`); the whole declaration is checked before
+//! the first write (ids, privileges against the server's, references
+//! between items, the self-lockout rule), and the writes go in the safe
+//! order: groups, users, group members, roles, tokens, pools, ACL entries,
+//! then removals in reverse. Tokens come before the ACL because PVE refuses
+//! an entry for a token that does not exist yet; pools come before the
+//! entries on them and go after.
+//!
+//! Pools are read only when the task declares or purges pools or grants on
+//! `/pool/<id>`: `GET /pools` (ids only), one `GET /pools?poolid=` per
+//! declared pool that exists (one to learn the API shape when none does),
+//! one per undeclared pool for a purge, and `GET /cluster/resources` when a
+//! pool gains members. An entry on a pool that will not exist is refused
+//! before any write; check mode assumes an earlier task creates it, and
+//! warns (PVE takes an entry for any pool id).
 //!
 //! `purge` is opt-in and scoped: undeclared users of named realms, tokens
-//! of the declared users, custom roles, groups, ACL entries under named
-//! paths, principals or realms. Never root@pam, never a built-in role, and
-//! never what gives the login its access, unless `allow_self_lockout`.
+//! of the declared users, custom roles, groups, pools, ACL entries under
+//! named paths, principals or realms. Never root@pam, never a built-in
+//! role, never a pool that holds guests or storages (a purge takes no
+//! member out), and never what gives the login its access, unless
+//! `allow_self_lockout`.
 //!
 //! Check mode is a drift report: `changes` lists every difference and every
 //! purge, and nothing is written. A token created or regenerated hands over
@@ -43,6 +55,7 @@ use pve_module::{apply, words, Progress, Resource, State, Step};
 
 use declare::Declaration;
 use plan::{Batch, Extra, Server, Settle};
+use pve_pool::plan::Shape;
 
 fn list_of(name: &'static str, items: Spec) -> Opt {
     Opt::new(name, Kind::List)
@@ -72,6 +85,7 @@ fn purge_options() -> Spec {
         Opt::bool("tokens").default(false),
         Opt::bool("groups").default(false),
         Opt::bool("roles").default(false),
+        Opt::bool("pools").default(false),
         Opt::dict("acl").suboptions(acl),
     ])
 }
@@ -84,6 +98,7 @@ fn spec() -> Spec {
         list_of("acl", acl_item()),
         // Token ids and settings, not their secrets.
         list_of("tokens", pve_token::options()).not_secret(),
+        list_of("pools", pve_pool::options()),
         Opt::dict("purge").suboptions(purge_options()),
         self_lockout::option(),
     ])
@@ -101,8 +116,45 @@ fn read(client: &Client) -> Result<Server, ApiError> {
         groups: access::list_groups(client)?,
         roles: access::list_roles(client)?,
         acl: access::list_acl(client)?,
+        pools: None,
         now: time::now(),
     })
+}
+
+/// The pools, when [`plan::needs_pools`]: `GET /pools` (the ids), then
+/// one `GET /pools?poolid=` per pool [`plan::pools_to_read`] names (the
+/// first also tells the API shape; when none is read but pools are
+/// declared, the first declared one is asked for that), and
+/// `GET /cluster/resources` when a pool gains members.
+fn read_pools(client: &Client, d: &Declaration) -> Result<Option<plan::Pools>, ApiError> {
+    if !plan::needs_pools(d) {
+        return Ok(None);
+    }
+    let ids = pve_pool::pool_ids(client)?;
+    let mut wanted = plan::pools_to_read(d, &ids);
+    if wanted.is_empty() {
+        wanted.extend(d.pools.first().map(|p| p.poolid.clone()));
+    }
+    let mut pools = plan::Pools {
+        shape: Shape::Param,
+        ids,
+        read: Vec::new(),
+        cluster: None,
+    };
+    for (i, poolid) in wanted.iter().enumerate() {
+        let pool = if i == 0 {
+            let (shape, pool) = pve_pool::read_pool_and_shape(client, poolid)?;
+            pools.shape = shape;
+            pool
+        } else {
+            pve_pool::read_pool(client, pools.shape, poolid)?
+        };
+        pools.read.extend(pool);
+    }
+    if plan::needs_cluster(d, &pools) {
+        pools.cluster = Some(pve_pool::read_cluster(client)?);
+    }
+    Ok(Some(pools))
 }
 
 /// What only some runs need.
@@ -134,23 +186,20 @@ fn read_extra(client: &Client, d: &Declaration, s: &Server) -> Result<Extra, Api
 fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
     let mut d = Declaration::from_params(&m.params)?;
     let client = Client::connect(&m.params)?;
-    let server = read(&client)?;
-    plan::add_purged(&mut d, &server)?;
+    let mut server = read(&client)?;
+    server.pools = read_pools(&client, &d)?;
+    let mut warnings = plan::add_purged(&mut d, &server)?;
     plan::check_references(&d, &server)?;
+    warnings.extend(plan::check_pool_paths(&d, &server, m.check_mode)?);
     let extra = read_extra(&client, &d, &server)?;
-    let caller = pve_user::caller(&client, m);
-    let planned = plan::plan(&d, &server, &extra, &caller, m.check_mode)?;
+    let login = plan::Login {
+        caller: pve_user::caller(&client, m),
+        authid: client.identity().authid().to_string(),
+        allow_self_lockout: m.params.bool("allow_self_lockout").unwrap_or(false),
+    };
+    let planned = plan::plan(&d, &server, &extra, &login, m.check_mode)?;
     self_lockout::enforce(&client, &m.params, &planned.lockout)?;
-    if let Some(version) = &extra.version {
-        let server = pve_token::plan::Server {
-            version: pve_token::plan::parse_version(version).unwrap_or_default(),
-            token_acl: Vec::new(),
-        };
-        for t in &planned.regenerated {
-            pve_token::plan::refuse_recreating_itself(t, client.identity().authid(), &server)?;
-        }
-    }
-    for w in &planned.warnings {
+    for w in warnings.iter().chain(&planned.warnings) {
         m.warn(w.clone());
     }
     for batch in &planned.batches {
@@ -261,6 +310,17 @@ fn with_module<F: WithModule>(settle: &Settle, f: F) -> F::Out {
         Settle::Role { roleid, settle } => f.call(
             &pve_role::RoleResource {
                 roleid: roleid.clone(),
+            },
+            settle,
+        ),
+        Settle::Pool {
+            poolid,
+            shape,
+            settle,
+        } => f.call(
+            &pve_pool::PoolResource {
+                poolid: poolid.clone(),
+                shape: *shape,
             },
             settle,
         ),

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ansible_module::{Map, Value};
 use pve_api::access::{AclEntry, Group, Role, Token, User};
+use pve_api::assume::{self, Missing};
 use pve_api::ids::{self, TokenId};
 use pve_api::self_lockout::Change;
 use pve_module::{Refused, State};
+use pve_pool::plan::{Cluster, Pool, Shape};
 
 use crate::declare::{absent, ids_in, Declaration, Declared};
 
@@ -20,8 +22,64 @@ pub struct Server {
     pub groups: Vec<Group>,
     pub roles: Vec<Role>,
     pub acl: Vec<AclEntry>,
+    /// Read only when [`needs_pools`] says so.
+    pub pools: Option<Pools>,
     /// Epoch seconds now.
     pub now: i64,
+}
+
+/// The pools, as far as the run needs them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pools {
+    pub shape: Shape,
+    /// Every pool the login sees (`GET /pools`, which has no members).
+    pub ids: Vec<String>,
+    /// Those read one by one with their members ([`pools_to_read`]).
+    pub read: Vec<Pool>,
+    /// The cluster's guests and storages, read when a pool gains members.
+    pub cluster: Option<Cluster>,
+}
+
+impl Pools {
+    fn get(&self, poolid: &str) -> Option<&Pool> {
+        self.read.iter().find(|p| p.poolid == poolid)
+    }
+}
+
+/// The pool an ACL path grants on (`/pool/a/b` -> `a/b`).
+fn pool_of_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/pool/").filter(|id| !id.is_empty())
+}
+
+/// Whether the run reads the pools: it declares or purges some, or grants
+/// on one (which must exist). Other runs make no pool request.
+pub fn needs_pools(d: &Declaration) -> bool {
+    !d.pools.is_empty()
+        || d.purge.pools
+        || d.acl.as_ref().is_some_and(|a| {
+            a.items
+                .iter()
+                .any(|i| i.present && pool_of_path(&i.path).is_some())
+        })
+}
+
+/// The pools read one by one, with their members, among `ids` (those that
+/// exist): the declared ones, and for a purge the undeclared ones (a pool
+/// that holds anything is never purged).
+pub fn pools_to_read(d: &Declaration, ids: &[String]) -> Vec<String> {
+    let declared: BTreeSet<String> = d.pools.iter().map(Declared::id).collect();
+    ids.iter()
+        .filter(|id| declared.contains(*id) || d.purge.pools)
+        .cloned()
+        .collect()
+}
+
+/// Whether the run reads the cluster's guests and storages: a declared
+/// pool gains members (they must exist; a guest may be in another pool).
+pub fn needs_cluster(d: &Declaration, pools: &Pools) -> bool {
+    d.pools
+        .iter()
+        .any(|p| p.needs_cluster(pools.get(&p.poolid)))
 }
 
 impl Server {
@@ -101,8 +159,9 @@ pub fn needs(d: &Declaration, s: &Server) -> Needs {
 
 /// Adds to the declaration, as `state: absent` items, what its purge
 /// scopes own and it does not declare (the ACL scope is the ACL planner's).
-/// Never root@pam or its tokens, never a built-in role.
-pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<(), Refused> {
+/// Never root@pam or its tokens, never a built-in role, never a pool that
+/// holds something; returns the warnings for the pools left.
+pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<Vec<String>, Refused> {
     let declared_users: BTreeSet<String> = d.users.iter().map(|u| u.userid.clone()).collect();
     let present_users = ids_in(&d.users, State::Present);
     let declared_tokens: BTreeSet<String> = d.tokens.iter().map(|t| t.full()).collect();
@@ -153,7 +212,62 @@ pub fn add_purged(d: &mut Declaration, s: &Server) -> Result<(), Refused> {
                 .push(pve_role::plan::Desired::from_params(&p).map_err(purged)?);
         }
     }
-    Ok(())
+    let mut warnings = Vec::new();
+    if let (true, Some(pools)) = (d.purge.pools, &s.pools) {
+        let (gone, left) = purged_pools(d, pools);
+        for id in gone {
+            let p = absent("poolid", &id);
+            d.pools
+                .push(pve_pool::plan::Desired::from_params(&p).map_err(purged)?);
+        }
+        warnings = left;
+    }
+    Ok(warnings)
+}
+
+/// The undeclared pools a purge removes, and a warning for each it leaves:
+/// one that holds guests or storages (PVE deletes only empty pools, and
+/// taking members out changes who may use them: that is for a declared
+/// pool's `vms`/`storage`), or one above a pool that stays (PVE deletes
+/// only a pool without sub-pools).
+fn purged_pools(d: &Declaration, pools: &Pools) -> (Vec<String>, Vec<String>) {
+    let declared: BTreeSet<String> = d.pools.iter().map(Declared::id).collect();
+    let present = ids_in(&d.pools, State::Present);
+    let mut kept = present.clone();
+    let mut warnings = Vec::new();
+    let undeclared = pools.ids.iter().filter(|id| !declared.contains(*id));
+    for id in undeclared.clone() {
+        if let Some(p) = pools
+            .get(id)
+            .filter(|p| !p.vms.is_empty() || !p.storage.is_empty())
+        {
+            kept.insert(id.clone());
+            warnings.push(format!(
+                "purge: pool '{id}' is not declared but holds {}; it stays (a purge never takes members out: declare it, or empty it with pve.access.pve_pool and remove_members: true)",
+                pve_pool::plan::members_words(&p.vms, &p.storage)
+            ));
+        }
+    }
+    // Deepest first, so that a pool above a kept one is known kept.
+    let mut by_depth: Vec<&String> = undeclared.filter(|id| !kept.contains(*id)).collect();
+    by_depth.sort_by_key(|id| std::cmp::Reverse(id.matches('/').count()));
+    let mut gone = Vec::new();
+    for id in by_depth {
+        let prefix = format!("{id}/");
+        let below: Vec<&String> = kept.iter().filter(|k| k.starts_with(&prefix)).collect();
+        // The parent of a declared pool stays as a matter of course.
+        if let Some(left) = below.iter().find(|k| !present.contains(**k)) {
+            warnings.push(format!(
+                "purge: pool '{id}' is not declared but holds pool '{left}', which stays; so does it"
+            ));
+        }
+        if below.is_empty() {
+            gone.push(id.clone());
+        } else {
+            kept.insert(id.clone());
+        }
+    }
+    (gone, warnings)
 }
 
 /// What exists after the run for the references' sake: on the server or
@@ -211,6 +325,14 @@ pub fn check_references(d: &Declaration, s: &Server) -> Result<(), Refused> {
             format!("token '{}'", t.full()),
         );
     }
+    if let Some(pools) = &s.pools {
+        let after = pools_after_run(d, pools);
+        for p in d.pools.iter().filter(|p| p.state == State::Present) {
+            if let Some((parent, _)) = p.poolid.rsplit_once('/') {
+                need("pool", parent, &after, format!("pool '{}'", p.poolid));
+            }
+        }
+    }
     for item in d.acl.iter().flat_map(|a| &a.items).filter(|i| i.present) {
         let by = || format!("ACL entry on '{}'", item.path);
         for r in &item.roles {
@@ -229,9 +351,46 @@ pub fn check_references(d: &Declaration, s: &Server) -> Result<(), Refused> {
         return Ok(());
     }
     Err(Refused(format!(
-        "the declaration references what neither exists nor is declared present in it (or is declared absent): {}. Declare each under users, groups, roles or tokens, or fix the name. Nothing was changed",
+        "the declaration references what neither exists nor is declared present in it (or is declared absent): {}. Declare each under users, groups, roles, tokens or pools, or fix the name. Nothing was changed",
         missing.join("; ")
     )))
+}
+
+/// The pools after the run: on the server or declared present, and not
+/// declared absent (purged ones included).
+fn pools_after_run(d: &Declaration, pools: &Pools) -> BTreeSet<String> {
+    after_run(pools.ids.iter().cloned(), &d.pools)
+}
+
+/// An ACL entry on `/pool/<id>` needs the pool after the run: PVE takes
+/// the entry for a pool that does not exist, and it would grant nothing.
+/// A real run refuses before any write; check mode assumes an earlier task
+/// creates the pool, and warns (`pve_api::assume`).
+pub fn check_pool_paths(
+    d: &Declaration,
+    s: &Server,
+    check_mode: bool,
+) -> Result<Vec<String>, Refused> {
+    let (Some(acl), Some(pools)) = (&d.acl, &s.pools) else {
+        return Ok(Vec::new());
+    };
+    let after = pools_after_run(d, pools);
+    let missing: Vec<Missing> = acl
+        .items
+        .iter()
+        .filter(|i| i.present)
+        .filter_map(|i| pool_of_path(&i.path))
+        .filter(|id| !after.contains(*id))
+        .map(|id| Missing::new(assume::Kind::Pool, id))
+        .collect();
+    assume::assume_created(check_mode, &missing, |missing| {
+        let names: Vec<String> = missing.iter().map(Missing::name).collect();
+        format!(
+            "ACL entries on /pool/<id> name {} that neither exists nor is declared present under pools (or is declared absent): declare it, create it first with pve.access.pve_pool, or fix the path. Nothing was changed",
+            names.join(", ")
+        )
+    })
+    .map_err(Refused)
 }
 
 /// One write, and how to tell it happened, of any kind but tokens (whose
@@ -250,6 +409,11 @@ pub enum Settle {
     Role {
         roleid: String,
         settle: pve_role::plan::Settle,
+    },
+    Pool {
+        poolid: String,
+        shape: Shape,
+        settle: pve_pool::plan::Settle,
     },
     Acl(pve_acl::plan::Settle),
 }
@@ -275,7 +439,9 @@ pub enum Batch {
 /// The safe order: what others reference comes first (groups before the
 /// users joining them, users before their tokens, tokens before the ACL
 /// entries naming them: PVE refuses an entry for a token that does not
-/// exist), and removals come last, in reverse.
+/// exist; pools before the entries on them), and removals come last, in
+/// reverse (a pool once the entries on it are gone: deleting a top-level
+/// pool takes them with it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Groups,
@@ -284,7 +450,9 @@ enum Phase {
     Members,
     Roles,
     Tokens,
+    Pools,
     Acl,
+    PoolsRemoved,
     TokensRemoved,
     RolesRemoved,
     UsersRemoved,
@@ -294,7 +462,7 @@ enum Phase {
 /// One declared (or purged) object's plan, as the result reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Part {
-    /// `users`, `groups`, `roles`, `tokens` or `acl`.
+    /// `users`, `groups`, `roles`, `tokens`, `pools` or `acl`.
     pub kind: &'static str,
     /// The object's id (`""` for the ACL).
     pub id: String,
@@ -312,8 +480,16 @@ pub struct Planned {
     /// What the run takes away, for the self-lockout rule.
     pub lockout: Vec<Change>,
     pub warnings: Vec<String>,
-    /// Regenerated tokens (the caller's own must not be recreated).
-    pub regenerated: Vec<pve_token::plan::Desired>,
+}
+
+/// Who the module authenticates as, for what only the login itself cannot
+/// have done to it.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub caller: pve_user::plan::Caller,
+    /// `user@realm` or a full token id.
+    pub authid: String,
+    pub allow_self_lockout: bool,
 }
 
 /// Plans every object with its module's planner against the state read
@@ -322,7 +498,7 @@ pub fn plan(
     d: &Declaration,
     s: &Server,
     extra: &Extra,
-    caller: &pve_user::plan::Caller,
+    login: &Login,
     check_mode: bool,
 ) -> Result<Planned, Refused> {
     let mut out = Planned {
@@ -330,7 +506,6 @@ pub fn plan(
         batches: Vec::new(),
         lockout: Vec::new(),
         warnings: Vec::new(),
-        regenerated: Vec::new(),
     };
     let mut writes: Vec<(Phase, Batch)> = Vec::new();
     let removed = |st: State, present: Phase, gone: Phase| {
@@ -391,7 +566,7 @@ pub fn plan(
         };
         out.lockout
             .extend(pve_user::plan::lockout_changes(u, &current));
-        let mut p = pve_user::plan::plan(u, &current, caller, check_mode)?;
+        let mut p = pve_user::plan::plan(u, &current, &login.caller, check_mode)?;
         let steps = wrapped(std::mem::take(&mut p.steps), |settle| Settle::User {
             userid: u.userid.clone(),
             password: u.password.clone(),
@@ -454,8 +629,13 @@ pub fn plan(
                 .cloned()
                 .collect(),
         });
-        if matches!(action, pve_token::plan::Action::Regenerate(_)) {
-            out.regenerated.push(t.clone());
+        // Without allow_self_lockout the self-lockout rule refuses this
+        // first, with the option to name; with it, the recreation is what
+        // cannot be allowed.
+        if let (pve_token::plan::Action::Regenerate(_), Some(server), true) =
+            (&action, &server, login.allow_self_lockout)
+        {
+            pve_token::plan::refuse_recreating_itself(t, &login.authid, server)?;
         }
         let mut p = pve_token::plan::plan(t, &action, server.as_ref(), check_mode)?;
         let phase = removed(t.state, Phase::Tokens, Phase::TokensRemoved);
@@ -464,6 +644,10 @@ pub fn plan(
             Batch::Token(t.id.clone(), std::mem::take(&mut p.steps)),
         ));
         out.add("tokens", &t.full(), p);
+    }
+
+    if let Some(pools) = &s.pools {
+        plan_pools(d, s, pools, check_mode, &mut out, &mut writes)?;
     }
 
     if let Some(a) = &d.acl {
@@ -491,6 +675,79 @@ pub fn plan(
         }
     }
     Ok(out)
+}
+
+/// The pools in the order PVE allows: parents created before their
+/// sub-pools, sub-pools deleted before their parents.
+fn plan_pools(
+    d: &Declaration,
+    s: &Server,
+    pools: &Pools,
+    check_mode: bool,
+    out: &mut Planned,
+    writes: &mut Vec<(Phase, Batch)>,
+) -> Result<(), Refused> {
+    let gone = ids_in(&d.pools, State::Absent);
+    // What holds sub-pools after the run: those that exist and stay, and
+    // those the task creates.
+    let staying: Vec<String> = pools
+        .ids
+        .iter()
+        .cloned()
+        .chain(ids_in(&d.pools, State::Present))
+        .filter(|id| !gone.contains(id))
+        .collect();
+    let depth = |p: &&pve_pool::plan::Desired| {
+        let levels = p.poolid.matches('/').count() as i64;
+        match p.state {
+            State::Present => (0, levels),
+            State::Absent => (1, -levels),
+        }
+    };
+    let mut ordered: Vec<&pve_pool::plan::Desired> = d.pools.iter().collect();
+    ordered.sort_by_key(depth);
+    for p in ordered {
+        let current = pools.get(&p.poolid);
+        let subpools = if p.state == State::Absent {
+            pve_pool::plan::subpools(&p.poolid, &staying)
+        } else {
+            Vec::new()
+        };
+        let mut planned = pve_pool::plan::plan(
+            p,
+            current,
+            pools.cluster.as_ref(),
+            &subpools,
+            pools.shape,
+            check_mode,
+        )?;
+        // PVE deletes a top-level pool's ACL entries with it.
+        if p.state == State::Absent && planned.changed && !p.poolid.contains('/') {
+            let path = format!("/pool/{}", p.poolid);
+            out.lockout.extend(
+                s.acl
+                    .iter()
+                    .filter(|e| e.path == path || e.path.starts_with(&format!("{path}/")))
+                    .map(|e| Change::AclEntry {
+                        entry: e.clone(),
+                        propagation_only: false,
+                    }),
+            );
+        }
+        let steps = wrapped(std::mem::take(&mut planned.steps), |settle| Settle::Pool {
+            poolid: p.poolid.clone(),
+            shape: pools.shape,
+            settle,
+        });
+        let phase = if p.state == State::Absent {
+            Phase::PoolsRemoved
+        } else {
+            Phase::Pools
+        };
+        writes.push((phase, Batch::Steps(steps)));
+        out.add("pools", &p.poolid, planned);
+    }
+    Ok(())
 }
 
 impl Planned {

@@ -355,6 +355,23 @@ fn no_self_lockout(version: &str) {
         msg(&r)
     );
     assert!(sim.state().token("ci@pve!run").is_some());
+
+    // Regenerating the token it runs with: the self-lockout rule speaks
+    // first; past it, before 9.1, the re-creation is refused all the same.
+    let regenerate = with_api_token(
+        json!({"tokens": [{"tokenid": "ci@pve!run", "regenerate": true}]}),
+        &format!("ci@pve!run={SECRET}"),
+    );
+    let r = fail(&sim, regenerate.clone());
+    assert!(msg(&r).contains("allow_self_lockout: true"), "{}", msg(&r));
+    if version == "8.4" {
+        let mut allowed = regenerate;
+        allowed["allow_self_lockout"] = json!(true);
+        sim.clear_requests();
+        let r = fail(&sim, allowed);
+        assert!(msg(&r).contains("with itself on PVE 8.4"), "{}", msg(&r));
+        assert_eq!(sim.writes(), Vec::<String>::new());
+    }
 }
 
 /// A write that fails half way says what was done and what was not; the
@@ -406,7 +423,166 @@ fn half_way_and_rerun(version: &str) {
     assert_eq!(ok(&sim2, runbooks())["changed"], false);
 }
 
+/// Pools on pve-sim (pve-oracle has no pool API: `inventory` keeps this
+/// on pve-sim): a pool `db` holding guest 101, an empty `stale`, guests
+/// 100, 101 and 200 and storages local and local-lvm.
+fn with_pools(version: &str) -> Sim {
+    Sim::builder(version)
+        .user_cfg("user:root@pam:1:0:::root@localhost:::\n\npool:db::101::\npool:stale::::\n")
+        .inventory("100,101,200:lxc", "local,local-lvm")
+        .start()
+}
+
+/// Pools declared with the ACL entries on them: created before the
+/// entries, predicted by check mode, read back, a second run changes
+/// nothing; a purge removes only the empty undeclared pool.
+fn pools(version: &str) {
+    let sim = with_pools(version);
+    let args = json!({
+        "groups": [{"groupid": "webteam"}],
+        "pools": [
+            {"poolid": "web/app", "comment": "App servers", "vms": [200]},
+            {"poolid": "web", "comment": "Web", "vms": [100], "storage": ["local"]}
+        ],
+        "acl": [{"path": "/pool/web", "roles": ["PVEVMUser"], "groups": ["webteam"]}]
+    });
+    let predicted = ok(&sim, in_check_mode(args.clone()));
+    assert_eq!(sim.writes(), Vec::<String>::new());
+    assert!(predicted.get("warnings").is_none(), "{predicted}");
+    assert_eq!(
+        lines(&predicted["changes"]),
+        [
+            "group 'webteam' would be created",
+            "pool 'web' would be created with guest 100 and storage local",
+            "pool 'web/app' would be created with guest 200",
+            "would add 1, change 0 and remove 0 ACL entries",
+        ]
+    );
+    assert!(sim.state().pool("web").is_none());
+
+    sim.clear_requests();
+    let mut real = args.clone();
+    real["_ansible_diff"] = json!(true);
+    let done = ok(&sim, real);
+    assert_eq!(done["diff"], predicted["diff"]);
+    assert_eq!(
+        diff_view(&done, "after")["pools"]["web"],
+        json!({"poolid": "web", "comment": "Web", "vms": [100], "storage": ["local"]})
+    );
+    let writes = sim.writes();
+    assert_eq!(
+        writes,
+        [
+            "POST /access/groups",
+            "POST /pools",
+            "PUT /pools",
+            "POST /pools",
+            "PUT /pools",
+            "PUT /access/acl"
+        ]
+    );
+    let state = sim.state();
+    assert_eq!(
+        state.pool("web").unwrap(),
+        json!({"poolid": "web", "comment": "Web", "vms": [100], "storage": ["local"]})
+    );
+    assert_eq!(
+        state.pool("web/app").unwrap(),
+        json!({"poolid": "web/app", "comment": "App servers", "vms": [200], "storage": []})
+    );
+    assert!(state.acl().contains(&json!({"path": "/pool/web", "type": "group", "ugid": "webteam", "roleid": "PVEVMUser", "propagate": true})));
+
+    // The rerun: the four lists, the pool index, each declared pool.
+    sim.clear_requests();
+    let again = ok(&sim, args.clone());
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(
+        sim.api_calls(),
+        [
+            "GET /access/users",
+            "GET /access/groups",
+            "GET /access/roles",
+            "GET /access/acl",
+            "GET /pools",
+            "GET /pools",
+            "GET /pools"
+        ]
+    );
+
+    // purge: stale (empty, undeclared) goes; db holds guest 101 and stays.
+    let mut purge = args;
+    purge["purge"] = json!({"pools": true});
+    let predicted = ok(&sim, in_check_mode(purge.clone()));
+    assert_eq!(
+        lines(&predicted["changes"]),
+        ["pool 'stale' would be deleted with its ACL entries, as PVE does"]
+    );
+    let done = ok(&sim, purge.clone());
+    assert_eq!(
+        lines(&done["changes"]),
+        ["pool 'stale' deleted with its ACL entries, as PVE does"]
+    );
+    let warnings = done["warnings"].to_string();
+    assert!(
+        warnings.contains("pool 'db' is not declared but holds guest 101; it stays"),
+        "{warnings}"
+    );
+    let state = sim.state();
+    assert!(state.pool("stale").is_none());
+    assert_eq!(state.pool("db").unwrap()["vms"], json!([101]));
+    assert!(state.pool("web").is_some());
+    assert_eq!(ok(&sim, purge)["changed"], false);
+}
+
+/// An entry on a pool that neither exists nor is declared: refused before
+/// any write; check mode assumes an earlier task creates it, and says so.
+/// A declaration without pools makes no pool request.
+fn pool_references(version: &str) {
+    let sim = with_pools(version);
+    let args = json!({
+        "users": [{"userid": "ops@pve"}],
+        "acl": [{"path": "/pool/ghost", "roles": ["PVEAuditor"], "users": ["ops@pve"]}]
+    });
+    sim.clear_requests();
+    let r = fail(&sim, args.clone());
+    assert!(
+        msg(&r).starts_with("ACL entries on /pool/<id> name pool 'ghost' that neither exists nor is declared present"),
+        "{}",
+        msg(&r)
+    );
+    assert_eq!(sim.writes(), Vec::<String>::new());
+    let predicted = ok(&sim, in_check_mode(args));
+    assert_eq!(
+        predicted["warnings"],
+        json!(["pool 'ghost' does not exist yet; assuming an earlier task creates it"])
+    );
+    assert_eq!(predicted["changed"], true);
+
+    // A pool to delete that holds guests: pve_pool's refusal, no write.
+    sim.clear_requests();
+    let r = fail(
+        &sim,
+        json!({"pools": [{"poolid": "db", "state": "absent"}]}),
+    );
+    assert!(
+        msg(&r).contains("pool 'db' not deleted: it holds guest 101"),
+        "{}",
+        msg(&r)
+    );
+    assert_eq!(sim.writes(), Vec::<String>::new());
+
+    sim.clear_requests();
+    ok(&sim, json!({"users": [{"userid": "ops@pve"}]}));
+    assert!(
+        !sim.api_calls().iter().any(|c| c.contains("/pools")),
+        "{:?}",
+        sim.api_calls()
+    );
+}
+
 on_each_version!(
+    pools,
+    pool_references,
     bootstrap,
     drift,
     scoped_purge,

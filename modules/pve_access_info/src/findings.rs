@@ -62,7 +62,7 @@ pub struct Rule {
     check: fn(&Index<'_>, &mut Add<'_>),
 }
 
-use Kind::{Acl, Groups, Realms, Roles, Users};
+use Kind::{Acl, Groups, Pools, Realms, Roles, Users};
 
 /// Every rule, in the order findings are listed within a severity.
 pub const RULES: &[Rule] = &[
@@ -113,6 +113,14 @@ pub const RULES: &[Rule] = &[
         per_user: true,
         whole: true,
         check: acl_unknown_principal,
+    },
+    Rule {
+        kind: "acl_unknown_pool",
+        severity: Severity::Medium,
+        needs: &[Acl, Pools],
+        per_user: false,
+        whole: true,
+        check: acl_unknown_pool,
     },
     Rule {
         kind: "token_expired",
@@ -187,7 +195,7 @@ fn second_factor(t: &str) -> bool {
 pub struct Finding {
     pub severity: Severity,
     pub kind: &'static str,
-    /// A user id, full token id, group id or role id.
+    /// A user id, full token id, group id, role id or `/pool/<id>`.
     pub subject: String,
     pub message: String,
     /// The user the finding is about (a token's owner), for narrowing.
@@ -538,6 +546,41 @@ fn acl_unknown_principal(ix: &Index, add: &mut Add) {
                 count(entries.len(), "ACL entry", "ACL entries"),
                 kind.as_str(),
                 entries_text(entries)
+            ),
+        );
+    }
+}
+
+/// Entries on `/pool/<id>` for a pool that does not exist: PVE takes them
+/// for any id and keeps a nested pool's when it deletes the pool.
+fn acl_unknown_pool(ix: &Index, add: &mut Add) {
+    let pools: BTreeSet<&str> = ix
+        .inv
+        .pools
+        .iter()
+        .flatten()
+        .map(|p| p.poolid.as_str())
+        .collect();
+    let mut by_pool: BTreeMap<&str, Vec<&AclEntry>> = BTreeMap::new();
+    for e in ix.inv.acl.iter().flatten() {
+        if let Some(id) = e.path.strip_prefix("/pool/") {
+            if !pools.contains(id) {
+                by_pool.entry(id).or_default().push(e);
+            }
+        }
+    }
+    for (id, entries) in by_pool {
+        let who: Vec<String> = entries
+            .iter()
+            .map(|e| format!("{} {} ({})", e.kind.as_str(), e.ugid, e.roleid))
+            .collect();
+        add(
+            format!("/pool/{id}"),
+            None,
+            format!(
+                "{} on /pool/{id}, a pool that does not exist: {}; a pool created later under this id gives them its guests and storages: remove them",
+                count(entries.len(), "ACL entry", "ACL entries"),
+                who.join(", ")
             ),
         );
     }

@@ -3,11 +3,15 @@
 //! second factors, groups, roles with the ACL entries that use them, the
 //! ACL, realms) and audits it: `findings` such as tokens without expiry,
 //! privilege-separation-off tokens of administrators, users without a
-//! second factor, ACL entries naming principals that no longer exist.
+//! second factor, ACL entries naming principals or pools that no longer
+//! exist. Pools with their members (guests, storages) when `kinds` names
+//! them.
 //! With `fail_on` it is a gate for CI or a scheduled job.
 //!
 //! Requests: one GET per kind read (`/access/users?full=1` gives every
 //! user's tokens; `/access/tfa` their second factors), nothing per user;
+//! pools, only when `kinds` names them, are `GET /pools` and one
+//! `GET /pools?poolid=` per pool (the index has no members);
 //! a login other than root@pam (or its token without privilege
 //! separation) adds `GET /access/permissions`, to know what PVE hides from
 //! it (and not judge what it cannot see).
@@ -87,7 +91,32 @@ fn inventory(m: &mut Module, client: &Client, q: &Query) -> Result<Inventory, Ap
         let req = ApiRequest::get("/access/domains");
         inv.realms = Some(read(client, &req, plan::realms_from_json)?);
     }
+    if wants(Kind::Pools) {
+        inv.pools = Some(pools(client)?);
+    }
     Ok(inv)
+}
+
+/// Every pool the login may audit, with its members: `GET /pools` has no
+/// members, so each pool is read too (the first read also tells the API
+/// shape, as pve_pool does).
+fn pools(client: &Client) -> Result<Vec<pve_pool::plan::Pool>, ApiError> {
+    let mut out = Vec::new();
+    let mut shape = None;
+    for poolid in pve_pool::pool_ids(client)? {
+        let pool = match shape {
+            Some(shape) => pve_pool::read_pool(client, shape, &poolid)?,
+            None => {
+                let (known, pool) = pve_pool::read_pool_and_shape(client, &poolid)?;
+                shape = Some(known);
+                pool
+            }
+        };
+        // One deleted since the index was read is left out.
+        out.extend(pool);
+    }
+    out.sort_by(|a, b| a.poolid.cmp(&b.poolid));
+    Ok(out)
 }
 
 /// What PVE hides from this login: one GET, unless it is root@pam (or its

@@ -10,7 +10,8 @@ use pve_api::{ids, time};
 
 use crate::findings::{self, Finding, Severity};
 
-/// What the module can read, one GET each (users also read TFA: two).
+/// What the module can read, one GET each (users also read TFA: two;
+/// pools one more per pool, for its members).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Users,
@@ -18,16 +19,27 @@ pub enum Kind {
     Roles,
     Acl,
     Realms,
+    Pools,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Users,
         Kind::Groups,
         Kind::Roles,
         Kind::Acl,
         Kind::Realms,
+        Kind::Pools,
     ];
+
+    /// What a task without `kinds` reads: all but pools, whose members
+    /// cost a request per pool (`kinds` names them when wanted).
+    pub fn default_set() -> BTreeSet<Kind> {
+        Kind::ALL
+            .into_iter()
+            .filter(|k| *k != Kind::Pools)
+            .collect()
+    }
 
     /// The option value and the result key.
     pub fn name(self) -> &'static str {
@@ -37,6 +49,7 @@ impl Kind {
             Kind::Roles => "roles",
             Kind::Acl => "acl",
             Kind::Realms => "realms",
+            Kind::Pools => "pools",
         }
     }
 
@@ -77,7 +90,7 @@ pub struct Query {
 impl Query {
     pub fn from_params(p: &Params) -> Result<Query, String> {
         let kinds = match p.list("kinds") {
-            None => Kind::ALL.into_iter().collect(),
+            None => Kind::default_set(),
             Some(names) => names
                 .iter()
                 .map(|n| {
@@ -92,7 +105,7 @@ impl Query {
         };
         if kinds.is_empty() {
             return Err(format!(
-                "kinds is empty: name at least one of {}, or leave it out for all",
+                "kinds is empty: name at least one of {}, or leave it out for all but pools",
                 Kind::ALL.map(Kind::name).join(", ")
             ));
         }
@@ -162,9 +175,19 @@ impl Query {
                     .map(|k| k.name())
                     .collect();
                 if !missing.is_empty() {
+                    let default = Kind::default_set();
+                    let or = if needs.iter().all(|k| default.contains(k)) {
+                        " (or leave kinds out)"
+                    } else {
+                        ""
+                    };
                     return Err(format!(
-                        "fail_on names {kind}, which needs kinds {}: add {} to kinds (or leave kinds out)",
-                        needs.iter().map(|k| k.name()).collect::<Vec<_>>().join(", "),
+                        "fail_on names {kind}, which needs kinds {}: add {} to kinds{or}",
+                        needs
+                            .iter()
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         missing.join(", ")
                     ));
                 }
@@ -242,6 +265,9 @@ pub fn hidden(q: &Query, perms: &Permissions) -> Vec<&'static str> {
     if q.kinds.contains(&Kind::Acl) && !holds("/access", &["Sys.Audit"]) {
         out.push("ACL entries on paths it may not change (it lacks Sys.Audit on /access)");
     }
+    if q.kinds.contains(&Kind::Pools) && !holds("/pool", &["Pool.Audit"]) {
+        out.push("pools it may not audit (it lacks Pool.Audit on /pool)");
+    }
     out
 }
 
@@ -272,6 +298,8 @@ pub struct Inventory {
     pub roles: Option<Vec<Role>>,
     pub acl: Option<Vec<AclEntry>>,
     pub realms: Option<Vec<Realm>>,
+    /// With their members (guests and storages that exist), by id.
+    pub pools: Option<Vec<pve_pool::plan::Pool>>,
 }
 
 fn text_of(o: &Map<String, Value>, key: &str) -> Option<String> {
@@ -542,6 +570,13 @@ pub fn result(
             .collect();
         counts.push(count(shown.len(), "realm", "realms"));
         out.insert("realms".into(), Value::Array(shown));
+    }
+    if let Some(pools) = &inv.pools {
+        counts.push(count(pools.len(), "pool", "pools"));
+        out.insert(
+            "pools".into(),
+            pools.iter().map(pve_pool::plan::Pool::to_json).collect(),
+        );
     }
     out.insert(
         "findings".into(),

@@ -469,3 +469,52 @@ fn a_login_that_sees_little_is_told_so() {
         "fail_on names acl_unknown_principal, which this run could not check: PVE does not show this login everything (see the warning); the gate would pass whatever the state"
     );
 }
+
+/// Pools on pve-sim (pve-oracle has no pool API; `inventory` keeps this on
+/// pve-sim): read only when `kinds` names them, each with its members as
+/// the server keeps them, nested ones by their full id; entries on a pool
+/// that does not exist are a finding.
+#[test]
+fn pools_with_their_members_and_entries_on_missing_pools() {
+    for version in ["9.1", "8.4"] {
+        let seed = "user:root@pam:1:0:::root@localhost:::\nuser:joe@pve:1:0::::::\n\npool:db:Databases:101,200:local:\npool:db/replica::100::\npool:empty::::\n\nacl:1:/pool/db:joe@pve:PVEVMUser:\nacl:1:/pool/gone:joe@pve:PVEVMUser:\nacl:1:/pool/db/old:joe@pve:PVEAuditor:\n";
+        let sim = Sim::builder(version)
+            .user_cfg(seed)
+            .inventory("100,101,200:lxc", "local,local-lvm")
+            .start();
+        sim.clear_requests();
+        let r = module().ok(&sim, json!({"kinds": ["pools", "acl"]}));
+        assert_eq!(
+            sim.api_calls(),
+            [
+                "GET /access/acl",
+                "GET /pools",
+                "GET /pools",
+                "GET /pools",
+                "GET /pools"
+            ],
+            "{version}"
+        );
+        let state = sim.state();
+        let want: Vec<Value> = ["db", "db/replica", "empty"]
+            .iter()
+            .map(|id| state.pool(id).unwrap())
+            .collect();
+        assert_eq!(r["pools"], json!(want), "{version}");
+        assert_eq!(r["pools"][0]["vms"], json!([101, 200]), "{version}");
+        assert_eq!(r["pools"][0]["storage"], json!(["local"]), "{version}");
+        assert_eq!(
+            findings(&r),
+            owned(&[
+                ("medium", "acl_unknown_pool", "/pool/db/old"),
+                ("medium", "acl_unknown_pool", "/pool/gone"),
+            ]),
+            "{version}"
+        );
+        // Without pools in kinds, no pool request and no pool finding.
+        sim.clear_requests();
+        let r = module().ok(&sim, json!({}));
+        assert_eq!(sim.api_calls(), ALL_GETS, "{version}");
+        assert!(r.get("pools").is_none());
+    }
+}

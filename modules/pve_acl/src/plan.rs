@@ -824,6 +824,7 @@ fn not_found(missing: &[Missing]) -> String {
                 Kind::User | Kind::Realm => "pve.access.pve_user",
                 Kind::Group => "pve.access.pve_group",
                 Kind::Token => "pve.access.pve_token",
+                Kind::Pool => "pve.access.pve_pool",
             };
             format!(
                 "{} does not exist (create it first, e.g. with {module}, or fix the name)",

@@ -91,7 +91,10 @@ pub fn run(m: &mut Module) -> Result<Map<String, Value>, Failure> {
 /// The pool (`None` when it does not exist) through the API shape the
 /// server has: `GET /pools?poolid=` first; a `400` to that (a server before
 /// PVE 8.1 does not know the parameter) sends the module to `GET /version`.
-fn read_pool_and_shape(client: &Client, poolid: &str) -> Result<(Shape, Option<Pool>), ApiError> {
+pub fn read_pool_and_shape(
+    client: &Client,
+    poolid: &str,
+) -> Result<(Shape, Option<Pool>), ApiError> {
     match read_pool(client, Shape::Param, poolid) {
         Err(e) if e.status == Some(400) => {
             let version = access::version(client)?;
@@ -104,7 +107,8 @@ fn read_pool_and_shape(client: &Client, poolid: &str) -> Result<(Shape, Option<P
     }
 }
 
-fn read_pool(client: &Client, shape: Shape, poolid: &str) -> Result<Option<Pool>, ApiError> {
+/// One pool through `shape`, `None` when it does not exist.
+pub fn read_pool(client: &Client, shape: Shape, poolid: &str) -> Result<Option<Pool>, ApiError> {
     let req = shape.read(poolid);
     match client.send(&req) {
         Ok(v) => Pool::from_json(poolid, &v)
@@ -115,14 +119,15 @@ fn read_pool(client: &Client, shape: Shape, poolid: &str) -> Result<Option<Pool>
     }
 }
 
-fn read_cluster(client: &Client) -> Result<Cluster, ApiError> {
+/// The guests and storages the login can see (`GET /cluster/resources`).
+pub fn read_cluster(client: &Client) -> Result<Cluster, ApiError> {
     let req = ApiRequest::get("/cluster/resources");
     let data = client.send(&req)?;
     Cluster::from_json(&data).map_err(|e| unexpected(&req, e))
 }
 
 /// The ids of the pools the login can see.
-fn pool_ids(client: &Client) -> Result<Vec<String>, ApiError> {
+pub fn pool_ids(client: &Client) -> Result<Vec<String>, ApiError> {
     let req = ApiRequest::get("/pools");
     let data = client.send(&req)?;
     data.as_array()

@@ -310,7 +310,7 @@ fn with_members(mut req: ApiRequest, vms: &[u32], storage: &[String]) -> ApiRequ
 }
 
 /// "guest 100, 101 and storage local".
-fn members_words(vms: &[u32], storage: &[String]) -> String {
+pub fn members_words(vms: &[u32], storage: &[String]) -> String {
     let mut what = Vec::new();
     if !vms.is_empty() {
         let ids: Vec<String> = vms.iter().map(u32::to_string).collect();

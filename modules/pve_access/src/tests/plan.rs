@@ -82,15 +82,60 @@ fn server() -> Server {
                 propagate: true,
             },
         ],
+        pools: None,
         now: 1_800_000_000,
     }
 }
 
-fn caller() -> pve_user::plan::Caller {
-    pve_user::plan::Caller {
-        userid: "root@pam".into(),
-        token: false,
-        password: None,
+fn pool(id: &str, vms: &[u32], storage: &[&str]) -> Pool {
+    let mut p = Pool::new(id);
+    p.vms = vms.to_vec();
+    p.storage = storage.iter().map(|s| s.to_string()).collect();
+    p
+}
+
+/// [`server`] with pools: `db` holding guest 101, empty `old` and
+/// `old/sub`, `full/inner` holding storage local under an empty `full`,
+/// and an entry on `/pool/old`; the cluster has guests 100 and 101 and
+/// storage local.
+fn with_pools() -> Server {
+    let mut s = server();
+    s.acl.push(AclEntry {
+        path: "/pool/old".into(),
+        kind: PrincipalKind::User,
+        ugid: "alice@pam".into(),
+        roleid: "PVEAuditor".into(),
+        propagate: true,
+    });
+    let read = vec![
+        pool("db", &[101], &[]),
+        pool("full", &[], &[]),
+        pool("full/inner", &[], &["local"]),
+        pool("old", &[], &[]),
+        pool("old/sub", &[], &[]),
+    ];
+    s.pools = Some(Pools {
+        shape: Shape::Param,
+        ids: read.iter().map(|p| p.poolid.clone()).collect(),
+        read,
+        cluster: Some(Cluster {
+            guests: [(100, None), (101, Some("db".to_string()))].into(),
+            storages: vec!["local".into()],
+        }),
+    });
+    s
+}
+
+/// root@pam with a password.
+fn root() -> Login {
+    Login {
+        caller: pve_user::plan::Caller {
+            userid: "root@pam".into(),
+            token: false,
+            password: None,
+        },
+        authid: "root@pam".into(),
+        allow_self_lockout: false,
     }
 }
 
@@ -99,7 +144,7 @@ fn planned(d: &Declaration, s: &Server, check_mode: bool) -> Planned {
         realms: Some(vec!["pam".into(), "pve".into()]),
         ..Extra::default()
     };
-    plan(d, s, &extra, &caller(), check_mode).unwrap()
+    plan(d, s, &extra, &root(), check_mode).unwrap()
 }
 
 /// Every write of the run as `METHOD path`, in order.
@@ -366,4 +411,180 @@ fn the_diff_shows_the_changed_objects_by_kind_and_id() {
         p.view(false, |_, v| v)["users"]["ci@pve"]["comment"],
         Value::Null
     );
+}
+
+#[test]
+fn a_token_regenerating_itself_before_9_1_is_refused_only_past_the_self_lockout_rule() {
+    let d = decl(json!({"tokens": [{"tokenid": "ci@pve!run", "regenerate": true}]}));
+    let s = server();
+    let extra = Extra {
+        version: Some("8.4.1".into()),
+        ..Extra::default()
+    };
+    let mut login = root();
+    login.authid = "ci@pve!run".into();
+    // Without allow_self_lockout the plan names the change and the rule
+    // refuses it, with its own message.
+    let p = plan(&d, &s, &extra, &login, false).unwrap();
+    assert!(p
+        .lockout
+        .contains(&Change::TokenRegenerated("ci@pve!run".into())));
+    login.allow_self_lockout = true;
+    let e = plan(&d, &s, &extra, &login, false).unwrap_err().0;
+    assert!(
+        e.starts_with("cannot regenerate token 'ci@pve!run' with itself on PVE 8.4"),
+        "{e}"
+    );
+    // PVE 9.1 regenerates in place: nothing to refuse.
+    let newer = Extra {
+        version: Some("9.1.1".into()),
+        ..Extra::default()
+    };
+    assert!(plan(&d, &s, &newer, &login, false).is_ok());
+}
+
+#[test]
+fn pools_are_planned_by_pve_pool_around_the_acl() {
+    let s = with_pools();
+    let d = decl(json!({
+        "pools": [
+            {"poolid": "web/app", "comment": "App"},
+            {"poolid": "web", "vms": [100]},
+            {"poolid": "old/sub", "state": "absent"},
+            {"poolid": "old", "state": "absent"},
+            {"poolid": "db", "comment": "Databases"},
+        ],
+        "acl": [{"path": "/pool/web/app", "roles": ["PVEAuditor"], "users": ["alice@pam"]}],
+    }));
+    check_references(&d, &s).unwrap();
+    assert_eq!(
+        check_pool_paths(&d, &s, false).unwrap(),
+        Vec::<String>::new()
+    );
+    let p = planned(&d, &s, false);
+    // Parents before their sub-pools, both before the entry on them;
+    // sub-pools deleted before their parents, after the ACL.
+    assert_eq!(
+        writes(&p),
+        [
+            "POST /pools",
+            "PUT /pools",
+            "PUT /pools",
+            "POST /pools",
+            "PUT /access/acl",
+            "DELETE /pools",
+            "DELETE /pools",
+        ]
+    );
+    assert_eq!(
+        p.changes(),
+        [
+            "pool 'web' created with guest 100",
+            "pool 'db' updated: comment",
+            "pool 'web/app' created",
+            "pool 'old/sub' deleted; its ACL entries on /pool/old/sub stay (PVE keeps them for nested pools)",
+            "pool 'old' deleted with its ACL entries, as PVE does",
+            "added 1, changed 0 and removed 0 ACL entries",
+        ]
+    );
+    // Deleting the top-level pool takes its entries: the self-lockout rule
+    // judges them.
+    assert!(p
+        .lockout
+        .iter()
+        .any(|c| matches!(c, Change::AclEntry { entry, .. } if entry.path == "/pool/old")));
+    let view = p.view(true, |_, v| v);
+    assert_eq!(view["pools"]["db"]["comment"], "Databases");
+    assert_eq!(view["pools"]["web"]["vms"], json!([100]));
+    // Check mode predicts the same writes.
+    assert_eq!(planned(&d, &s, true).batches, p.batches);
+}
+
+#[test]
+fn pve_pool_refusals_and_references_hold_for_pools() {
+    let s = with_pools();
+    // pve_pool's own refusals, word for word.
+    let d = decl(json!({"pools": [{"poolid": "web", "vms": [101]}]}));
+    let e = plan(&d, &s, &Extra::default(), &root(), false)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("guest 101 is in pool 'db'") && e.contains("allow_move: true"),
+        "{e}"
+    );
+    let d = decl(json!({"pools": [{"poolid": "old", "state": "absent"}]}));
+    let e = plan(&d, &s, &Extra::default(), &root(), false)
+        .unwrap_err()
+        .0;
+    assert!(e.contains("it holds pool old/sub"), "{e}");
+    // A sub-pool needs its parent.
+    let d = decl(json!({"pools": [{"poolid": "nope/child"}]}));
+    let e = check_references(&d, &s).unwrap_err().0;
+    assert!(e.contains("pool 'nope/child': pool 'nope'"), "{e}");
+    // An entry on a pool that will not exist: refused by a real run,
+    // assumed with a warning in check mode.
+    let d = decl(json!({
+        "pools": [{"poolid": "db", "state": "absent", "remove_members": true}],
+        "acl": [
+            {"path": "/pool/ghost", "roles": ["PVEAuditor"], "users": ["alice@pam"]},
+            {"path": "/pool/db", "roles": ["PVEAuditor"], "users": ["alice@pam"]},
+        ],
+    }));
+    let e = check_pool_paths(&d, &s, false).unwrap_err().0;
+    assert!(
+        e.contains("pool 'ghost', pool 'db'") && e.contains("Nothing was changed"),
+        "{e}"
+    );
+    assert_eq!(
+        check_pool_paths(&d, &s, true).unwrap(),
+        [
+            "pool 'ghost' does not exist yet; assuming an earlier task creates it",
+            "pool 'db' does not exist yet; assuming an earlier task creates it",
+        ]
+    );
+    // Option errors name the item; a pool declared twice is refused.
+    let e =
+        declared(json!({"pools": [{"poolid": "a"}, {"poolid": "b", "vms": [99]}]})).unwrap_err();
+    assert!(e.starts_with("pools[1]: vms: "), "{e}");
+    let e = declared(json!({"pools": [{"poolid": "a"}, {"name": "a"}]})).unwrap_err();
+    assert_eq!(
+        e,
+        "pools: 'a' is declared twice (pools[0] and pools[1]): keep one"
+    );
+}
+
+#[test]
+fn a_pool_purge_never_removes_a_pool_that_holds_something() {
+    let s = with_pools();
+    let mut d = decl(json!({"pools": [{"poolid": "old"}], "purge": {"pools": true}}));
+    let warnings = add_purged(&mut d, &s).unwrap();
+    let purged: Vec<&str> = d
+        .pools
+        .iter()
+        .filter(|p| p.state == State::Absent)
+        .map(|p| p.poolid.as_str())
+        .collect();
+    // old/sub is empty and undeclared; db and full/inner hold members,
+    // full holds full/inner; old is declared.
+    assert_eq!(purged, ["old/sub"]);
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("purge: pool 'db' is not declared but holds guest 101; it stays")
+    );
+    assert!(warnings[2].contains("pool 'full' is not declared but holds pool 'full/inner'"));
+    // The parent of a declared pool stays without a word.
+    let mut d = decl(json!({"pools": [{"poolid": "full/inner"}], "purge": {"pools": true}}));
+    let warnings = add_purged(&mut d, &s).unwrap();
+    assert!(
+        !warnings.iter().any(|w| w.contains("'full'")),
+        "{warnings:?}"
+    );
+    assert!(!d.pools.iter().any(|p| p.poolid == "full"));
+    // Without the pools read (no pools task), nothing is purged.
+    assert!(!needs_pools(&decl(
+        json!({"users": [{"userid": "ci@pve"}]})
+    )));
+    assert!(needs_pools(&decl(
+        json!({"acl": [{"path": "/pool/x", "roles": ["R"], "users": ["a@pve"]}]})
+    )));
 }

@@ -63,9 +63,44 @@ fn every_rule_is_known_and_needs_what_it_reads() {
     }
     // Within the list the severities never go up: findings sort by them.
     assert!(RULES.windows(2).all(|w| w[0].severity <= w[1].severity));
-    // Every rule runs on the full inventory.
-    let (_, checked) = audit(&query(json!({})), &with(json!([]), json!([])), NOW);
+    // Every rule runs on the full inventory; all but those on pools
+    // without `kinds`.
+    let mut inv = with(json!([]), json!([]));
+    inv.pools = Some(Vec::new());
+    let every = json!({"kinds": Kind::ALL.map(Kind::name)});
+    let (_, checked) = audit(&query(every), &inv, NOW);
     assert_eq!(checked, RULES.iter().map(|r| r.kind).collect::<Vec<_>>());
+    let (_, checked) = audit(&query(json!({})), &inv, NOW);
+    assert!(!checked.contains(&"acl_unknown_pool") && checked.len() == RULES.len() - 1);
+}
+
+#[test]
+fn acl_entries_on_pools_that_do_not_exist() {
+    let mut inv = with(
+        json!([user("joe@pve", json!({}))]),
+        json!([
+            acl("/pool/web", "user", "joe@pve", "PVEVMUser"),
+            acl("/pool/gone", "user", "joe@pve", "PVEVMUser"),
+            acl("/pool/web/old", "group", "ops", "PVEAuditor"),
+            acl("/pool/web/old", "user", "joe@pve", "PVEAuditor"),
+            acl("/pool", "user", "joe@pve", "PVEAuditor"),
+        ]),
+    );
+    inv.pools = Some(vec![pve_pool::plan::Pool::new("web")]);
+    let q = query(json!({"kinds": ["acl", "pools", "users", "groups", "roles"]}));
+    let (found, _) = audit(&q, &inv, NOW);
+    assert_eq!(
+        subjects(&found, "acl_unknown_pool"),
+        ["/pool/gone", "/pool/web/old"]
+    );
+    assert_eq!(
+        of_kind(&found, "acl_unknown_pool")[1].message,
+        "2 ACL entries on /pool/web/old, a pool that does not exist: group ops (PVEAuditor), user joe@pve (PVEAuditor); a pool created later under this id gives them its guests and storages: remove them"
+    );
+    assert_eq!(
+        of_kind(&found, "acl_unknown_pool")[0].severity,
+        Severity::Medium
+    );
 }
 
 #[test]
@@ -441,6 +476,7 @@ fn what_the_login_cannot_see_is_not_judged() {
         whole,
         [
             "acl_unknown_principal",
+            "acl_unknown_pool",
             "group_unknown_member",
             "token_without_acl",
             "role_unused"

@@ -49,6 +49,7 @@ pub fn inventory(
                 .collect()
         }),
         realms: some(&realms).then(|| realms_from_json(&realms).unwrap()),
+        pools: None,
         hidden: Vec::new(),
     }
 }
@@ -102,7 +103,7 @@ fn options() {
 fn bad_options_say_what_to_do() {
     assert_eq!(
         query_err(json!({"kinds": []})),
-        "kinds is empty: name at least one of users, groups, roles, acl, realms, or leave it out for all"
+        "kinds is empty: name at least one of users, groups, roles, acl, realms, pools, or leave it out for all but pools"
     );
     assert!(query_err(json!({"kinds": ["tokens"]})).starts_with("kinds: unknown kind 'tokens'"));
     let e = query_err(json!({"fail_on": ["critical"]}));
@@ -379,6 +380,41 @@ fn what_pve_hides_from_a_login() {
     // Only what the task reads matters.
     assert!(hidden(&query(json!({"kinds": ["roles", "realms"]})), &nobody).is_empty());
     assert_eq!(hidden(&query(json!({"kinds": ["acl"]})), &nobody).len(), 1);
+    // The pool index lists only the pools the login may audit.
+    let pools = query(json!({"kinds": ["pools"]}));
+    assert_eq!(
+        hidden(&pools, &nobody),
+        ["pools it may not audit (it lacks Pool.Audit on /pool)"]
+    );
+    assert!(hidden(&pools, &perms(json!({"/pool": {"Pool.Audit": 1}}))).is_empty());
+}
+
+#[test]
+fn pools_are_read_only_when_named_and_listed_with_their_members() {
+    assert!(!query(json!({})).kinds.contains(&Kind::Pools));
+    assert_eq!(
+        query_err(json!({"kinds": ["acl"], "fail_on": ["acl_unknown_pool"]})),
+        "fail_on names acl_unknown_pool, which needs kinds acl, pools: add pools to kinds"
+    );
+    let mut inv = sample();
+    let mut web = pve_pool::plan::Pool::new("web");
+    web.vms = vec![100];
+    web.storage = vec!["local".into()];
+    inv.pools = Some(vec![web, pve_pool::plan::Pool::new("web/app")]);
+    let q = query(json!({"kinds": ["pools"]}));
+    let out = result(&q, &inv, &[], &[], NOW);
+    assert_eq!(
+        out["pools"],
+        json!([
+            {"poolid": "web", "comment": null, "vms": [100], "storage": ["local"]},
+            {"poolid": "web/app", "comment": null, "vms": [], "storage": []}
+        ])
+    );
+    assert!(
+        out["msg"].as_str().unwrap().contains("2 pools"),
+        "{}",
+        out["msg"]
+    );
 }
 
 #[test]
