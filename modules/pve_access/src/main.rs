@@ -265,9 +265,16 @@ fn result(m: &Module, planned: &plan::Planned) -> Map<String, Value> {
         Value::Array(changes.into_iter().map(Value::String).collect()),
     );
     if m.diff {
-        let shown = |kind: &str, v: Value| match kind {
-            "users" | "tokens" => time::expire_shown(v),
-            _ => v,
+        // A user's token names are left out: its tokens are objects of their
+        // own here, shown under `tokens`, and a new user's view would list
+        // none while the same run creates them.
+        let shown = |kind: &str, v: Value| match (kind, v) {
+            ("users", Value::Object(mut user)) => {
+                user.remove("tokens");
+                time::expire_shown(Value::Object(user))
+            }
+            ("tokens", v) => time::expire_shown(v),
+            (_, v) => v,
         };
         let text = |after| Value::String(ansible_module::diff_text(&planned.view(after, shown)));
         out.insert(

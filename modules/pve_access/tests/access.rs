@@ -76,6 +76,14 @@ fn bootstrap(version: &str) {
         ]
     );
     assert!(sim.state().user("terraform@pve").is_none());
+    // A new user's tokens are shown as tokens, not as an empty list of the
+    // user's (which the same run fills).
+    let after = diff_view(&predicted, "after");
+    assert!(
+        after["users"]["terraform@pve"].get("tokens").is_none(),
+        "{after}"
+    );
+    assert!(after["tokens"].get("terraform@pve!tf").is_some(), "{after}");
 
     // The real run, in the safe order: what others reference first.
     sim.clear_requests();
