@@ -728,6 +728,15 @@ pub fn version(client: &Client) -> Result<String, ApiError> {
         .map_err(|e| bad_shape(path, e))
 }
 
+/// The release `(major, minor)` of a PVE version text such as `9.1.1`
+/// (a missing minor is 0); `None` when it does not start with a number.
+pub fn release(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split(['.', '-', '~']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
 #[cfg(test)]
 #[path = "tests/access.rs"]
 mod tests;

@@ -607,7 +607,7 @@ pub fn plan(
 
     let version = match &extra.version {
         Some(text) => Some(
-            pve_token::plan::parse_version(text)
+            pve_api::access::release(text)
                 .ok_or_else(|| Refused(format!("unknown PVE version '{text}'")))?,
         ),
         None => None,

@@ -852,10 +852,8 @@ pub fn newer_paths(plan: &Plan) -> Vec<(String, &'static str)> {
 /// Refuses those paths when the server (`version`, such as `8.4.1`) is
 /// older than they need.
 pub fn check_versions(paths: &[(String, &'static str)], version: &str) -> Result<(), Refused> {
-    let parse = |v: &str| -> (u32, u32) {
-        let mut it = v.split(['.', '-']).map(|n| n.parse::<u32>().unwrap_or(0));
-        (it.next().unwrap_or(0), it.next().unwrap_or(0))
-    };
+    // A version that cannot be read is older than any: nothing new passes.
+    let parse = |v: &str| pve_api::access::release(v).unwrap_or((0, 0));
     let have = parse(version);
     let bad: Vec<String> = paths
         .iter()

@@ -24,10 +24,7 @@ pub enum Shape {
 impl Shape {
     /// The shape of a server whose `GET /version` says `version` (`8.0.9`).
     pub fn of_version(version: &str) -> Option<Shape> {
-        let mut parts = version.split(['.', '-', '~']);
-        let major: u32 = parts.next()?.parse().ok()?;
-        let minor: u32 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-        Some(if (major, minor) >= (8, 1) {
+        Some(if pve_api::access::release(version)? >= (8, 1) {
             Shape::Param
         } else {
             Shape::Path

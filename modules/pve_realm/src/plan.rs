@@ -418,8 +418,8 @@ impl Desired {
 
     /// Options the server's release (`9.1.2`) lacks are refused.
     pub fn check_version(&self, release: &str) -> Result<(), String> {
-        let mut parts = release.split('.').map(|x| x.parse::<u32>().unwrap_or(0));
-        let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        // A release that cannot be read is older than any.
+        let have = pve_api::access::release(release).unwrap_or((0, 0));
         for (k, v) in &self.opts {
             if let Some((since, o)) = def(k).and_then(|o| o.since.map(|s| (s, o))) {
                 if !v.is_empty() && have < since {

@@ -147,7 +147,7 @@ fn require_user(m: &mut Module, client: &Client, d: &Desired) -> Result<(), Fail
 /// (`acl`), the token's ACL entries.
 pub fn read_server(client: &Client, id: &TokenId, acl: bool) -> Result<Server, ApiError> {
     let text = access::version(client)?;
-    let version = plan::parse_version(&text).ok_or_else(|| {
+    let version = access::release(&text).ok_or_else(|| {
         ApiError::unexpected("GET", "/version", format!("unknown PVE version '{text}'"))
     })?;
     let mut server = Server {

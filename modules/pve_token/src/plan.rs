@@ -304,14 +304,6 @@ impl Server {
     }
 }
 
-/// The release `(major, minor)` of a PVE version text such as `9.1.1`.
-pub fn parse_version(text: &str) -> Option<(u32, u32)> {
-    let mut parts = text.split(['.', '-']);
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    Some((major, minor))
-}
-
 /// How to tell, after a write whose answer was lost, whether it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settle {

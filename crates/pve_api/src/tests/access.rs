@@ -317,3 +317,12 @@ fn list_helpers() {
         strings(&["dev", "ops"])
     );
 }
+
+#[test]
+fn releases() {
+    assert_eq!(release("9.1.1"), Some((9, 1)));
+    assert_eq!(release("8.4"), Some((8, 4)));
+    assert_eq!(release("9"), Some((9, 0)));
+    assert_eq!(release("8.1~rc1"), Some((8, 1)));
+    assert_eq!(release("x"), None);
+}
